@@ -1,0 +1,120 @@
+//! Command-line definitions: one struct per subcommand, each flag documented
+//! where it is defined (clap renders `--help` from these comments).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ldso::Options;
+use crate::ldso::abi::Hwcaps;
+use crate::scan::Scope;
+
+/// Which shared libraries a program needs, resolved exactly as glibc's
+/// loader would inside a root filesystem.
+#[derive(Debug, Parser)]
+#[command(name = "ldslim", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print what glibc's loader would load for each FILE, as `ld.so --list`
+    /// run inside ROOT prints it (without addresses).
+    Ldd(LddArgs),
+    /// Find every ELF object under ROOT (or PATHs inside it), resolve each,
+    /// and report what does not load.
+    Scan(ScanArgs),
+}
+
+/// How the image's loader is set up.
+#[derive(Debug, Args)]
+pub struct LoaderArgs {
+    /// LD_LIBRARY_PATH of the image (the host's environment is never read).
+    #[arg(long, value_name = "DIRS")]
+    pub library_path: Option<String>,
+    /// glibc-hwcaps subdirectories to consider: those this CPU supports
+    /// (`host`), none (`baseline`), or up to an x86-64 level.
+    #[arg(long, value_enum, default_value = "host")]
+    pub hwcaps: HwcapsArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HwcapsArg {
+    Host,
+    Baseline,
+    #[value(name = "x86-64-v2")]
+    V2,
+    #[value(name = "x86-64-v3")]
+    V3,
+    #[value(name = "x86-64-v4")]
+    V4,
+}
+
+impl LoaderArgs {
+    pub fn options(&self) -> Options {
+        Options {
+            library_path: self.library_path.clone(),
+            hwcaps: match self.hwcaps {
+                HwcapsArg::Host => Hwcaps::Host,
+                HwcapsArg::Baseline => Hwcaps::X86Level(1),
+                HwcapsArg::V2 => Hwcaps::X86Level(2),
+                HwcapsArg::V3 => Hwcaps::X86Level(3),
+                HwcapsArg::V4 => Hwcaps::X86Level(4),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LddArgs {
+    /// The root filesystem (a directory).
+    pub root: PathBuf,
+    /// Files to list, as paths inside ROOT (e.g. /usr/bin/python3).
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub loader: LoaderArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScopeArg {
+    /// Every file under ROOT, or under the PATHs given.
+    All,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(s: ScopeArg) -> Scope {
+        match s {
+            ScopeArg::All => Scope::All,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The root filesystem (a directory; `/` scans this system, skipping
+    /// /proc, /sys and /dev).
+    pub root: PathBuf,
+    /// Only scan these paths inside ROOT.
+    pub paths: Vec<String>,
+    /// Which files to scan.
+    #[arg(long, value_enum, default_value = "all")]
+    pub scope: ScopeArg,
+    /// Output format; JSON is described in docs/json.md.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Print one object's dependency tree, with the reason for each edge,
+    /// instead of scanning.
+    #[arg(long, value_name = "FILE")]
+    pub tree: Option<String>,
+    #[command(flatten)]
+    pub loader: LoaderArgs,
+}

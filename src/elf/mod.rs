@@ -1,0 +1,206 @@
+//! ELF facts: the few things the dynamic loader looks at, read with targeted
+//! positional reads (never the whole file), so a 100 MB library costs what a
+//! 10 KB one does.
+//!
+//! The identity (class, byte order) comes from `e_ident` first; every later
+//! field is read through that context. Counts and offsets from the file are
+//! checked against the file size before anything is allocated.
+
+// File bytes are hostile: nothing here may panic or overflow on them, and
+// the compiler checks it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::fmt;
+
+mod blocks;
+mod dynamic;
+mod facts;
+mod fields;
+mod header;
+mod phdr;
+mod read;
+mod strings;
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+mod tests;
+mod version;
+
+pub use facts::{has_elf_magic, read_facts};
+pub use read::{ReadAt, SizedFile};
+
+/// 32- or 64-bit, from `e_ident[EI_CLASS]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Class {
+    Elf32,
+    Elf64,
+}
+
+/// Byte order, from `e_ident[EI_DATA]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Data {
+    Little,
+    Big,
+}
+
+/// One version a file requires from one of its dependencies
+/// (an entry of a `Vernaux` chain under DT_VERNEED).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VersionNeed {
+    pub name: String,
+    pub hash: u32,
+    /// VER_FLG_WEAK: a missing weak version is not an error for glibc.
+    pub weak: bool,
+}
+
+/// The versions a file requires from one dependency (a `Verneed` entry).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VerneedFile {
+    /// The dependency's name as written (usually its soname).
+    pub file: String,
+    pub versions: Vec<VersionNeed>,
+}
+
+/// One version a file defines (a `Verdef` entry, first `Verdaux` name).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VersionDef {
+    pub name: String,
+    pub hash: u32,
+    /// VER_FLG_BASE: the entry naming the file itself, not a real version.
+    pub base: bool,
+}
+
+/// What the loader needs to know about one ELF file.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ElfFacts {
+    pub class: Class,
+    pub data: Data,
+    /// `e_ident[EI_OSABI]` and `e_ident[EI_ABIVERSION]`.
+    pub osabi: u8,
+    pub abi_version: u8,
+    /// `e_type` (ET_EXEC, ET_DYN, ...).
+    pub e_type: u16,
+    /// `e_machine` (EM_X86_64, EM_AARCH64, ...).
+    pub machine: u16,
+    /// `e_phentsize` as written: glibc refuses a mismatch.
+    pub phentsize: u16,
+    /// PT_INTERP, without its terminating NUL.
+    pub interp: Option<String>,
+    /// Whether the file has a PT_DYNAMIC segment at all (static files do not).
+    pub dynamic: bool,
+    /// DT_NEEDED, in file order.
+    pub needed: Vec<String>,
+    pub soname: Option<String>,
+    /// DT_RPATH / DT_RUNPATH as written (colon-separated, DSTs unexpanded).
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+    /// DT_FLAGS_1 (DF_1_NODEFLIB, ...), 0 when absent.
+    pub flags_1: u64,
+    /// DT_VERNEED walked from the dynamic section.
+    pub verneed: Vec<VerneedFile>,
+    /// DT_VERDEF walked from the dynamic section.
+    pub verdef: Vec<VersionDef>,
+}
+
+/// What is wrong with a file that is not a readable ELF object.
+#[derive(Debug, thiserror::Error)]
+pub enum ElfError {
+    #[error("not an ELF file (bad magic)")]
+    NotElf,
+    #[error("truncated: {what} needs bytes {start}..{end} but the file has {len}")]
+    Truncated {
+        what: &'static str,
+        start: u64,
+        end: u64,
+        len: u64,
+    },
+    #[error("invalid ELF class {0}")]
+    BadClass(u8),
+    #[error("invalid ELF data encoding {0}")]
+    BadData(u8),
+    #[error("malformed: {0}")]
+    Malformed(String),
+    #[error("read error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("e_phentsize {phentsize} is smaller than a program header ({min} bytes)")]
+    BadPhentsize { phentsize: u16, min: u16 },
+    /// ld.so and the kernel take `e_phnum` literally, so such a file cannot
+    /// be loaded.
+    #[error(
+        "e_phnum is PN_XNUM (0xffff): the program header count is in section header 0, \
+         which neither ld.so nor the kernel supports"
+    )]
+    ExtendedPhnum,
+    #[error(
+        "program header table at offset {offset} ({size} bytes) extends past the end of the \
+         file ({len} bytes)"
+    )]
+    ProgramHeadersOutOfFile { offset: u64, size: u64, len: u64 },
+    #[error(
+        "PT_INTERP at offset {offset} ({size} bytes) extends past the end of the file ({len} bytes)"
+    )]
+    InterpOutOfFile { offset: u64, size: u64, len: u64 },
+    #[error(
+        "PT_DYNAMIC at offset {offset} ({size} bytes) extends past the end of the file ({len} bytes)"
+    )]
+    DynamicOutOfFile { offset: u64, size: u64, len: u64 },
+    /// glibc refuses it: "object file has no dynamic section".
+    #[error("PT_DYNAMIC is empty (p_filesz 0)")]
+    EmptyDynamic,
+    #[error("PT_DYNAMIC of {size} bytes has no DT_NULL within its first {limit} bytes")]
+    DynamicTooLarge { size: u64, limit: u64 },
+    #[error("{what} address {addr:#x} is not in the file part of any PT_LOAD segment")]
+    AddressNotMapped { what: &'static str, addr: u64 },
+    #[error("{what} present but DT_STRTAB is missing")]
+    MissingStrtab { what: &'static str },
+    #[error("{what} string offset {offset} is outside the string table (DT_STRSZ {strsz})")]
+    StringOutOfRange {
+        what: &'static str,
+        offset: u64,
+        strsz: u64,
+    },
+    #[error("{what} string at offset {offset} has no terminating NUL within its table")]
+    UnterminatedString { what: &'static str, offset: u64 },
+    #[error("{what} string at offset {offset} is longer than {limit} bytes")]
+    StringTooLong {
+        what: &'static str,
+        offset: u64,
+        limit: u64,
+    },
+    #[error("the dynamic strings add up to more than {limit} bytes")]
+    StringBudgetExceeded { limit: u64 },
+    /// glibc's wording; it refuses anything but revision 1.
+    #[error("unsupported version {version} of {what} record")]
+    BadVersionRecord { what: &'static str, version: u16 },
+    #[error("more than {limit} {what} records (corrupt or hostile chain)")]
+    TooManyVersionRecords { what: &'static str, limit: usize },
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Class::Elf32 => "ELFCLASS32",
+            Class::Elf64 => "ELFCLASS64",
+        })
+    }
+}
+
+impl fmt::Display for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Data::Little => "ELFDATA2LSB",
+            Data::Big => "ELFDATA2MSB",
+        })
+    }
+}

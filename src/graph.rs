@@ -1,0 +1,507 @@
+//! Load order: what glibc maps for one entry object, in order, and why.
+//!
+//! `elf/dl-deps.c: _dl_map_object_deps` walks DT_NEEDED breadth-first;
+//! each name goes through `_dl_map_object`: reuse of a loaded object by
+//! name or soname, else a search (`ldso`), else — in trace mode, which is
+//! what `ldd` runs — a "not found" placeholder that is never reused, so a
+//! missing library is reported once per requester.
+//!
+//! The order reported is glibc's list of mapped objects: creation order,
+//! placeholders included, except that the loader itself (mapped first) is
+//! moved to just after the object preceding it in the breadth-first search
+//! list, which placeholders are not part of (`elf/rtld.c: dl_main`;
+//! measured against glibc 2.36's trace output).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::elf::ElfFacts;
+use crate::ldso::abi::Abi;
+use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Step};
+use crate::objects::Objects;
+use crate::root::{FileId, Kind, Root};
+
+/// Why an entry object cannot be loaded at all.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EntryError {
+    #[error("{0}: no such file in the root")]
+    Missing(String),
+    #[error("{0}: not a regular file")]
+    NotRegular(String),
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("{0}: not a dynamic executable")]
+    NotDynamic(String),
+    #[error("{path}: no known glibc loader for {class} machine {machine}")]
+    NoAbi {
+        path: String,
+        class: String,
+        machine: u16,
+    },
+    #[error("{path}: the root has no loader {interp}")]
+    NoLoader { path: String, interp: String },
+    #[error("{0}: loader cannot load itself")]
+    IsLoader(String),
+    #[error("{path}: {message}")]
+    Refused { path: String, message: String },
+}
+
+/// One DT_NEEDED edge, resolved.
+#[derive(Clone, Debug, Serialize)]
+pub struct Edge {
+    /// The DT_NEEDED string as written.
+    pub needed: String,
+    /// Index into [`LoadOrder::objects`].
+    pub object: usize,
+    pub how: How,
+}
+
+/// One object in load order.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadedObject {
+    /// The name it was first requested by (`l_libname`), DSTs expanded.
+    pub name: String,
+    /// Where it was found (`l_name`), not normalised; `None`: not found.
+    pub path: Option<String>,
+    /// Its canonical path inside the root.
+    pub real: Option<String>,
+    /// How it was first found.
+    pub how: How,
+    /// Index of the object whose DT_NEEDED loaded it (`l_loader`).
+    pub loaded_by: Option<usize>,
+    /// This object's DT_NEEDED, in order (empty for not-found objects).
+    pub needs: Vec<Edge>,
+    /// For a not-found object: every place searched, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub searched: Vec<Step>,
+}
+
+/// Something that works only by accident of load order.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// The object whose DT_NEEDED is concerned.
+    pub object: String,
+    pub needed: String,
+    pub message: String,
+}
+
+/// Everything glibc would load for one entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadOrder {
+    pub entry: String,
+    pub abi: &'static str,
+    /// In load order; `objects[0]` is the entry.
+    pub objects: Vec<LoadedObject>,
+    /// A defect that stops glibc's load; `objects` is then what was mapped
+    /// before it.
+    pub fatal: Option<Fatal>,
+    pub warnings: Vec<Warning>,
+}
+
+impl LoadOrder {
+    /// Objects that were searched for and not found.
+    pub fn missing(&self) -> impl Iterator<Item = &LoadedObject> {
+        self.objects.iter().filter(|o| o.path.is_none())
+    }
+
+    /// Whether everything loads.
+    pub fn is_complete(&self) -> bool {
+        self.fatal.is_none() && self.missing().next().is_none()
+    }
+}
+
+/// A run over one root: shared caches and one loader per ABI.
+pub struct Session {
+    objects: Objects,
+    opts: Options,
+    loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
+}
+
+/// An object mapped during one load (glibc's `struct link_map`, reduced).
+struct Node {
+    names: Vec<String>,
+    path: String,
+    id: Option<FileId>,
+    real: Option<String>,
+    facts: Option<Arc<ElfFacts>>,
+    soname: Option<String>,
+    loaded_by: Option<usize>,
+    how: How,
+    needs: Vec<Edge>,
+    searched: Vec<Step>,
+}
+
+impl Node {
+    fn faked(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+impl Session {
+    pub fn new(root: Root, opts: Options) -> Session {
+        Session {
+            objects: Objects::new(root),
+            opts,
+            loaders: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// The root's loader for `abi`, built on first use.
+    pub fn loader(&self, abi: Abi) -> Arc<Loader> {
+        let mut map = self.loaders.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(abi.name)
+            .or_insert_with(|| Arc::new(Loader::new(&self.objects, abi, &self.opts)))
+            .clone()
+    }
+
+    fn entry_facts(&self, entry: &str) -> Result<(FileId, String, Arc<ElfFacts>), EntryError> {
+        let resolved = match self.objects.resolve(Path::new(entry)) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(EntryError::Missing(entry.into())),
+            Err(e) => return Err(EntryError::Unreadable(e.to_string())),
+        };
+        if resolved.kind != Kind::Regular {
+            return Err(EntryError::NotRegular(entry.into()));
+        }
+        let facts = self.objects.facts(&resolved);
+        match facts.as_ref() {
+            Ok(f) => Ok((
+                resolved.id,
+                resolved.path.display().to_string(),
+                Arc::new(f.clone()),
+            )),
+            Err(e) => Err(EntryError::Unreadable(e.to_string())),
+        }
+    }
+
+    /// What glibc would load for `entry` (a path inside the root), as
+    /// `ld.so --list entry` computes it.
+    pub fn load(&self, entry: &str) -> Result<LoadOrder, EntryError> {
+        let (id, real, facts) = self.entry_facts(entry)?;
+        if !facts.dynamic {
+            return Err(EntryError::NotDynamic(entry.into()));
+        }
+        let abi = Abi::for_object(&facts).ok_or_else(|| EntryError::NoAbi {
+            path: entry.into(),
+            class: facts.class.to_string(),
+            machine: facts.machine,
+        })?;
+        let loader = self.loader(abi);
+        // The main object goes through open_verify too; for it a wrong
+        // class is fatal ("wrong ELF class").
+        match loader.verdict(&facts) {
+            crate::ldso::Verdict::Accept => {}
+            crate::ldso::Verdict::Skip(m) | crate::ldso::Verdict::Fatal(m) => {
+                return Err(EntryError::Refused {
+                    path: entry.into(),
+                    message: m,
+                });
+            }
+        }
+        // The loader is mapped before anything else, under the name the
+        // program's PT_INTERP gives it (rtld.c), or its install path when
+        // run directly on a shared object.
+        let interp_name = facts.interp.clone().unwrap_or_else(|| abi.interp.to_string());
+        let (rtld_id, rtld_real, rtld_facts) = match self.entry_facts(&interp_name) {
+            Ok(x) => x,
+            Err(_) => {
+                return Err(EntryError::NoLoader {
+                    path: entry.into(),
+                    interp: interp_name,
+                });
+            }
+        };
+        if rtld_id == id {
+            return Err(EntryError::IsLoader(entry.into()));
+        }
+        let mut nodes = vec![
+            Node {
+                names: vec![entry.to_string()],
+                path: entry.to_string(),
+                id: Some(id),
+                real: Some(real),
+                soname: facts.soname.clone(),
+                facts: Some(facts),
+                loaded_by: None,
+                how: How::Entry,
+                needs: vec![],
+                searched: vec![],
+            },
+            Node {
+                names: vec![interp_name.clone()],
+                path: interp_name,
+                id: Some(rtld_id),
+                real: Some(rtld_real),
+                soname: rtld_facts.soname.clone(),
+                facts: Some(rtld_facts),
+                loaded_by: None,
+                how: How::AlreadyLoaded,
+                needs: vec![],
+                searched: vec![],
+            },
+        ];
+        let mut order: Vec<usize> = vec![0];
+        let mut in_order: Vec<bool> = vec![true, false];
+        let mut fatal = None;
+        let mut i = 0;
+        'bfs: while i < order.len() {
+            let n = order[i];
+            i += 1;
+            let Some(facts) = nodes[n].facts.clone() else {
+                continue;
+            };
+            for needed in &facts.needed {
+                let Some(name) = loader.expand_needed(needed, &nodes[n].path) else {
+                    fatal = Some(Fatal {
+                        path: nodes[n].path.clone(),
+                        message: format!("cannot expand dynamic string tokens in {needed}"),
+                    });
+                    break 'bfs;
+                };
+                let (target, how) = match find_loaded(&mut nodes, &name) {
+                    Some(m) => (m, How::AlreadyLoaded),
+                    None => match self.search_for(&loader, &nodes, n, &name) {
+                        Err(f) => {
+                            fatal = Some(f);
+                            break 'bfs;
+                        }
+                        Ok(Lookup::Found(found)) => {
+                            let existing = nodes.iter().position(|x| x.id == Some(found.file.id));
+                            match existing {
+                                Some(m) => {
+                                    nodes[m].names.push(name.clone());
+                                    (m, How::SameFile)
+                                }
+                                None => {
+                                    let f = self.objects.facts(&found.file);
+                                    let facts = match f.as_ref() {
+                                        Ok(f) => Arc::new(f.clone()),
+                                        Err(e) => {
+                                            fatal = Some(Fatal {
+                                                path: found.path.clone(),
+                                                message: e.to_string(),
+                                            });
+                                            break 'bfs;
+                                        }
+                                    };
+                                    nodes.push(Node {
+                                        names: vec![name.clone()],
+                                        path: found.path,
+                                        id: Some(found.file.id),
+                                        real: Some(found.file.path.display().to_string()),
+                                        soname: facts.soname.clone(),
+                                        facts: Some(facts),
+                                        loaded_by: Some(n),
+                                        how: found.how.clone(),
+                                        needs: vec![],
+                                        searched: vec![],
+                                    });
+                                    in_order.push(false);
+                                    (nodes.len() - 1, found.how)
+                                }
+                            }
+                        }
+                        Ok(Lookup::NotFound(steps)) => {
+                            nodes.push(Node {
+                                names: vec![name.clone()],
+                                path: name.clone(),
+                                id: None,
+                                real: None,
+                                facts: None,
+                                soname: None,
+                                loaded_by: Some(n),
+                                how: How::Entry,
+                                needs: vec![],
+                                searched: steps,
+                            });
+                            in_order.push(false);
+                            (nodes.len() - 1, How::Entry)
+                        }
+                    },
+                };
+                if !in_order[target] && !nodes[target].faked() {
+                    in_order[target] = true;
+                    order.push(target);
+                }
+                nodes[n].needs.push(Edge {
+                    needed: needed.clone(),
+                    object: target,
+                    how,
+                });
+            }
+        }
+        let warnings = self.order_warnings(&loader, &nodes);
+        let listed = list_order(&order, nodes.len());
+        Ok(finish(abi, entry, nodes, &listed, fatal, warnings))
+    }
+
+    /// Search for `name` on behalf of node `n` with its loader chain.
+    fn search_for(
+        &self,
+        loader: &Loader,
+        nodes: &[Node],
+        n: usize,
+        name: &str,
+    ) -> Result<Lookup, Fatal> {
+        let mut chain = Vec::new();
+        let mut cur = Some(n);
+        // l_loader links only point to earlier nodes, so this ends; the
+        // bound guards against a bug turning it into a hang.
+        while let Some(c) = cur {
+            if chain.len() > nodes.len() {
+                break;
+            }
+            if let Some(f) = &nodes[c].facts {
+                chain.push(Requester {
+                    path: &nodes[c].path,
+                    facts: f,
+                    is_main: c == 0,
+                });
+            }
+            cur = nodes[c].loaded_by;
+        }
+        let main = Requester {
+            path: &nodes[0].path,
+            facts: nodes[0].facts.as_deref().expect("the entry node always has facts"),
+            is_main: true,
+        };
+        loader.search(&self.objects, name, &chain, main)
+    }
+
+    /// libtree-style warnings: an edge that resolves only because of what
+    /// was loaded before it, or only through an RPATH inherited from the
+    /// object that happened to load the requester.
+    fn order_warnings(&self, loader: &Loader, nodes: &[Node]) -> Vec<Warning> {
+        let mut out = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            for e in &node.needs {
+                let target = &nodes[e.object];
+                let warn = |message: String| Warning {
+                    object: node.path.clone(),
+                    needed: e.needed.clone(),
+                    message,
+                };
+                match &e.how {
+                    How::AlreadyLoaded | How::SameFile if e.object >= 2 || e.object == 0 => {
+                        let Some(name) = loader.expand_needed(&e.needed, &node.path) else {
+                            continue;
+                        };
+                        match self.search_for(loader, nodes, n, &name) {
+                            Ok(Lookup::NotFound(_)) => out.push(warn(format!(
+                                "resolves only because {} was loaded earlier; searched on its own it is not found",
+                                target.path
+                            ))),
+                            Ok(Lookup::Found(f)) if Some(f.file.id) != target.id => {
+                                out.push(warn(format!(
+                                    "uses {} because it was loaded earlier; on its own it would load {}",
+                                    target.path, f.path
+                                )))
+                            }
+                            _ => {}
+                        }
+                    }
+                    How::Rpath { owner } if *owner != node.path => out.push(warn(format!(
+                        "found only through the RPATH of {owner}, inherited because it loaded {}",
+                        node.path
+                    ))),
+                    _ => {}
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// `_dl_map_object`'s first loop: a loaded object whose path or one of
+/// whose names equals `name`, else whose DT_SONAME does (and the soname
+/// then becomes one of its names). Not-found placeholders never match.
+fn find_loaded(nodes: &mut [Node], name: &str) -> Option<usize> {
+    for (i, n) in nodes.iter_mut().enumerate() {
+        if n.faked() {
+            continue;
+        }
+        if n.path == name || n.names.iter().any(|x| x == name) {
+            return Some(i);
+        }
+        if n.soname.as_deref() == Some(name) {
+            n.names.push(name.to_string());
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// glibc's object list from the search list: nodes in creation order, with
+/// the loader (node 1) placed after its predecessor in the search list, or
+/// left out when nothing needed it.
+fn list_order(search: &[usize], count: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..count).filter(|&n| n != RTLD).collect();
+    if let Some(pos) = search.iter().position(|&n| n == RTLD) {
+        let pred = search[pos.saturating_sub(1)];
+        let at = out.iter().position(|&n| n == pred).map_or(out.len(), |p| p + 1);
+        out.insert(at, RTLD);
+    }
+    out
+}
+
+/// Node index of the loader itself (mapped right after the entry).
+const RTLD: usize = 1;
+
+/// Renumber nodes into load order for the public result.
+fn finish(
+    abi: Abi,
+    entry: &str,
+    nodes: Vec<Node>,
+    order: &[usize],
+    fatal: Option<Fatal>,
+    warnings: Vec<Warning>,
+) -> LoadOrder {
+    let mut index = vec![usize::MAX; nodes.len()];
+    for (pos, &n) in order.iter().enumerate() {
+        index[n] = pos;
+    }
+    let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    let objects = order
+        .iter()
+        .filter_map(|&n| slots[n].take())
+        .map(|node| {
+            let path = (!node.faked()).then(|| node.path.clone());
+            LoadedObject {
+                name: node.names.first().cloned().unwrap_or_default(),
+                path,
+                real: node.real,
+                how: node.how,
+                loaded_by: node.loaded_by.map(|l| index[l]),
+                needs: node
+                    .needs
+                    .into_iter()
+                    .map(|e| Edge {
+                        object: index[e.object],
+                        ..e
+                    })
+                    .collect(),
+                searched: node.searched,
+            }
+        })
+        .collect();
+    LoadOrder {
+        entry: entry.to_string(),
+        abi: abi.name,
+        objects,
+        fatal,
+        warnings,
+    }
+}

@@ -1,0 +1,359 @@
+//! What differs between the loaders of each architecture: which objects
+//! they accept, where their default directories are, what `$LIB` and
+//! `$PLATFORM` expand to and which subdirectories they try first.
+
+use crate::elf::{Class, Data, ElfFacts};
+use crate::root::{Kind, Root};
+use std::path::Path;
+
+/// One glibc loader ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Abi {
+    pub name: &'static str,
+    pub class: Class,
+    pub data: Data,
+    pub machine: u16,
+    /// The interpreter path glibc installs for this ABI (PT_INTERP).
+    pub interp: &'static str,
+    /// Debian's multiarch triplet.
+    pub triplet: &'static str,
+    /// AT_PLATFORM as the kernel reports it on a typical machine.
+    pub platform: &'static str,
+}
+
+const EM_386: u16 = 3;
+const EM_ARM: u16 = 40;
+const EM_PPC64: u16 = 21;
+const EM_S390: u16 = 22;
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const EM_RISCV: u16 = 243;
+
+/// Known ABIs. The interpreter paths and triplets are Debian's; `platform`
+/// values other than x86_64's were not measured here.
+pub const ABIS: &[Abi] = &[
+    Abi {
+        name: "x86_64",
+        class: Class::Elf64,
+        data: Data::Little,
+        machine: EM_X86_64,
+        interp: "/lib64/ld-linux-x86-64.so.2",
+        triplet: "x86_64-linux-gnu",
+        platform: "x86_64",
+    },
+    Abi {
+        name: "i386",
+        class: Class::Elf32,
+        data: Data::Little,
+        machine: EM_386,
+        interp: "/lib/ld-linux.so.2",
+        triplet: "i386-linux-gnu",
+        platform: "i686",
+    },
+    Abi {
+        name: "x32",
+        class: Class::Elf32,
+        data: Data::Little,
+        machine: EM_X86_64,
+        interp: "/libx32/ld-linux-x32.so.2",
+        triplet: "x86_64-linux-gnux32",
+        platform: "x86_64",
+    },
+    Abi {
+        name: "aarch64",
+        class: Class::Elf64,
+        data: Data::Little,
+        machine: EM_AARCH64,
+        interp: "/lib/ld-linux-aarch64.so.1",
+        triplet: "aarch64-linux-gnu",
+        platform: "aarch64",
+    },
+    Abi {
+        name: "armhf",
+        class: Class::Elf32,
+        data: Data::Little,
+        machine: EM_ARM,
+        interp: "/lib/ld-linux-armhf.so.3",
+        triplet: "arm-linux-gnueabihf",
+        platform: "v7l",
+    },
+    Abi {
+        name: "ppc64el",
+        class: Class::Elf64,
+        data: Data::Little,
+        machine: EM_PPC64,
+        interp: "/lib64/ld64.so.2",
+        triplet: "powerpc64le-linux-gnu",
+        platform: "power8",
+    },
+    Abi {
+        name: "s390x",
+        class: Class::Elf64,
+        data: Data::Big,
+        machine: EM_S390,
+        interp: "/lib/ld64.so.1",
+        triplet: "s390x-linux-gnu",
+        platform: "z13",
+    },
+    Abi {
+        name: "riscv64",
+        class: Class::Elf64,
+        data: Data::Little,
+        machine: EM_RISCV,
+        interp: "/lib/ld-linux-riscv64-lp64d.so.1",
+        triplet: "riscv64-linux-gnu",
+        platform: "riscv64",
+    },
+];
+
+impl Abi {
+    /// The loader that would run `facts` as its main object: the one named
+    /// by its PT_INTERP if known, else the one matching class and machine
+    /// (what Debian's `ldd` does by trying each loader in turn).
+    pub fn for_object(facts: &ElfFacts) -> Option<Abi> {
+        let fits = |a: &&Abi| a.class == facts.class && a.data == facts.data && a.machine == facts.machine;
+        if let Some(interp) = &facts.interp {
+            if let Some(a) = ABIS.iter().filter(fits).find(|a| a.interp == interp) {
+                return Some(*a);
+            }
+        }
+        ABIS.iter().find(fits).copied()
+    }
+
+    pub fn is_64(&self) -> bool {
+        self.class == Class::Elf64
+    }
+}
+
+/// Where a root's loader looks by default, and what it calls `$LIB`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemDirs {
+    /// Each with a trailing slash, as glibc stores them (`system_dirs`).
+    pub dirs: Vec<String>,
+    pub lib: String,
+    /// Where the list came from, for reports.
+    pub source: DirsSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirsSource {
+    /// Read from the root's own ld.so.
+    Loader,
+    /// Guessed from the root's layout (no readable loader).
+    Layout,
+}
+
+/// The most of a loader binary read to find its directory list.
+const MAX_LOADER: u64 = 16 << 20;
+
+impl SystemDirs {
+    /// The default directories compiled into the root's own loader.
+    ///
+    /// `elf/dl-load.c` keeps them as one constant, `system_dirs`: the
+    /// directories NUL-separated, each ending in `/` (generated from the
+    /// build's slibdir/libdir, so Debian's multiarch x86_64 loader has
+    /// `/lib/x86_64-linux-gnu/`, `/usr/lib/x86_64-linux-gnu/`, `/lib/`,
+    /// `/usr/lib/`, and Debian's biarch i386 loader `/lib32/`, `/usr/lib32/`).
+    /// We find that run of strings in the loader's bytes. `$LIB` is the
+    /// first of them without its slashes (measured on Debian 12:
+    /// `lib/x86_64-linux-gnu`). Without a readable loader, the layout of
+    /// the root decides.
+    pub fn detect(root: &Root, abi: &Abi, interp: &str) -> SystemDirs {
+        if let Some(dirs) = read_loader_dirs(root, interp) {
+            let lib = dirs[0].trim_matches('/').to_string();
+            return SystemDirs {
+                dirs,
+                lib,
+                source: DirsSource::Loader,
+            };
+        }
+        let t = abi.triplet;
+        let has = |p: String| {
+            matches!(root.resolve(Path::new(&p)), Ok(Some(r)) if r.kind == Kind::Directory)
+        };
+        let dirs: Vec<String> = if has(format!("/usr/lib/{t}")) || has(format!("/lib/{t}")) {
+            vec![
+                format!("/lib/{t}/"),
+                format!("/usr/lib/{t}/"),
+                "/lib/".into(),
+                "/usr/lib/".into(),
+            ]
+        } else if abi.is_64() {
+            vec!["/lib64/".into(), "/usr/lib64/".into()]
+        } else {
+            vec!["/lib/".into(), "/usr/lib/".into()]
+        };
+        SystemDirs {
+            lib: dirs[0].trim_matches('/').to_string(),
+            dirs,
+            source: DirsSource::Layout,
+        }
+    }
+}
+
+fn read_loader_dirs(root: &Root, interp: &str) -> Option<Vec<String>> {
+    let file = root.resolve(Path::new(interp)).ok()??;
+    let opened = root.open(&file).ok()?;
+    if opened.size > MAX_LOADER {
+        return None;
+    }
+    let mut bytes = vec![0u8; usize::try_from(opened.size).ok()?];
+    std::os::unix::fs::FileExt::read_exact_at(&opened.file, &mut bytes, 0).ok()?;
+    find_dir_list(&bytes)
+}
+
+/// The first run of at least two NUL-terminated absolute directory names
+/// ending in `/`, starting right after a NUL.
+pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
+    let is_dir = |s: &[u8]| {
+        s.len() >= 2
+            && s[0] == b'/'
+            && s[s.len() - 1] == b'/'
+            && s.iter().all(|&c| c.is_ascii_graphic())
+    };
+    let mut start = 0;
+    while start < bytes.len() {
+        let Some(rel) = bytes[start..].iter().position(|&b| b == b'/') else {
+            break;
+        };
+        let at = start + rel;
+        if at > 0 && bytes[at - 1] == 0 {
+            let mut dirs = Vec::new();
+            let mut pos = at;
+            while let Some(len) = bytes[pos..].iter().position(|&b| b == 0) {
+                let s = &bytes[pos..pos + len];
+                if !is_dir(s) {
+                    break;
+                }
+                dirs.push(String::from_utf8_lossy(s).into_owned());
+                pos += len + 1;
+            }
+            if dirs.len() >= 2 && dirs.iter().any(|d| d.contains("lib")) {
+                return Some(dirs);
+            }
+        }
+        start = at + 1;
+    }
+    None
+}
+
+/// Which glibc-hwcaps subdirectories the machine that will run the image
+/// supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hwcaps {
+    /// Whatever the CPU running ldslim supports (what the `chroot` oracle sees).
+    Host,
+    /// Highest x86-64 level supported (2, 3 or 4); 1 = baseline, none.
+    X86Level(u8),
+}
+
+/// The subdirectories ld.so tries inside every search directory, best
+/// first, ending with "" for the directory itself.
+///
+/// glibc >= 2.33 tries `glibc-hwcaps/<name>/` for each supported name
+/// (`elf/dl-hwcaps.c`). glibc < 2.37 also tries the legacy subdirectories
+/// built from AT_PLATFORM, the legacy HWCAP names and `tls`; for x86_64 on
+/// glibc 2.36 LD_DEBUG=libs shows exactly: tls/x86_64/x86_64, tls/x86_64
+/// (twice), tls, x86_64/x86_64, x86_64 (twice). Legacy subdirectories for
+/// other architectures are approximated as tls/PLATFORM, tls, PLATFORM.
+pub fn subdirs(abi: &Abi, hwcaps: Hwcaps, glibc_minor: Option<u32>) -> Vec<String> {
+    let mut out = Vec::new();
+    if abi.name == "x86_64" {
+        let level = match hwcaps {
+            Hwcaps::X86Level(l) => l,
+            Hwcaps::Host => host_x86_64_level(),
+        };
+        for l in (2..=level.min(4)).rev() {
+            out.push(format!("glibc-hwcaps/x86-64-v{l}/"));
+        }
+    }
+    let legacy = glibc_minor.is_none_or(|m| m < 37);
+    if legacy {
+        let p = abi.platform;
+        if abi.name == "x86_64" {
+            for s in [
+                "tls/x86_64/x86_64/",
+                "tls/x86_64/",
+                "tls/",
+                "x86_64/x86_64/",
+                "x86_64/",
+            ] {
+                out.push(s.to_string());
+            }
+        } else {
+            out.push(format!("tls/{p}/"));
+            out.push("tls/".into());
+            out.push(format!("{p}/"));
+        }
+    }
+    out.push(String::new());
+    out
+}
+
+/// The x86-64 micro-architecture level of this CPU, as glibc's
+/// `sysdeps/x86/get-isa-level.h` defines the levels (approximated with the
+/// features Rust can detect).
+pub fn host_x86_64_level() -> u8 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let v2 = has!("cmpxchg16b")
+            && has!("popcnt")
+            && has!("sse3")
+            && has!("sse4.1")
+            && has!("sse4.2")
+            && has!("ssse3");
+        let v3 = v2
+            && has!("avx")
+            && has!("avx2")
+            && has!("bmi1")
+            && has!("bmi2")
+            && has!("f16c")
+            && has!("fma")
+            && has!("lzcnt")
+            && has!("movbe")
+            && has!("xsave");
+        let v4 = v3
+            && has!("avx512f")
+            && has!("avx512bw")
+            && has!("avx512cd")
+            && has!("avx512dq")
+            && has!("avx512vl");
+        if v4 {
+            4
+        } else if v3 {
+            3
+        } else if v2 {
+            2
+        } else {
+            1
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_directory_list_of_the_hosts_loader() {
+        let bytes = std::fs::read("/lib64/ld-linux-x86-64.so.2").expect("host loader");
+        let dirs = find_dir_list(&bytes).expect("a directory list");
+        assert!(dirs.iter().all(|d| d.starts_with('/') && d.ends_with('/')), "{dirs:?}");
+        assert!(dirs.contains(&"/usr/lib/".to_string()) || dirs.contains(&"/usr/lib64/".to_string()), "{dirs:?}");
+    }
+
+    #[test]
+    fn directory_list_needs_two_dirs_after_a_nul() {
+        assert_eq!(find_dir_list(b"x/a/\0/b/\0"), None);
+        assert_eq!(
+            find_dir_list(b"\0/etc/ld.so.cache\0\0/lib32/\0/usr/lib32/\0\0").unwrap(),
+            vec!["/lib32/", "/usr/lib32/"]
+        );
+        assert_eq!(find_dir_list(b"\0/lib/\0"), None);
+    }
+}

@@ -1,0 +1,572 @@
+//! The loader rules: how glibc's `ld.so` turns one DT_NEEDED name into one
+//! file. Every rule here cites the glibc 2.36 source it follows; the load
+//! order (which object asks, and what is already loaded) is `graph`'s job.
+//!
+//! Search order for a name without a slash (`elf/dl-load.c:
+//! _dl_map_object`):
+//! 1. DT_RPATH of the requesting object, then of the object that loaded it,
+//!    and so on up the `l_loader` chain, then of the main program — only
+//!    while the requesting object has no DT_RUNPATH.
+//! 2. LD_LIBRARY_PATH.
+//! 3. DT_RUNPATH of the requesting object only.
+//! 4. `/etc/ld.so.cache`, minus entries under the default directories when
+//!    the requesting object has DF_1_NODEFLIB.
+//! 5. The default directories, unless DF_1_NODEFLIB.
+//!
+//! Inside each directory the glibc-hwcaps (and, before 2.37, legacy)
+//! subdirectories are tried first (`open_path`). A candidate of the wrong
+//! class or machine is skipped; any other defect stops the load
+//! (`open_verify`).
+
+pub mod abi;
+pub mod cache;
+pub mod dst;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::elf::{Class, ElfFacts};
+use crate::objects::{FactsError, Objects};
+use crate::root::{Kind, Resolved};
+use abi::{Abi, Hwcaps, SystemDirs};
+use cache::LdCache;
+use dst::DstValues;
+
+/// DF_1_NODEFLIB from `elf.h`.
+pub const DF_1_NODEFLIB: u64 = 0x800;
+const ET_EXEC: u16 = 2;
+const ET_DYN: u16 = 3;
+const ELFOSABI_SYSV: u8 = 0;
+const ELFOSABI_GNU: u8 = 3;
+
+/// Why an object was loaded from where it was: carried on every edge and
+/// rendered in one place.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum How {
+    /// The object the user asked about.
+    Entry,
+    /// A name or soname of an object already loaded
+    /// (`_dl_map_object`: `_dl_name_match_p` and the DT_SONAME check).
+    AlreadyLoaded,
+    /// Found by search, but the same file (device and inode) as an object
+    /// already loaded under another path (`_dl_map_object_from_fd`:
+    /// `_dl_file_id_match_p`).
+    SameFile,
+    /// The name contains a slash and is opened as a path.
+    DirectPath,
+    /// DT_RPATH of `owner` (the requester itself or an object up its
+    /// loader chain).
+    Rpath { owner: String },
+    LdLibraryPath,
+    Runpath,
+    LdSoCache,
+    DefaultDir,
+}
+
+impl How {
+    /// Short label, as libtree prints it on each edge.
+    pub fn label(&self) -> String {
+        match self {
+            How::Entry => "entry".into(),
+            How::AlreadyLoaded => "already loaded".into(),
+            How::SameFile => "same file as a loaded object".into(),
+            How::DirectPath => "direct path".into(),
+            How::Rpath { owner } => format!("rpath of {owner}"),
+            How::LdLibraryPath => "LD_LIBRARY_PATH".into(),
+            How::Runpath => "runpath".into(),
+            How::LdSoCache => "ld.so.cache".into(),
+            How::DefaultDir => "default path".into(),
+        }
+    }
+}
+
+/// One place the search looked, for "not found" explanations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Which rule produced this place.
+    pub source: How,
+    /// The directory (or, for the cache, the cache file) consulted.
+    pub place: String,
+    /// Candidates rejected there, or why the source was skipped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A file the search settled on.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The path as glibc builds it (`l_name`): directory + subdirectory +
+    /// name, not normalised.
+    pub path: String,
+    pub file: Resolved,
+    pub how: How,
+}
+
+/// Outcome of one search: found, or not found after these steps. A
+/// not-found is a value; only defects that stop glibc's load are errors.
+#[derive(Clone, Debug)]
+pub enum Lookup {
+    Found(Found),
+    NotFound(Vec<Step>),
+}
+
+/// A defect that makes glibc abort the whole load (`open_verify: lose`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct Fatal {
+    pub path: String,
+    pub message: String,
+}
+
+/// An object taking part in a search: the requester and its loader chain.
+#[derive(Clone, Copy, Debug)]
+pub struct Requester<'a> {
+    /// `l_name`: the path it was loaded from, as found.
+    pub path: &'a str,
+    pub facts: &'a ElfFacts,
+    /// The main program (its RPATH is tried last, once).
+    pub is_main: bool,
+}
+
+impl Requester<'_> {
+    /// `elf/get-dynamic-info.h`: when DT_RUNPATH is present DT_RPATH is
+    /// dropped entirely, for this object and for anyone inheriting from it.
+    fn rpath(&self) -> Option<&str> {
+        if self.facts.runpath.is_some() {
+            None
+        } else {
+            self.facts.rpath.as_deref()
+        }
+    }
+    fn nodeflib(&self) -> bool {
+        self.facts.flags_1 & DF_1_NODEFLIB != 0
+    }
+}
+
+/// Settings a user gives: what the image's environment and CPU will be.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// LD_LIBRARY_PATH as the image sets it (never the host's).
+    pub library_path: Option<String>,
+    pub hwcaps: Hwcaps,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            library_path: None,
+            hwcaps: Hwcaps::Host,
+        }
+    }
+}
+
+/// One root's loader for one ABI, with everything that does not depend on
+/// the object being loaded: directories, subdirectories, the parsed cache.
+pub struct Loader {
+    pub abi: Abi,
+    pub system: SystemDirs,
+    pub subdirs: Vec<String>,
+    /// glibc-hwcaps names the CPU supports, best first (for the cache).
+    hwcaps_names: Vec<String>,
+    pub cache: Option<Arc<LdCache>>,
+    /// Why the root's `/etc/ld.so.cache` is not used, when it exists.
+    pub cache_problem: Option<String>,
+    cache_flags: Option<u32>,
+    library_path: Option<String>,
+}
+
+/// The cache file every glibc reads (`LD_SO_CACHE`).
+pub const LD_SO_CACHE: &str = "/etc/ld.so.cache";
+
+impl Loader {
+    pub fn new(objects: &Objects, abi: Abi, opts: &Options) -> Loader {
+        let system = SystemDirs::detect(objects.root(), &abi, abi.interp);
+        let glibc_minor = glibc_minor(objects, &system);
+        let subdirs = abi::subdirs(&abi, opts.hwcaps, glibc_minor);
+        let hwcaps_names = subdirs
+            .iter()
+            .filter_map(|s| s.strip_prefix("glibc-hwcaps/"))
+            .map(|s| s.trim_end_matches('/').to_string())
+            .collect();
+        let (cache, cache_problem) = read_cache(objects);
+        Loader {
+            cache_flags: cache::default_flags_id(abi.machine, abi.is_64()),
+            abi,
+            system,
+            subdirs,
+            hwcaps_names,
+            cache,
+            cache_problem,
+            library_path: opts.library_path.clone(),
+        }
+    }
+
+    fn dst_values<'a>(&'a self, origin: Option<&'a str>) -> DstValues<'a> {
+        DstValues {
+            origin,
+            lib: &self.system.lib,
+            platform: self.abi.platform,
+        }
+    }
+
+    /// Expand DSTs in a DT_NEEDED name with the requester's origin
+    /// (`elf/dl-deps.c: expand_dst`). `None`: a token had no value.
+    pub fn expand_needed(&self, name: &str, requester_path: &str) -> Option<String> {
+        let origin = dst::origin_of(requester_path);
+        dst::expand(name, &self.dst_values(Some(&origin)))
+    }
+
+    /// Split a search path into directories with a trailing slash, after
+    /// DST expansion with `origin_path`'s origin (`elf/dl-load.c:
+    /// fillin_rpath`): empty and unexpandable elements are dropped,
+    /// trailing slashes collapsed, duplicates removed.
+    fn dirs(&self, list: &str, seps: &[char], origin_path: &str) -> Vec<String> {
+        let origin = dst::origin_of(origin_path);
+        let values = self.dst_values(Some(&origin));
+        let mut out: Vec<String> = Vec::new();
+        for elem in list.split(seps) {
+            if elem.is_empty() {
+                continue;
+            }
+            let Some(mut d) = dst::expand(elem, &values) else {
+                continue;
+            };
+            if d.is_empty() {
+                continue;
+            }
+            while d.len() > 1 && d.ends_with('/') {
+                d.pop();
+            }
+            if !d.ends_with('/') {
+                d.push('/');
+            }
+            if !out.contains(&d) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// Find `name` (already DST-expanded) for `chain[0]`, whose loader
+    /// chain (`l_loader`, nearest first) is the rest of `chain`; `main` is
+    /// the program.
+    pub fn search(
+        &self,
+        objects: &Objects,
+        name: &str,
+        chain: &[Requester<'_>],
+        main: Requester<'_>,
+    ) -> Result<Lookup, Fatal> {
+        // `_dl_map_object`: a name with a slash is a path, no search.
+        if name.contains('/') {
+            return Ok(match self.try_file(objects, name)? {
+                Candidate::Accepted(file) => Lookup::Found(Found {
+                    path: name.to_string(),
+                    file,
+                    how: How::DirectPath,
+                }),
+                Candidate::Absent => Lookup::NotFound(vec![]),
+                Candidate::Skipped(why) => Lookup::NotFound(vec![Step {
+                    source: How::DirectPath,
+                    place: name.to_string(),
+                    notes: vec![why],
+                }]),
+            });
+        }
+        let mut steps = Vec::new();
+        let requester = chain.first().copied().unwrap_or(main);
+
+        // Rule 1: RPATHs up the loader chain, then the main program's —
+        // skipped entirely when the requester has a RUNPATH.
+        if requester.facts.runpath.is_none() {
+            let mut did_main = false;
+            for r in chain {
+                did_main |= r.is_main;
+                if let Some(rpath) = r.rpath() {
+                    let how = How::Rpath {
+                        owner: r.path.to_string(),
+                    };
+                    let dirs = self.dirs(rpath, &[':'], r.path);
+                    if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
+                        return Ok(Lookup::Found(f));
+                    }
+                }
+            }
+            if !did_main {
+                if let Some(rpath) = main.rpath() {
+                    let how = How::Rpath {
+                        owner: main.path.to_string(),
+                    };
+                    let dirs = self.dirs(rpath, &[':'], main.path);
+                    if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
+                        return Ok(Lookup::Found(f));
+                    }
+                }
+            }
+        } else if chain.iter().any(|r| r.rpath().is_some()) || main.rpath().is_some() {
+            steps.push(Step {
+                source: How::Rpath {
+                    owner: requester.path.to_string(),
+                },
+                place: String::new(),
+                notes: vec![format!(
+                    "rpaths skipped: {} has a runpath",
+                    requester.path
+                )],
+            });
+        }
+
+        // Rule 2: LD_LIBRARY_PATH, elements split on ':' and ';', DSTs
+        // expanded against the main program (`_dl_init_paths`).
+        if let Some(llp) = &self.library_path {
+            let dirs = self.dirs(llp, &[':', ';'], main.path);
+            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::LdLibraryPath, &mut steps)? {
+                return Ok(Lookup::Found(f));
+            }
+        }
+
+        // Rule 3: the requester's own RUNPATH; never inherited.
+        if let Some(runpath) = &requester.facts.runpath {
+            let dirs = self.dirs(runpath, &[':'], requester.path);
+            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::Runpath, &mut steps)? {
+                return Ok(Lookup::Found(f));
+            }
+        }
+
+        // Rule 4: ld.so.cache. With DF_1_NODEFLIB on the requester, an
+        // entry whose path starts with a default directory is ignored
+        // (a plain prefix comparison, as in glibc).
+        let nodeflib = requester.nodeflib();
+        if let Some(cache) = &self.cache {
+            let names: Vec<&str> = self.hwcaps_names.iter().map(String::as_str).collect();
+            let hit = self
+                .cache_flags
+                .and_then(|flags| cache.lookup(name, flags, &names));
+            let mut step = Step {
+                source: How::LdSoCache,
+                place: LD_SO_CACHE.to_string(),
+                notes: vec![],
+            };
+            if let Some(path) = hit {
+                let in_system = self.system.dirs.iter().any(|d| path.starts_with(d.as_str()));
+                if nodeflib && in_system {
+                    step.notes
+                        .push(format!("{path} ignored: the requester has DF_1_NODEFLIB"));
+                } else {
+                    match self.try_file(objects, path)? {
+                        Candidate::Accepted(file) => {
+                            return Ok(Lookup::Found(Found {
+                                path: path.to_string(),
+                                file,
+                                how: How::LdSoCache,
+                            }));
+                        }
+                        Candidate::Absent => step.notes.push(format!("{path} listed but missing")),
+                        Candidate::Skipped(why) => step.notes.push(why),
+                    }
+                }
+            }
+            steps.push(step);
+        }
+
+        // Rule 5: the default directories, unless DF_1_NODEFLIB.
+        if nodeflib {
+            steps.push(Step {
+                source: How::DefaultDir,
+                place: String::new(),
+                notes: vec![format!(
+                    "default directories skipped: {} has DF_1_NODEFLIB",
+                    requester.path
+                )],
+            });
+        } else {
+            let dirs = self.system.dirs.clone();
+            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::DefaultDir, &mut steps)? {
+                return Ok(Lookup::Found(f));
+            }
+        }
+        Ok(Lookup::NotFound(steps))
+    }
+
+    /// `open_path`: every directory, every subdirectory, in order.
+    fn in_dirs(
+        &self,
+        objects: &Objects,
+        name: &str,
+        dirs: &[String],
+        how: &How,
+        steps: &mut Vec<Step>,
+    ) -> Result<Option<Found>, Fatal> {
+        for dir in dirs {
+            let mut notes = Vec::new();
+            for sub in &self.subdirs {
+                let path = format!("{dir}{sub}{name}");
+                match self.try_file(objects, &path)? {
+                    Candidate::Accepted(file) => {
+                        return Ok(Some(Found {
+                            path,
+                            file,
+                            how: how.clone(),
+                        }));
+                    }
+                    Candidate::Absent => {}
+                    Candidate::Skipped(why) => notes.push(why),
+                }
+            }
+            steps.push(Step {
+                source: how.clone(),
+                place: dir.clone(),
+                notes,
+            });
+        }
+        Ok(None)
+    }
+
+    /// `open_verify`: would glibc accept this file for this ABI?
+    pub fn try_file(&self, objects: &Objects, path: &str) -> Result<Candidate, Fatal> {
+        let fatal = |message: String| Fatal {
+            path: path.to_string(),
+            message,
+        };
+        let file = match objects.resolve(Path::new(path)) {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(Candidate::Absent),
+            // A symlink loop makes open() fail with ELOOP, which open_path
+            // treats like a missing file and moves on.
+            Err(e) => {
+                return Ok(Candidate::Skipped(format!("{path}: {e}")));
+            }
+        };
+        match file.kind {
+            Kind::Regular => {}
+            Kind::Directory => return Err(fatal("cannot read file data: Is a directory".into())),
+            Kind::Special => {
+                return Err(fatal(
+                    "not a regular file (glibc would block or fail opening it)".into(),
+                ));
+            }
+        }
+        let facts = objects.facts(&file);
+        let facts = match facts.as_ref() {
+            Ok(f) => f,
+            Err(FactsError::Elf { source, .. }) => {
+                let message = match source {
+                    crate::elf::ElfError::NotElf => "invalid ELF header".to_string(),
+                    other => other.to_string(),
+                };
+                return Err(fatal(message));
+            }
+            Err(e @ FactsError::Root(_)) => return Err(fatal(e.to_string())),
+        };
+        match self.verdict(facts) {
+            Verdict::Accept => Ok(Candidate::Accepted(file)),
+            Verdict::Skip(why) => Ok(Candidate::Skipped(format!("{path}: skipped, {why}"))),
+            Verdict::Fatal(m) => Err(fatal(m)),
+        }
+    }
+
+    /// The checks of `elf/dl-load.c: open_verify`, in its order.
+    pub fn verdict(&self, f: &ElfFacts) -> Verdict {
+        if f.class != self.abi.class {
+            // "This is not a fatal error. On architectures where 32-bit and
+            // 64-bit binaries can be run this might happen."
+            return Verdict::Skip(format!("wrong ELF class: {}", f.class));
+        }
+        if f.data != self.abi.data {
+            return Verdict::Fatal(format!(
+                "ELF file data encoding not {}",
+                match self.abi.data {
+                    crate::elf::Data::Little => "little-endian",
+                    crate::elf::Data::Big => "big-endian",
+                }
+            ));
+        }
+        if f.osabi != ELFOSABI_SYSV && f.osabi != ELFOSABI_GNU {
+            return Verdict::Fatal("ELF file OS ABI invalid".into());
+        }
+        // VALID_ELF_ABIVERSION: 0, or below LIBC_ABI_MAX for GNU objects.
+        if !(f.abi_version == 0 || (f.osabi == ELFOSABI_GNU && f.abi_version < 3)) {
+            return Verdict::Fatal("ELF file ABI version invalid".into());
+        }
+        if f.machine != self.abi.machine {
+            // elf_machine_matches_host fails: skipped, not fatal.
+            return Verdict::Skip(format!("wrong machine {}", f.machine));
+        }
+        if f.e_type != ET_DYN && f.e_type != ET_EXEC {
+            return Verdict::Fatal("only ET_DYN and ET_EXEC can be loaded".into());
+        }
+        let want = if f.class == Class::Elf64 { 56 } else { 32 };
+        if f.phentsize != want {
+            return Verdict::Fatal("ELF file's phentsize not the expected size".into());
+        }
+        Verdict::Accept
+    }
+}
+
+/// One candidate file as `open_path` sees it.
+#[derive(Clone, Debug)]
+pub enum Candidate {
+    Absent,
+    Skipped(String),
+    Accepted(Resolved),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accept,
+    Skip(String),
+    Fatal(String),
+}
+
+/// Parse the root's `/etc/ld.so.cache` once. A damaged cache makes glibc
+/// ignore it (`_dl_load_cache_lookup` maps it and checks the magic), so we
+/// do the same and say why.
+fn read_cache(objects: &Objects) -> (Option<Arc<LdCache>>, Option<String>) {
+    let file = match objects.resolve(Path::new(LD_SO_CACHE)) {
+        Ok(Some(f)) if f.kind == Kind::Regular => f,
+        Ok(_) => return (None, None),
+        Err(e) => return (None, Some(e.to_string())),
+    };
+    let opened = match objects.root().open(&file) {
+        Ok(f) => f,
+        Err(e) => return (None, Some(e.to_string())),
+    };
+    // The cache is read whole, like glibc's mmap of it; cap it so a hostile
+    // root cannot make us allocate without bound.
+    const MAX_CACHE: u64 = 256 << 20;
+    if opened.size > MAX_CACHE {
+        return (None, Some(format!("{LD_SO_CACHE}: larger than 256 MiB, ignored")));
+    }
+    let mut bytes = vec![0u8; opened.size as usize];
+    if let Err(e) = std::os::unix::fs::FileExt::read_exact_at(&opened.file, &mut bytes, 0) {
+        return (None, Some(format!("{LD_SO_CACHE}: {e}")));
+    }
+    match LdCache::parse(&bytes) {
+        Ok(c) => (Some(Arc::new(c)), None),
+        Err(e) => (None, Some(format!("{LD_SO_CACHE}: {e}, ignored"))),
+    }
+}
+
+/// glibc's minor version in the root, from the newest `GLIBC_2.N` that its
+/// libc.so.6 defines (glibc adds a version node with each release that adds
+/// symbols). Decides whether legacy hwcaps subdirectories exist (< 2.37).
+fn glibc_minor(objects: &Objects, system: &SystemDirs) -> Option<u32> {
+    for dir in &system.dirs {
+        let path = format!("{dir}libc.so.6");
+        let Ok(Some(file)) = objects.resolve(Path::new(&path)) else {
+            continue;
+        };
+        if let Ok(facts) = objects.facts(&file).as_ref() {
+            return facts
+                .verdef
+                .iter()
+                .filter_map(|d| d.name.strip_prefix("GLIBC_2."))
+                .filter_map(|v| v.split('.').next()?.parse::<u32>().ok())
+                .max();
+        }
+    }
+    None
+}

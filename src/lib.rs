@@ -1,0 +1,16 @@
+//! ldslim: which shared libraries a program needs in a distroless image,
+//! resolved exactly as glibc's loader would inside a foreign root.
+//!
+//! The pipeline, one module per step: [`root`] (paths confined to a root)
+//! → [`elf`] (facts of one file) → [`ldso`] (glibc's search rules) →
+//! [`graph`] (load order and reasons) → [`scan`] (every object of a tree)
+//! → [`report`] (text and JSON).
+
+pub mod elf;
+pub mod graph;
+pub mod ldso;
+pub mod objects;
+pub mod root;
+pub mod cli;
+pub mod report;
+pub mod scan;

@@ -1,0 +1,171 @@
+//! Rendering results for people (text) and programs (JSON, `ldd` lines).
+//! Every reason label comes from [`How::label`], so an edge reads the same
+//! everywhere.
+
+use std::io::{self, Write};
+
+use crate::graph::{EntryError, LoadOrder};
+use crate::ldso::Step;
+use crate::scan::ScanReport;
+
+/// `ldd`-style lines for one entry: the contract the differential test
+/// holds against `ld.so --list` (addresses and the vDSO left out).
+pub fn ldd(out: &mut dyn Write, entry: &str, result: &Result<LoadOrder, EntryError>) -> io::Result<()> {
+    writeln!(out, "{entry}:")?;
+    match result {
+        // glibc's trace mode says this of its own loader.
+        Err(EntryError::IsLoader(_)) => writeln!(out, "\tstatically linked"),
+        Err(e) => writeln!(out, "\terror: {}", without_prefix(&e.to_string(), entry)),
+        // glibc stops at the first fatal defect and lists nothing.
+        Ok(order) if order.fatal.is_some() => {
+            let f = order.fatal.as_ref().map(|f| f.to_string()).unwrap_or_default();
+            writeln!(out, "\terror: {f}")
+        }
+        Ok(order) => {
+            for o in order.objects.iter().skip(1) {
+                match &o.path {
+                    Some(p) => writeln!(out, "\t{} => {}", o.name, p)?,
+                    None => writeln!(out, "\t{} => not found", o.name)?,
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn without_prefix<'a>(message: &'a str, path: &str) -> &'a str {
+    message
+        .strip_prefix(path)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
+/// One object's tree with the reason on each edge. Each object's children
+/// are shown once, under the edge that loaded it.
+pub fn tree(out: &mut dyn Write, order: &LoadOrder) -> io::Result<()> {
+    writeln!(out, "{} [{}]", order.entry, order.abi)?;
+    let mut shown = vec![false; order.objects.len()];
+    shown[0] = true;
+    tree_children(out, order, 0, "", &mut shown)?;
+    if let Some(f) = &order.fatal {
+        writeln!(out, "error: {f} (glibc stops loading here)")?;
+    }
+    for w in &order.warnings {
+        writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+    }
+    Ok(())
+}
+
+fn tree_children(
+    out: &mut dyn Write,
+    order: &LoadOrder,
+    n: usize,
+    prefix: &str,
+    shown: &mut [bool],
+) -> io::Result<()> {
+    let needs = &order.objects[n].needs;
+    for (i, e) in needs.iter().enumerate() {
+        let last = i + 1 == needs.len();
+        let (branch, next) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        let target = &order.objects[e.object];
+        let expand = !shown[e.object] && target.loaded_by == Some(n);
+        match &target.path {
+            None => writeln!(out, "{prefix}{branch}{} => not found", e.needed)?,
+            Some(p) => writeln!(out, "{prefix}{branch}{} => {p} [{}]", e.needed, e.how.label())?,
+        }
+        if expand {
+            shown[e.object] = true;
+            tree_children(out, order, e.object, &format!("{prefix}{next}"), shown)?;
+        }
+    }
+    Ok(())
+}
+
+/// Numbered places searched, one per line.
+fn steps(out: &mut dyn Write, steps: &[Step], indent: &str) -> io::Result<()> {
+    let mut n = 0;
+    for s in steps {
+        if s.place.is_empty() {
+            for note in &s.notes {
+                writeln!(out, "{indent}   ({note})")?;
+            }
+            continue;
+        }
+        n += 1;
+        writeln!(out, "{indent}{n:>2}. {} [{}]", s.place, s.how_label())?;
+        for note in &s.notes {
+            writeln!(out, "{indent}      {note}")?;
+        }
+    }
+    Ok(())
+}
+
+impl Step {
+    fn how_label(&self) -> String {
+        self.source.label()
+    }
+}
+
+/// The scan report for people: findings first, then a one-line summary.
+pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    for u in &r.unresolved {
+        writeln!(out, "not found: {}", u.name)?;
+        writeln!(out, "  needed by {}", u.needed_by)?;
+        if u.entry_count > 1 || u.entries.first() != Some(&u.needed_by) {
+            let shown = u.entries.join(", ");
+            let more = u.entry_count.saturating_sub(u.entries.len());
+            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+            writeln!(out, "  loaded from {} entr{}: {shown}{tail}", u.entry_count, if u.entry_count == 1 { "y" } else { "ies" })?;
+        }
+        writeln!(out, "  searched:")?;
+        steps(out, &u.searched, "   ")?;
+        writeln!(out)?;
+    }
+    for f in &r.fatal {
+        writeln!(out, "load error: {}: {}", f.entry, f.fatal)?;
+    }
+    if !r.fatal.is_empty() {
+        writeln!(out)?;
+    }
+    for w in &r.warnings {
+        writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+    }
+    if !r.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    for e in &r.errors {
+        writeln!(out, "bad file: {}: {}", e.path, e.message)?;
+    }
+    if !r.errors.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings, {} bad files",
+        r.root,
+        r.files,
+        r.objects,
+        r.resolved,
+        r.skipped.len(),
+        r.unresolved.len(),
+        r.fatal.len(),
+        r.warnings.len(),
+        r.errors.len()
+    )
+}
+
+/// The scan report as JSON (schema: docs/json.md).
+pub fn scan_json(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        #[serde(flatten)]
+        report: &'a ScanReport,
+    }
+    let doc = Doc {
+        schema: "ldslim.scan/1",
+        report: r,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}

@@ -1,0 +1,339 @@
+//! Scanning a tree: find every ELF object under some paths of a root, in
+//! parallel, resolve each as an entry, and gather what does not load.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use walkdir::WalkDir;
+
+use crate::elf::{ElfError, ElfFacts};
+use crate::graph::{EntryError, LoadOrder, Session, Warning};
+use crate::ldso::{Fatal, Step};
+use crate::objects::FactsError;
+use crate::root::RootError;
+
+/// Top-level directories that hold pseudo filesystems on a live system and
+/// device nodes in an image: never objects, never walked.
+const PSEUDO: &[&str] = &["proc", "sys", "dev"];
+
+/// Which files of the root are scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every file under the given paths (the whole root by default).
+    All,
+}
+
+/// A DT_NEEDED that does not resolve.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unresolved {
+    /// The name searched for.
+    pub name: String,
+    /// The object whose DT_NEEDED it is.
+    pub needed_by: String,
+    /// Entry objects whose load hits this (sorted; at most 20 listed).
+    pub entries: Vec<String>,
+    /// How many entry objects hit it in all.
+    pub entry_count: usize,
+    /// The numbered places searched, for the first entry.
+    pub searched: Vec<Step>,
+}
+
+/// A load that glibc would abort.
+#[derive(Clone, Debug, Serialize)]
+pub struct FatalLoad {
+    pub entry: String,
+    #[serde(flatten)]
+    pub fatal: Fatal,
+}
+
+/// A file the scan could not use, and why; the scan went on.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+/// The outcome of a scan.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScanReport {
+    pub root: String,
+    pub scope: Scope,
+    /// Regular files examined.
+    pub files: usize,
+    /// ELF objects among them.
+    pub objects: usize,
+    /// Dynamic objects resolved as entries.
+    pub resolved: usize,
+    /// ELF objects not resolved because there is nothing to resolve
+    /// (static, relocatable, the loader itself) or no loader for them.
+    pub skipped: Vec<Problem>,
+    pub unresolved: Vec<Unresolved>,
+    pub fatal: Vec<FatalLoad>,
+    pub warnings: Vec<Warning>,
+    /// Files that are malformed or unreadable.
+    pub errors: Vec<Problem>,
+}
+
+impl ScanReport {
+    /// Whether the scan found anything wrong (exit code 1).
+    pub fn has_findings(&self) -> bool {
+        !self.unresolved.is_empty() || !self.fatal.is_empty() || !self.errors.is_empty()
+    }
+}
+
+/// Progress callbacks, so the library does not draw on a terminal itself.
+pub trait Progress: Sync {
+    fn file(&self) {}
+    fn object(&self, _path: &str) {}
+}
+
+/// No progress reporting.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// What happened to one walked file.
+enum Outcome {
+    NotElf,
+    Skipped(Problem),
+    Error(Problem),
+    Loaded(Box<LoadOrder>),
+}
+
+/// Scan `paths` (inside the root; empty = the whole root).
+pub fn scan(
+    session: &Session,
+    paths: &[String],
+    scope: Scope,
+    progress: &dyn Progress,
+) -> Result<ScanReport, RootError> {
+    let root = session.objects().root();
+    let mut starts: Vec<PathBuf> = Vec::new();
+    let mut errors: Vec<Problem> = Vec::new();
+    if paths.is_empty() {
+        starts.push(PathBuf::from("/"));
+    }
+    for p in paths {
+        match root.resolve(Path::new(p))? {
+            Some(r) => starts.push(r.path),
+            None => errors.push(Problem {
+                path: p.clone(),
+                message: "no such file or directory in the root".into(),
+            }),
+        }
+    }
+    starts.sort();
+    starts.dedup();
+
+    let files = AtomicUsize::new(0);
+    let walk_errors = Mutex::new(Vec::new());
+    let outcomes: Vec<Outcome> = starts
+        .iter()
+        .flat_map(|start| {
+            let host = root.host_path(start);
+            let host_root = root.host_dir().to_path_buf();
+            WalkDir::new(host)
+                .follow_links(false)
+                .into_iter()
+                .filter_entry(move |e| !is_pseudo(&host_root, e.path()))
+        })
+        .par_bridge()
+        .filter_map(|entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(|p| inside(root.host_dir(), p))
+                        .unwrap_or_default();
+                    let message = e
+                        .io_error()
+                        .map(|io| io.to_string())
+                        .unwrap_or_else(|| e.to_string());
+                    lock(&walk_errors).push(Problem { path, message });
+                    return None;
+                }
+            };
+            if !entry.file_type().is_file() {
+                return None;
+            }
+            files.fetch_add(1, Ordering::Relaxed);
+            progress.file();
+            let path = inside(root.host_dir(), entry.path());
+            if entry.path().to_str().is_none() {
+                return Some(Outcome::Error(Problem {
+                    path,
+                    message: "file name is not valid UTF-8; not examined".into(),
+                }));
+            }
+            Some(examine(session, &path, progress))
+        })
+        .collect();
+    errors.extend(walk_errors.into_inner().unwrap_or_else(|e| e.into_inner()));
+    Ok(gather(
+        root.host_dir().display().to_string(),
+        scope,
+        files.into_inner(),
+        outcomes,
+        errors,
+    ))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn is_pseudo(host_root: &Path, p: &Path) -> bool {
+    match p.strip_prefix(host_root) {
+        Ok(rel) => {
+            let mut c = rel.components();
+            match (c.next(), c.next()) {
+                (Some(first), None) => PSEUDO.iter().any(|x| first.as_os_str() == *x),
+                _ => false,
+            }
+        }
+        Err(_) => false,
+    }
+}
+
+/// The in-root path of a host path below the root.
+fn inside(host_root: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(host_root).unwrap_or(p);
+    format!("/{}", rel.to_string_lossy()).replace("//", "/")
+}
+
+fn examine(session: &Session, path: &str, progress: &dyn Progress) -> Outcome {
+    let problem = |message: String| Problem {
+        path: path.to_string(),
+        message,
+    };
+    let facts = match session.objects().facts_walked(Path::new(path)) {
+        Ok((_, f)) => f,
+        Err(RootError::NotRegular(_)) => return Outcome::NotElf,
+        Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
+    };
+    let facts: &ElfFacts = match facts.as_ref() {
+        Ok(f) => f,
+        Err(FactsError::Elf {
+            source: ElfError::NotElf,
+            ..
+        }) => return Outcome::NotElf,
+        Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
+    };
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    if !facts.dynamic {
+        return Outcome::Skipped(problem("static: no dynamic section".into()));
+    }
+    if facts.e_type != ET_EXEC && facts.e_type != ET_DYN {
+        return Outcome::Skipped(problem(format!("ELF type {} is not loadable", facts.e_type)));
+    }
+    progress.object(path);
+    match session.load(path) {
+        Ok(order) => Outcome::Loaded(Box::new(order)),
+        Err(e @ (EntryError::NoAbi { .. } | EntryError::NoLoader { .. } | EntryError::IsLoader(_))) => {
+            Outcome::Skipped(problem(strip_path(&e.to_string(), path)))
+        }
+        Err(e) => Outcome::Error(problem(strip_path(&e.to_string(), path))),
+    }
+}
+
+/// Messages from lower layers start with the path; the report already
+/// shows it.
+fn strip_path(message: &str, path: &str) -> String {
+    message
+        .strip_prefix(path)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
+}
+
+fn gather(
+    root: String,
+    scope: Scope,
+    files: usize,
+    outcomes: Vec<Outcome>,
+    mut errors: Vec<Problem>,
+) -> ScanReport {
+    let mut objects = 0;
+    let mut resolved = 0;
+    let mut skipped = Vec::new();
+    let mut fatal = Vec::new();
+    let mut warnings = Vec::new();
+    // (name, needed_by) -> (entries, searched of the smallest entry)
+    let mut missing: BTreeMap<(String, String), (Vec<String>, String, Vec<Step>)> = BTreeMap::new();
+    for o in outcomes {
+        match o {
+            Outcome::NotElf => {}
+            Outcome::Skipped(p) => {
+                objects += 1;
+                skipped.push(p);
+            }
+            Outcome::Error(p) => errors.push(p),
+            Outcome::Loaded(order) => {
+                objects += 1;
+                resolved += 1;
+                for m in order.missing() {
+                    let needed_by = m
+                        .loaded_by
+                        .and_then(|i| order.objects.get(i))
+                        .and_then(|o| o.path.clone())
+                        .unwrap_or_default();
+                    let slot = missing
+                        .entry((m.name.clone(), needed_by))
+                        .or_insert_with(|| (Vec::new(), order.entry.clone(), m.searched.clone()));
+                    if order.entry < slot.1 {
+                        slot.1 = order.entry.clone();
+                        slot.2 = m.searched.clone();
+                    }
+                    slot.0.push(order.entry.clone());
+                }
+                if let Some(f) = order.fatal {
+                    fatal.push(FatalLoad {
+                        entry: order.entry.clone(),
+                        fatal: f,
+                    });
+                }
+                warnings.extend(order.warnings);
+            }
+        }
+    }
+    let unresolved = missing
+        .into_iter()
+        .map(|((name, needed_by), (mut entries, _, searched))| {
+            entries.sort();
+            entries.dedup();
+            let entry_count = entries.len();
+            entries.truncate(20);
+            Unresolved {
+                name,
+                needed_by,
+                entries,
+                entry_count,
+                searched,
+            }
+        })
+        .collect();
+    skipped.sort();
+    errors.sort();
+    errors.dedup();
+    fatal.sort_by(|a, b| a.entry.cmp(&b.entry));
+    warnings.sort();
+    warnings.dedup();
+    ScanReport {
+        root,
+        scope,
+        files,
+        objects,
+        resolved,
+        skipped,
+        unresolved,
+        fatal,
+        warnings,
+        errors,
+    }
+}

@@ -1,0 +1,9 @@
+/* Links against libx: its Verneed lists LIBX_1.0 and LIBX_2.0; x_three is
+ * referenced only weakly, so ld marks LIBX_3.0 VER_FLG_WEAK. */
+int x_one(void);
+int x_two(void);
+int x_three(void) __attribute__((weak));
+
+int consume(void) { return x_one() + x_two() + (x_three ? x_three() : 0); }
+
+int main(void) { return consume() == 6 ? 0 : 1; }

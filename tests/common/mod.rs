@@ -1,0 +1,289 @@
+//! A builder of tiny root filesystems for loader-rule tests, and the two
+//! ways to ask what loads: ldslim, and glibc's own loader under chroot.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const INTERP: &str = "/lib64/ld-linux-x86-64.so.2";
+pub const MULTIARCH: &str = "/lib/x86_64-linux-gnu";
+
+/// A root under construction, plus a scratch directory for sources.
+pub struct World {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    stubs: std::cell::Cell<u32>,
+}
+
+/// Marks a `needs` entry as a host path of a stub, not a path in the root.
+const STUB_MARK: &str = "stub:";
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules").join(name)
+}
+
+/// Whether glibc's loader can be asked (chroot needs root).
+pub fn can_chroot() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+impl World {
+    /// A Debian-like root: /lib64/ld-linux-x86-64.so.2 and
+    /// /lib/x86_64-linux-gnu/libc.so.6 copied from the host.
+    pub fn new() -> World {
+        Self::build(false)
+    }
+
+    /// A usr-merged root: /lib -> usr/lib, /lib64 -> usr/lib64.
+    pub fn usr_merged() -> World {
+        Self::build(true)
+    }
+
+    fn build(merged: bool) -> World {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("root");
+        fs::create_dir_all(&root).unwrap();
+        let w = World {
+            _tmp: tmp,
+            root,
+            stubs: std::cell::Cell::new(0),
+        };
+        if merged {
+            fs::create_dir_all(w.host("/usr/lib/x86_64-linux-gnu")).unwrap();
+            fs::create_dir_all(w.host("/usr/lib64")).unwrap();
+            symlink("usr/lib", w.host("/lib")).unwrap();
+            symlink("usr/lib64", w.host("/lib64")).unwrap();
+        }
+        w.copy_host("/lib64/ld-linux-x86-64.so.2", INTERP);
+        w.copy_host("/lib/x86_64-linux-gnu/libc.so.6", &format!("{MULTIARCH}/libc.so.6"));
+        fs::create_dir_all(w.host("/usr/lib/x86_64-linux-gnu")).unwrap();
+        fs::create_dir_all(w.host("/etc")).unwrap();
+        w
+    }
+
+    /// Host path of a path inside the root.
+    pub fn host(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+
+    fn copy_host(&self, host_src: &str, dest: &str) {
+        let real = fs::canonicalize(host_src).expect("host file");
+        let d = self.host(dest);
+        fs::create_dir_all(d.parent().unwrap()).unwrap();
+        fs::copy(real, d).unwrap();
+    }
+
+    pub fn mkdir(&self, inside: &str) {
+        fs::create_dir_all(self.host(inside)).unwrap();
+    }
+
+    pub fn symlink(&self, target: &str, link: &str) {
+        let l = self.host(link);
+        fs::create_dir_all(l.parent().unwrap()).unwrap();
+        symlink(target, l).unwrap();
+    }
+
+    pub fn write(&self, inside: &str, bytes: &[u8]) {
+        let p = self.host(inside);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+
+    fn cc(&self, src: &str, out: &str, args: &[String]) {
+        let out_host = self.host(out);
+        fs::create_dir_all(out_host.parent().unwrap()).unwrap();
+        let mut cmd = Command::new("cc");
+        cmd.arg("-o").arg(&out_host).arg(testdata(src));
+        cmd.arg("-Wl,--no-as-needed");
+        cmd.args(args);
+        let o = cmd.output().expect("cc runs");
+        assert!(
+            o.status.success(),
+            "cc failed for {out}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// Link flags that make DT_NEEDED entries for objects already in the
+    /// root (the linker records each one's DT_SONAME, or its path as given
+    /// when it has none).
+    fn needs(&self, needs: &[&str]) -> Vec<String> {
+        needs
+            .iter()
+            .map(|n| match n.strip_prefix(STUB_MARK) {
+                Some(host) => host.to_string(),
+                None => self.host(n).display().to_string(),
+            })
+            .collect()
+    }
+
+    /// Compile a shared object at `inside` with `soname`, needing the
+    /// objects at `needs` (paths inside the root), plus extra flags.
+    pub fn lib(&self, inside: &str, soname: &str, needs: &[&str], flags: &[&str]) {
+        let mut args = vec!["-shared".to_string(), "-fPIC".into(), format!("-Wl,-soname,{soname}")];
+        args.extend(flags.iter().map(|s| s.to_string()));
+        args.extend(self.needs(needs));
+        self.cc("lib.c", inside, &args);
+    }
+
+    /// A stub to link against, outside the root, so that the object
+    /// linked gets a DT_NEEDED of exactly `soname` (which may contain a
+    /// slash) without the root containing anything by that name.
+    /// Returns a path usable in `needs`.
+    pub fn stub(&self, soname: &str) -> String {
+        let n = self.stubs.get() + 1;
+        self.stubs.set(n);
+        let path = self._tmp.path().join(format!("stubs/{n}/lib.so"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let o = Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&path)
+            .arg(testdata("lib.c"))
+            .arg(format!("-Wl,-soname,{soname}"))
+            .output()
+            .expect("cc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        format!("{STUB_MARK}{}", path.display())
+    }
+
+    /// Compile an executable at `inside`.
+    pub fn exe(&self, inside: &str, needs: &[&str], flags: &[&str]) {
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend(self.needs(needs));
+        self.cc("main.c", inside, &args);
+    }
+
+    /// Overwrite bytes of a file in the root (to make other-machine or
+    /// other-class candidates from a compiled object).
+    pub fn patch(&self, inside: &str, offset: usize, bytes: &[u8]) {
+        let p = self.host(inside);
+        let mut data = fs::read(&p).unwrap();
+        data[offset..offset + bytes.len()].copy_from_slice(bytes);
+        fs::write(p, data).unwrap();
+    }
+
+    /// Build the root's /etc/ld.so.cache from /etc/ld.so.conf with the
+    /// host's ldconfig, in `format` (old, compat or new).
+    pub fn ldconfig(&self, conf_dirs: &[&str], format: &str) {
+        self.write("/etc/ld.so.conf", (conf_dirs.join("\n") + "\n").as_bytes());
+        let o = Command::new("/sbin/ldconfig")
+            .arg("-r")
+            .arg(&self.root)
+            .args(["-X", "-c", format, "-C", "/etc/ld.so.cache", "-f", "/etc/ld.so.conf"])
+            .output()
+            .expect("ldconfig runs");
+        assert!(o.status.success(), "ldconfig: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Run the ldslim binary with `args` after the root.
+    pub fn ldslim(&self, sub: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ldslim"))
+            .arg(sub)
+            .arg(&self.root)
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("ldslim runs")
+    }
+
+    /// `ldslim ldd ROOT FILE` lines after the `FILE:` header.
+    pub fn ldd(&self, file: &str, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![file];
+        args.extend_from_slice(extra);
+        let o = self.ldslim("ldd", &args);
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.code() != Some(2),
+            "ldslim ldd failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(format!("{file}:").as_str()), "{text}");
+        lines.map(|l| l.to_string()).collect()
+    }
+
+    /// glibc's answer, normalised to ldslim's format; `None` when chroot
+    /// is not possible here. Trace mode (`LD_TRACE_LOADED_OBJECTS=1`, what
+    /// `ldd` sets) rather than `--list`: glibc 2.36's `--list` aborts at
+    /// the first missing library instead of reporting "not found".
+    pub fn glibc(&self, file: &str, library_path: Option<&str>) -> Option<Vec<String>> {
+        if !can_chroot() {
+            eprintln!("note: not root, glibc comparison skipped");
+            return None;
+        }
+        let mut cmd = chrooted(&self.root, INTERP);
+        cmd.arg(file).env_clear().env("LD_TRACE_LOADED_OBJECTS", "1");
+        if let Some(p) = library_path {
+            cmd.env("LD_LIBRARY_PATH", p);
+        }
+        let o = cmd.output().expect("chroot runs");
+        if !o.status.success() {
+            return Some(vec![format!(
+                "\terror: glibc exit {:?}: {}",
+                o.status.code(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            )]);
+        }
+        Some(normalise(&String::from_utf8_lossy(&o.stdout)))
+    }
+
+    /// Assert ldslim prints `expected` for `file`, and that glibc agrees.
+    pub fn expect(&self, file: &str, library_path: Option<&str>, expected: &[&str]) {
+        let mut extra = vec![];
+        let arg;
+        if let Some(p) = library_path {
+            arg = format!("--library-path={p}");
+            extra.push(arg.as_str());
+        }
+        let got = self.ldd(file, &extra);
+        let want: Vec<String> = expected.iter().map(|s| format!("\t{s}")).collect();
+        assert_eq!(got, want, "ldslim ldd {file}");
+        if let Some(g) = self.glibc(file, library_path) {
+            assert_eq!(got, g, "ldslim disagrees with glibc's ld.so --list for {file}");
+        }
+    }
+}
+
+/// glibc's `--list` output in ldslim's form: no vDSO, no addresses, and
+/// `NAME => PATH` even where glibc prints the bare path.
+pub fn normalise(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("linux-vdso.so"))
+        .map(|l| {
+            let l = match l.rfind(" (0x") {
+                Some(i) => &l[..i],
+                None => l,
+            };
+            if l.contains(" => ") {
+                l.to_string()
+            } else {
+                let name = l.trim();
+                format!("\t{name} => {name}")
+            }
+        })
+        .collect()
+}
+
+/// A command run inside `root` (chroot + chdir in the child, just before
+/// exec), so that its environment reaches only the program inside the root
+/// and not a host `chroot` binary, which would itself obey
+/// LD_TRACE_LOADED_OBJECTS.
+pub fn chrooted(root: &Path, program: &str) -> Command {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let dir = std::ffi::CString::new(root.as_os_str().as_bytes()).expect("root path without NUL");
+    let mut cmd = Command::new(program);
+    // SAFETY: only async-signal-safe calls (chroot, chdir) between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::chroot(dir.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}

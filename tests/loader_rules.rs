@@ -1,0 +1,352 @@
+//! One loader rule per test, on tiny roots built from `testdata/rules/`.
+//! Each asserts ldslim's whole answer and, as root, that glibc's own
+//! loader under chroot gives the same.
+
+mod common;
+use common::World;
+
+const LIBC: &str = "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6";
+const RTLD: &str = "/lib64/ld-linux-x86-64.so.2 => /lib64/ld-linux-x86-64.so.2";
+const RPATH: &str = "-Wl,--disable-new-dtags";
+const RUNPATH: &str = "-Wl,--enable-new-dtags";
+
+#[test]
+fn default_directories_resolve_libc_and_loader() {
+    let w = World::new();
+    w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/libx.so.1"], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libx.so.1 => /usr/lib/x86_64-linux-gnu/libx.so.1", LIBC, RTLD],
+    );
+}
+
+#[test]
+fn rpath_beats_library_path_beats_runpath() {
+    let w = World::new();
+    for dir in ["/opt/r", "/opt/llp", "/opt/run"] {
+        w.lib(&format!("{dir}/libx.so.1"), "libx.so.1", &[], &[]);
+    }
+    w.exe("/usr/bin/with-rpath", &["/opt/r/libx.so.1"], &[RPATH, "-Wl,-rpath,/opt/r"]);
+    w.exe("/usr/bin/with-runpath", &["/opt/run/libx.so.1"], &[RUNPATH, "-Wl,-rpath,/opt/run"]);
+    // DT_RPATH is searched before LD_LIBRARY_PATH...
+    w.expect("/usr/bin/with-rpath", Some("/opt/llp"), &["libx.so.1 => /opt/r/libx.so.1", LIBC, RTLD]);
+    // ...which is searched before DT_RUNPATH.
+    w.expect("/usr/bin/with-runpath", Some("/opt/llp"), &["libx.so.1 => /opt/llp/libx.so.1", LIBC, RTLD]);
+    w.expect("/usr/bin/with-runpath", None, &["libx.so.1 => /opt/run/libx.so.1", LIBC, RTLD]);
+}
+
+/// main -> liba (default dir, RPATH /opt/a) -> libb (/opt/a, nothing) ->
+/// libq, which only /opt/a has: found through liba's RPATH, inherited.
+#[test]
+fn rpath_is_inherited_from_the_loader_chain() {
+    let w = World::new();
+    w.lib("/opt/a/libq.so.1", "libq.so.1", &[], &[]);
+    w.lib("/opt/a/libb.so.1", "libb.so.1", &["/opt/a/libq.so.1"], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/liba.so.1",
+        "liba.so.1",
+        &["/opt/a/libb.so.1"],
+        &[RPATH, "-Wl,-rpath,/opt/a"],
+    );
+    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1"], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "liba.so.1 => /usr/lib/x86_64-linux-gnu/liba.so.1",
+            LIBC,
+            "libb.so.1 => /opt/a/libb.so.1",
+            RTLD,
+            "libq.so.1 => /opt/a/libq.so.1",
+        ],
+    );
+    // The reason travels with the edge, and the inheritance is flagged.
+    let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("libq.so.1 => /opt/a/libq.so.1 [rpath of /usr/lib/x86_64-linux-gnu/liba.so.1]"),
+        "{text}"
+    );
+    assert!(text.contains("warning: /opt/a/libb.so.1: libq.so.1: found only through the RPATH of"), "{text}");
+}
+
+/// Same shape with DT_RUNPATH on liba: libb is found (liba's own
+/// RUNPATH) but libq is not, because RUNPATH is never inherited.
+#[test]
+fn runpath_is_not_inherited() {
+    let w = World::new();
+    w.lib("/opt/a/libq.so.1", "libq.so.1", &[], &[]);
+    w.lib("/opt/a/libb.so.1", "libb.so.1", &["/opt/a/libq.so.1"], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/liba.so.1",
+        "liba.so.1",
+        &["/opt/a/libb.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/a"],
+    );
+    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1"], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "liba.so.1 => /usr/lib/x86_64-linux-gnu/liba.so.1",
+            LIBC,
+            "libb.so.1 => /opt/a/libb.so.1",
+            RTLD,
+            "libq.so.1 => not found",
+        ],
+    );
+    let o = w.ldslim("scan", &["/usr/bin"]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("not found: libq.so.1\n  needed by /opt/a/libb.so.1"), "{text}");
+    assert!(text.contains(" 1. /lib/x86_64-linux-gnu/ [default path]"), "{text}");
+}
+
+/// An object with DT_RUNPATH ignores the DT_RPATH it would inherit.
+#[test]
+fn rpath_ignored_when_runpath_present() {
+    let w = World::new();
+    w.lib("/opt/a/libq.so.1", "libq.so.1", &[], &[]);
+    w.lib(
+        "/opt/a/libb.so.1",
+        "libb.so.1",
+        &["/opt/a/libq.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/empty"],
+    );
+    w.exe("/usr/bin/app", &["/opt/a/libb.so.1"], &[RPATH, "-Wl,-rpath,/opt/a"]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        // Placeholders for missing libraries are not in the search list,
+        // so the loader lands right after libc, before libq's placeholder.
+        &["libb.so.1 => /opt/a/libb.so.1", LIBC, RTLD, "libq.so.1 => not found"],
+    );
+}
+
+/// $ORIGIN is the directory as found, and `..` after a symlinked
+/// directory is physical: /srv/bin -> /opt/app/bin, so
+/// $ORIGIN/../lib is /opt/app/lib, never the decoy /srv/lib.
+#[test]
+fn origin_through_a_symlinked_directory() {
+    let w = World::new();
+    w.lib("/opt/app/lib/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib("/srv/lib/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe(
+        "/opt/app/bin/app",
+        &["/opt/app/lib/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,$ORIGIN/../lib"],
+    );
+    w.symlink("/opt/app/bin", "/srv/bin");
+    w.expect("/srv/bin/app", None, &["libx.so.1 => /srv/bin/../lib/libx.so.1", LIBC, RTLD]);
+    let o = w.ldslim("scan", &["--format", "json", "--tree", "/srv/bin/app"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("[runpath]"), "{text}");
+}
+
+/// DF_1_NODEFLIB on the requesting object: neither the default
+/// directories nor cache entries under them are used for its needs; other
+/// cache entries are. (GNU ld: `-z nodefaultlib`.)
+#[test]
+fn nodeflib_skips_default_dirs_and_their_cache_entries() {
+    let w = World::new();
+    w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib("/opt/c/liby.so.1", "liby.so.1", &[], &[]);
+    w.lib(
+        "/opt/n/libn.so.1",
+        "libn.so.1",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1", "/opt/c/liby.so.1"],
+        &["-Wl,-z,nodefaultlib"],
+    );
+    w.exe("/usr/bin/app", &["/opt/n/libn.so.1"], &[RUNPATH, "-Wl,-rpath,/opt/n"]);
+    w.ldconfig(&["/opt/c"], "new");
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "libn.so.1 => /opt/n/libn.so.1",
+            LIBC,
+            // libn's libx.so.1: the cache entry is under a default
+            // directory, so ignored, and the default directories are skipped.
+            "libx.so.1 => not found",
+            "liby.so.1 => /opt/c/liby.so.1",
+            RTLD,
+        ],
+    );
+    // As the entry itself, libn's own libc.so.6 is not found either;
+    // liby's libc.so.6 (no DF_1_NODEFLIB) then comes from the cache.
+    w.expect(
+        "/opt/n/libn.so.1",
+        None,
+        &[
+            "libx.so.1 => not found",
+            "liby.so.1 => /opt/c/liby.so.1",
+            "libc.so.6 => not found",
+            LIBC,
+            RTLD,
+        ],
+    );
+}
+
+/// A DT_NEEDED equal to a loaded object's DT_SONAME reuses it without a
+/// search, even when no search would find it. The entry loads
+/// /opt/hidden/libs-real.so by path (its DT_NEEDED has a slash); that
+/// object's soname is libs.so.1, which libu then needs.
+#[test]
+fn soname_reuse() {
+    let w = World::new();
+    let by_path = w.stub("/opt/hidden/libs-real.so");
+    let by_soname = w.stub("libs.so.1");
+    w.lib("/usr/lib/x86_64-linux-gnu/libu.so.1", "libu.so.1", &[&by_soname], &[]);
+    w.exe("/usr/bin/app", &[&by_path, "/usr/lib/x86_64-linux-gnu/libu.so.1"], &[]);
+    w.lib("/opt/hidden/libs-real.so", "libs.so.1", &[], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "/opt/hidden/libs-real.so => /opt/hidden/libs-real.so",
+            "libu.so.1 => /usr/lib/x86_64-linux-gnu/libu.so.1",
+            LIBC,
+            RTLD,
+        ],
+    );
+    let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("libs.so.1 => /opt/hidden/libs-real.so [already loaded]"), "{text}");
+    assert!(text.contains("resolves only because /opt/hidden/libs-real.so was loaded earlier"), "{text}");
+}
+
+/// A wrong-class or wrong-machine candidate is skipped and the search
+/// goes on to a later directory.
+#[test]
+fn wrong_class_and_machine_candidates_are_skipped() {
+    let w = World::new();
+    w.lib("/opt/good/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib("/opt/machine/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib("/opt/class/libx.so.1", "libx.so.1", &[], &[]);
+    // e_machine (offset 18) = EM_AARCH64; e_ident[EI_CLASS] (4) = ELFCLASS32.
+    w.patch("/opt/machine/libx.so.1", 18, &183u16.to_le_bytes());
+    w.patch("/opt/class/libx.so.1", 4, &[1]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/good/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/class:/opt/machine:/opt/good"],
+    );
+    w.expect("/usr/bin/app", None, &["libx.so.1 => /opt/good/libx.so.1", LIBC, RTLD]);
+}
+
+fn cache_case(format: &str) {
+    let w = World::new();
+    w.lib("/opt/c/libcached.so.3", "libcached.so.3", &[], &[]);
+    w.exe("/usr/bin/app", &["/opt/c/libcached.so.3"], &[]);
+    w.expect("/usr/bin/app", None, &["libcached.so.3 => not found", LIBC, RTLD]);
+    w.ldconfig(&["/opt/c"], format);
+    w.expect("/usr/bin/app", None, &["libcached.so.3 => /opt/c/libcached.so.3", LIBC, RTLD]);
+}
+
+#[test]
+fn ld_so_cache_new_format() {
+    cache_case("new");
+}
+
+#[test]
+fn ld_so_cache_old_format() {
+    cache_case("old");
+}
+
+#[test]
+fn ld_so_cache_compat_format() {
+    cache_case("compat");
+}
+
+/// /lib -> usr/lib: the first default directory, /lib/x86_64-linux-gnu,
+/// finds what is physically in /usr/lib/x86_64-linux-gnu.
+#[test]
+fn usr_merged_root() {
+    let w = World::usr_merged();
+    w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/libx.so.1"], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libx.so.1 => /lib/x86_64-linux-gnu/libx.so.1", LIBC, RTLD],
+    );
+}
+
+/// /opt/up -> / is the root's `/`, never the host's: a library the host
+/// has in its default directories is not found through it.
+#[test]
+fn absolute_symlink_to_slash_stays_in_the_root() {
+    let w = World::new();
+    w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
+    w.symlink("/", "/opt/up");
+    // libz.so.1 exists on the host, not in the root.
+    let libz = w.stub("libz.so.1");
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1", &libz],
+        &[RUNPATH, "-Wl,-rpath,/opt/up/usr/lib/x86_64-linux-gnu"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "libx.so.1 => /opt/up/usr/lib/x86_64-linux-gnu/libx.so.1",
+            "libz.so.1 => not found",
+            LIBC,
+            RTLD,
+        ],
+    );
+}
+
+/// A missing library is reported once per object that needs it, as
+/// glibc's trace mode does (its placeholder is never reused).
+#[test]
+fn missing_library_listed_per_requester() {
+    let w = World::new();
+    let gone = w.stub("libgone.so.1");
+    w.lib("/usr/lib/x86_64-linux-gnu/liba.so.1", "liba.so.1", &[&gone], &[]);
+    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1", &gone], &[]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "liba.so.1 => /usr/lib/x86_64-linux-gnu/liba.so.1",
+            "libgone.so.1 => not found",
+            LIBC,
+            RTLD,
+            "libgone.so.1 => not found",
+        ],
+    );
+}
+
+/// An edge that resolves only because another object loaded the library
+/// first is flagged.
+#[test]
+fn load_order_dependence_is_warned() {
+    let w = World::new();
+    w.lib("/opt/p/libp.so.1", "libp.so.1", &[], &[]);
+    w.lib("/usr/lib/x86_64-linux-gnu/libk.so.1", "libk.so.1", &["/opt/p/libp.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/p/libp.so.1", "/usr/lib/x86_64-linux-gnu/libk.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/p"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libp.so.1 => /opt/p/libp.so.1", "libk.so.1 => /usr/lib/x86_64-linux-gnu/libk.so.1", LIBC, RTLD],
+    );
+    let o = w.ldslim("scan", &["/usr/bin", "--format", "json"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let warnings = v["warnings"].as_array().expect("warnings array");
+    assert!(
+        warnings.iter().any(|x| x["object"] == "/usr/lib/x86_64-linux-gnu/libk.so.1"
+            && x["needed"] == "libp.so.1"
+            && x["message"].as_str().unwrap_or("").contains("resolves only because")),
+        "{text}"
+    );
+    assert_eq!(o.status.code(), Some(0), "warnings alone are not findings");
+}
