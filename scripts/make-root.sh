@@ -225,9 +225,10 @@ fi
 log "wheels installed in $((SECONDS - T1)) s"
 
 # A quick sanity check: the vendored libgfortran copies must be there.
-compgen -G "$TMP/$SITE_DIR/numpy.libs/libgfortran-*.so*" >/dev/null \
-    && compgen -G "$TMP/$SITE_DIR/scipy.libs/libgfortran-*.so*" >/dev/null \
-    || die "numpy.libs/ or scipy.libs/libgfortran-* missing from the installed wheels"
+for pkg in numpy scipy; do
+    compgen -G "$TMP/$SITE_DIR/$pkg.libs/libgfortran-*.so*" >/dev/null \
+        || die "$pkg.libs/libgfortran-* missing from the installed wheels"
+done
 
 # ---------------------------------------------------------------- publish
 mv -T "$TMP" "$ROOT"
@@ -235,6 +236,7 @@ sync -f "$ROOT" 2>/dev/null || true
 date -u +%Y-%m-%dT%H:%M:%SZ >"$MARKER"
 # Keep the cache bounded: only the newest few roots (by marker time) stay.
 KEEP=${LDSLIM_KEEP_ROOTS:-3}
+# shellcheck disable=SC2012 # our own names: root-<hex>/.complete
 mapfile -t OLD_ROOTS < <(ls -1t "$CACHE"/root-*/.complete 2>/dev/null | tail -n +"$((KEEP + 1))" || true)
 for marker in "${OLD_ROOTS[@]}"; do
     old=$(dirname "$marker")

@@ -189,9 +189,6 @@ impl Session {
     /// `ld.so --list entry` computes it.
     pub fn load(&self, entry: &str) -> Result<LoadOrder, EntryError> {
         let (id, real, facts) = self.entry_facts(entry)?;
-        if !facts.dynamic {
-            return Err(EntryError::NotDynamic(entry.into()));
-        }
         let abi = Abi::for_object(&facts).ok_or_else(|| EntryError::NoAbi {
             path: entry.into(),
             class: facts.class.to_string(),
@@ -208,6 +205,9 @@ impl Session {
                     message: m,
                 });
             }
+        }
+        if !facts.dynamic {
+            return Err(EntryError::NotDynamic(entry.into()));
         }
         // The loader is mapped before anything else, under the name the
         // program's PT_INTERP gives it (rtld.c), or its install path when
@@ -388,7 +388,7 @@ impl Session {
             for e in &node.needs {
                 let target = &nodes[e.object];
                 let warn = |message: String| Warning {
-                    object: node.path.clone(),
+                    object: node.real.clone().unwrap_or_else(|| node.path.clone()),
                     needed: e.needed.clone(),
                     message,
                 };
@@ -411,10 +411,16 @@ impl Session {
                             _ => {}
                         }
                     }
-                    How::Rpath { owner } if *owner != node.path => out.push(warn(format!(
-                        "found only through the RPATH of {owner}, inherited because it loaded {}",
-                        node.path
-                    ))),
+                    How::Rpath { owner } if *owner != node.path => {
+                        let owner = nodes
+                            .iter()
+                            .find(|x| x.path == *owner)
+                            .and_then(|x| x.real.clone())
+                            .unwrap_or_else(|| owner.clone());
+                        out.push(warn(format!(
+                            "found only through the RPATH of {owner}, inherited from the object that loaded it"
+                        )))
+                    }
                     _ => {}
                 }
             }

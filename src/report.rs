@@ -21,6 +21,8 @@ pub fn ldd(out: &mut dyn Write, entry: &str, result: &Result<LoadOrder, EntryErr
             let f = order.fatal.as_ref().map(|f| f.to_string()).unwrap_or_default();
             writeln!(out, "\terror: {f}")
         }
+        // Nothing to load besides the entry: glibc's trace mode prints this.
+        Ok(order) if order.objects.len() == 1 => writeln!(out, "\tstatically linked"),
         Ok(order) => {
             for o in order.objects.iter().skip(1) {
                 match &o.path {

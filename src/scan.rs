@@ -1,7 +1,7 @@
 //! Scanning a tree: find every ELF object under some paths of a root, in
 //! parallel, resolve each as an entry, and gather what does not load.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -266,6 +266,9 @@ fn gather(
     let mut warnings = Vec::new();
     // (name, needed_by) -> (entries, searched of the smallest entry)
     let mut missing: BTreeMap<(String, String), (Vec<String>, String, Vec<Step>)> = BTreeMap::new();
+    // (needed_by, name) -> some entry that loads needed_by as a dependency
+    // and resolves the name.
+    let mut resolved_as_dep: HashMap<(String, String), String> = HashMap::new();
     for o in outcomes {
         match o {
             Outcome::NotElf => {}
@@ -277,11 +280,21 @@ fn gather(
             Outcome::Loaded(order) => {
                 objects += 1;
                 resolved += 1;
+                for obj in order.objects.iter().skip(1) {
+                    let Some(real) = &obj.real else { continue };
+                    for e in &obj.needs {
+                        if order.objects[e.object].path.is_some() {
+                            resolved_as_dep
+                                .entry((real.clone(), e.needed.clone()))
+                                .or_insert_with(|| order.entry.clone());
+                        }
+                    }
+                }
                 for m in order.missing() {
                     let needed_by = m
                         .loaded_by
                         .and_then(|i| order.objects.get(i))
-                        .and_then(|o| o.path.clone())
+                        .and_then(|o| o.real.clone().or_else(|| o.path.clone()))
                         .unwrap_or_default();
                     let slot = missing
                         .entry((m.name.clone(), needed_by))
@@ -302,6 +315,29 @@ fn gather(
             }
         }
     }
+    // A library that is not found only when its requester is loaded on its
+    // own — typically a wheel's vendored library, whose dependencies are
+    // reached through the RPATH of the extension module that loads it — is
+    // not broken: it is a warning, not a finding.
+    let missing: BTreeMap<_, _> = missing
+        .into_iter()
+        .filter(|((name, needed_by), (entries, _, _))| {
+            let only_standalone = entries.iter().all(|e| e == needed_by);
+            match resolved_as_dep.get(&(needed_by.clone(), name.clone())) {
+                Some(via) if only_standalone => {
+                    warnings.push(Warning {
+                        object: needed_by.clone(),
+                        needed: name.clone(),
+                        message: format!(
+                            "not found when loaded on its own; resolves when loaded as a dependency (e.g. of {via})"
+                        ),
+                    });
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
     let unresolved = missing
         .into_iter()
         .map(|((name, needed_by), (mut entries, _, searched))| {

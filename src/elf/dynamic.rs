@@ -56,10 +56,6 @@ pub(crate) fn read_dynamic<R: ReadAt + ?Sized>(
     layout: Layout,
     seg: FileRange,
 ) -> Result<DynamicInfo, ElfError> {
-    // glibc's _dl_map_object_from_fd: "object file has no dynamic section".
-    if seg.size == 0 {
-        return Err(ElfError::EmptyDynamic);
-    }
     if seg
         .offset
         .checked_add(seg.size)

@@ -155,8 +155,9 @@ pub enum ElfError {
         "PT_DYNAMIC at offset {offset} ({size} bytes) extends past the end of the file ({len} bytes)"
     )]
     DynamicOutOfFile { offset: u64, size: u64, len: u64 },
-    /// glibc refuses it: "object file has no dynamic section".
-    #[error("PT_DYNAMIC is empty (p_filesz 0)")]
+    /// glibc refuses such a file (usually separate debuginfo): "object file
+    /// has no dynamic section".
+    #[error("a PT_DYNAMIC segment is empty (p_filesz 0)")]
     EmptyDynamic,
     #[error("PT_DYNAMIC of {size} bytes has no DT_NULL within its first {limit} bytes")]
     DynamicTooLarge { size: u64, limit: u64 },

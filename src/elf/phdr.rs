@@ -126,7 +126,11 @@ pub(crate) fn read_program_headers<R: ReadAt + ?Sized>(
             }),
             // The kernel's load_elf_binary stops at the first PT_INTERP.
             PT_INTERP if segs.interp.is_none() => segs.interp = Some(range),
-            // glibc assigns l_ld for every PT_DYNAMIC, so the last one wins.
+            // glibc's _dl_map_object_from_fd flags any empty PT_DYNAMIC
+            // (typically a separate debuginfo file) and then refuses the
+            // object: "object file has no dynamic section".
+            PT_DYNAMIC if filesz == 0 => return Err(ElfError::EmptyDynamic),
+            // It assigns l_ld for every other PT_DYNAMIC: the last one wins.
             PT_DYNAMIC => segs.dynamic = Some(range),
             _ => {}
         }

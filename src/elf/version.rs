@@ -15,11 +15,14 @@ use super::read::ReadAt;
 use super::strings::StringTable;
 use super::{ElfError, VerneedFile, VersionDef, VersionNeed};
 
-/// Real files have a few dozen; glibc's libc.so.6 defines about 45.
+/// Real files have a few dozen records; glibc 2.36's libc.so.6 defines 39
+/// versions.
 pub(crate) const MAX_VERSION_RECORDS: usize = 4096;
 
 /// The only revision that exists; glibc refuses others ("unsupported
-/// version %s of Verneed record").
+/// version %s of Verneed record"). It checks only the first Verneed; every
+/// record is checked here, as a later one of another revision would be
+/// misread just the same.
 const VER_NEED_CURRENT: u16 = 1;
 const VER_DEF_CURRENT: u16 = 1;
 
@@ -49,7 +52,8 @@ fn advance(base: u64, delta: u32, what: &'static str, len: u64) -> Result<u64, E
 }
 
 /// Walks DT_VERNEED from file offset `start`. `count` is DT_VERNEEDNUM:
-/// it may shorten the walk but is not trusted to lengthen it.
+/// it may shorten the walk (as in readelf; glibc ignores it) but is not
+/// trusted to lengthen it. Likewise `vn_cnt` for each Vernaux chain.
 pub(crate) fn read_verneed<R: ReadAt + ?Sized>(
     w: &mut Walk<'_, '_, R>,
     start: u64,

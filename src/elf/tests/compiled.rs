@@ -251,3 +251,22 @@ fn every_truncation_of_a_real_library() {
     let lib = build_libx(dir.path(), false, &["-s"]);
     assert_every_truncation_is_sound(&lib);
 }
+
+#[test]
+fn separate_debuginfo_is_refused_like_glibc() {
+    // objcopy --only-keep-debug keeps PT_DYNAMIC with p_filesz 0.
+    let dir = TempDir::new().unwrap();
+    let lib = build_libx(dir.path(), false, &[]);
+    let debug = dir.path().join("libx.debug");
+    let out = Command::new("objcopy")
+        .arg("--only-keep-debug")
+        .arg(&lib)
+        .arg(&debug)
+        .output();
+    if !out.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: objcopy unavailable");
+        return;
+    }
+    let err = read_facts(&SizedFile::open(&debug).unwrap()).unwrap_err();
+    assert!(matches!(err, ElfError::EmptyDynamic), "{err}");
+}
