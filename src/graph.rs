@@ -212,7 +212,10 @@ impl Session {
         // The loader is mapped before anything else, under the name the
         // program's PT_INTERP gives it (rtld.c), or its install path when
         // run directly on a shared object.
-        let interp_name = facts.interp.clone().unwrap_or_else(|| abi.interp.to_string());
+        let interp_name = facts
+            .interp
+            .clone()
+            .unwrap_or_else(|| abi.interp.to_string());
         let (rtld_id, rtld_real, rtld_facts) = match self.entry_facts(&interp_name) {
             Ok(x) => x,
             Err(_) => {
@@ -373,7 +376,10 @@ impl Session {
         }
         let main = Requester {
             path: &nodes[0].path,
-            facts: nodes[0].facts.as_deref().expect("the entry node always has facts"),
+            facts: nodes[0]
+                .facts
+                .as_deref()
+                .expect("the entry node always has facts"),
             is_main: true,
         };
         loader.search(&self.objects, name, &chain, main)
@@ -457,7 +463,10 @@ fn list_order(search: &[usize], count: usize) -> Vec<usize> {
     let mut out: Vec<usize> = (0..count).filter(|&n| n != RTLD).collect();
     if let Some(pos) = search.iter().position(|&n| n == RTLD) {
         let pred = search[pos.saturating_sub(1)];
-        let at = out.iter().position(|&n| n == pred).map_or(out.len(), |p| p + 1);
+        let at = out
+            .iter()
+            .position(|&n| n == pred)
+            .map_or(out.len(), |p| p + 1);
         out.insert(at, RTLD);
     }
     out

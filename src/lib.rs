@@ -6,11 +6,11 @@
 //! [`graph`] (load order and reasons) → [`scan`] (every object of a tree)
 //! → [`report`] (text and JSON).
 
+pub mod cli;
 pub mod elf;
 pub mod graph;
 pub mod ldso;
 pub mod objects;
-pub mod root;
-pub mod cli;
 pub mod report;
+pub mod root;
 pub mod scan;

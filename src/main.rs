@@ -59,7 +59,11 @@ fn ldd(args: LddArgs) -> io::Result<Outcome> {
         report::ldd(&mut out, file, result)?;
     }
     out.flush()?;
-    Ok(if clean { Outcome::Clean } else { Outcome::Findings })
+    Ok(if clean {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 /// A spinner on stderr, drawn only when stderr is a terminal.
@@ -81,7 +85,11 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
             Ok(order) => {
                 report::tree(&mut out, &order)?;
                 out.flush()?;
-                Ok(if order.is_complete() { Outcome::Clean } else { Outcome::Findings })
+                Ok(if order.is_complete() {
+                    Outcome::Clean
+                } else {
+                    Outcome::Findings
+                })
             }
             Err(e) => Err(io::Error::other(e.to_string())),
         };
@@ -109,5 +117,9 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
         Format::Json => report::scan_json(&mut out, &report)?,
     }
     out.flush()?;
-    Ok(if report.has_findings() { Outcome::Findings } else { Outcome::Clean })
+    Ok(if report.has_findings() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }

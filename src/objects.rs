@@ -22,10 +22,13 @@ pub enum FactsError {
 
 pub type Facts = Arc<Result<ElfFacts, FactsError>>;
 
+/// A memoised path resolution: missing is `Ok(None)`.
+pub type Resolution = Result<Option<Resolved>, Arc<RootError>>;
+
 /// Shared, memoised view of the files of one root.
 pub struct Objects {
     root: Root,
-    paths: RwLock<HashMap<PathBuf, Result<Option<Resolved>, Arc<RootError>>>>,
+    paths: RwLock<HashMap<PathBuf, Resolution>>,
     facts: RwLock<HashMap<FileId, Facts>>,
 }
 
@@ -43,7 +46,7 @@ impl Objects {
     }
 
     /// Resolve a path inside the root (memoised).
-    pub fn resolve(&self, path: &Path) -> Result<Option<Resolved>, Arc<RootError>> {
+    pub fn resolve(&self, path: &Path) -> Resolution {
         if let Some(hit) = read(&self.paths).get(path) {
             return hit.clone();
         }

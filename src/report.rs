@@ -10,7 +10,11 @@ use crate::scan::ScanReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
 /// holds against `ld.so --list` (addresses and the vDSO left out).
-pub fn ldd(out: &mut dyn Write, entry: &str, result: &Result<LoadOrder, EntryError>) -> io::Result<()> {
+pub fn ldd(
+    out: &mut dyn Write,
+    entry: &str,
+    result: &Result<LoadOrder, EntryError>,
+) -> io::Result<()> {
     writeln!(out, "{entry}:")?;
     match result {
         // glibc's trace mode says this of its own loader.
@@ -18,7 +22,11 @@ pub fn ldd(out: &mut dyn Write, entry: &str, result: &Result<LoadOrder, EntryErr
         Err(e) => writeln!(out, "\terror: {}", without_prefix(&e.to_string(), entry)),
         // glibc stops at the first fatal defect and lists nothing.
         Ok(order) if order.fatal.is_some() => {
-            let f = order.fatal.as_ref().map(|f| f.to_string()).unwrap_or_default();
+            let f = order
+                .fatal
+                .as_ref()
+                .map(|f| f.to_string())
+                .unwrap_or_default();
             writeln!(out, "\terror: {f}")
         }
         // Nothing to load besides the entry: glibc's trace mode prints this.
@@ -68,12 +76,21 @@ fn tree_children(
     let needs = &order.objects[n].needs;
     for (i, e) in needs.iter().enumerate() {
         let last = i + 1 == needs.len();
-        let (branch, next) = if last { ("└── ", "    ") } else { ("├── ", "│   ") };
+        let (branch, next) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
         let target = &order.objects[e.object];
         let expand = !shown[e.object] && target.loaded_by == Some(n);
         match &target.path {
             None => writeln!(out, "{prefix}{branch}{} => not found", e.needed)?,
-            Some(p) => writeln!(out, "{prefix}{branch}{} => {p} [{}]", e.needed, e.how.label())?,
+            Some(p) => writeln!(
+                out,
+                "{prefix}{branch}{} => {p} [{}]",
+                e.needed,
+                e.how.label()
+            )?,
         }
         if expand {
             shown[e.object] = true;
@@ -116,8 +133,17 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         if u.entry_count > 1 || u.entries.first() != Some(&u.needed_by) {
             let shown = u.entries.join(", ");
             let more = u.entry_count.saturating_sub(u.entries.len());
-            let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-            writeln!(out, "  loaded from {} entr{}: {shown}{tail}", u.entry_count, if u.entry_count == 1 { "y" } else { "ies" })?;
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  loaded from {} entr{}: {shown}{tail}",
+                u.entry_count,
+                if u.entry_count == 1 { "y" } else { "ies" }
+            )?;
         }
         writeln!(out, "  searched:")?;
         steps(out, &u.searched, "   ")?;

@@ -59,7 +59,11 @@ pub enum RootError {
 }
 
 fn chain_text(chain: &[PathBuf]) -> String {
-    let shown: Vec<String> = chain.iter().take(8).map(|p| p.display().to_string()).collect();
+    let shown: Vec<String> = chain
+        .iter()
+        .take(8)
+        .map(|p| p.display().to_string())
+        .collect();
     let more = if chain.len() > 8 { " -> ..." } else { "" };
     format!("{}{more}", shown.join(" -> "))
 }
@@ -126,10 +130,10 @@ impl Root {
                 cur_meta = None;
                 continue;
             }
-            if let Some(meta) = &cur_meta {
-                if !meta.is_dir() {
-                    return Ok(None);
-                }
+            if let Some(meta) = &cur_meta
+                && !meta.is_dir()
+            {
+                return Ok(None);
             }
             let next = cur.join(&comp);
             let host = self.host_path(&next);
@@ -286,10 +290,17 @@ mod tests {
         fs::create_dir_all(dir.path().join("usr/lib")).unwrap();
         fs::write(dir.path().join("usr/lib/libx.so"), b"x").unwrap();
         symlink("/", dir.path().join("usr/lib/up")).unwrap();
-        let got = r.resolve(Path::new("/usr/lib/up/usr/lib/libx.so")).unwrap().unwrap();
+        let got = r
+            .resolve(Path::new("/usr/lib/up/usr/lib/libx.so"))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.path, Path::new("/usr/lib/libx.so"));
         // The host's /etc/passwd exists, the root's does not.
-        assert!(r.resolve(Path::new("/usr/lib/up/etc/passwd")).unwrap().is_none());
+        assert!(
+            r.resolve(Path::new("/usr/lib/up/etc/passwd"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -308,15 +319,29 @@ mod tests {
         let (dir, r) = root();
         fs::create_dir_all(dir.path().join("usr/lib/x86_64-linux-gnu")).unwrap();
         fs::create_dir_all(dir.path().join("opt/app/bin")).unwrap();
-        fs::write(dir.path().join("usr/lib/x86_64-linux-gnu/libz.so.1.2"), b"z").unwrap();
-        symlink("libz.so.1.2", dir.path().join("usr/lib/x86_64-linux-gnu/libz.so.1")).unwrap();
+        fs::write(
+            dir.path().join("usr/lib/x86_64-linux-gnu/libz.so.1.2"),
+            b"z",
+        )
+        .unwrap();
+        symlink(
+            "libz.so.1.2",
+            dir.path().join("usr/lib/x86_64-linux-gnu/libz.so.1"),
+        )
+        .unwrap();
         symlink("usr/lib", dir.path().join("lib")).unwrap();
         // /opt/app/link -> /usr/lib/x86_64-linux-gnu ; link/.. is /usr/lib, not /opt/app
         symlink("/usr/lib/x86_64-linux-gnu", dir.path().join("opt/app/link")).unwrap();
-        let got = r.resolve(Path::new("/lib/x86_64-linux-gnu/libz.so.1")).unwrap().unwrap();
+        let got = r
+            .resolve(Path::new("/lib/x86_64-linux-gnu/libz.so.1"))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.path, Path::new("/usr/lib/x86_64-linux-gnu/libz.so.1.2"));
         assert_eq!(got.kind, Kind::Regular);
-        let got = r.resolve(Path::new("/opt/app/link/../x86_64-linux-gnu")).unwrap().unwrap();
+        let got = r
+            .resolve(Path::new("/opt/app/link/../x86_64-linux-gnu"))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.path, Path::new("/usr/lib/x86_64-linux-gnu"));
     }
 

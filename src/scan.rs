@@ -230,14 +230,17 @@ fn examine(session: &Session, path: &str, progress: &dyn Progress) -> Outcome {
         return Outcome::Skipped(problem("static: no dynamic section".into()));
     }
     if facts.e_type != ET_EXEC && facts.e_type != ET_DYN {
-        return Outcome::Skipped(problem(format!("ELF type {} is not loadable", facts.e_type)));
+        return Outcome::Skipped(problem(format!(
+            "ELF type {} is not loadable",
+            facts.e_type
+        )));
     }
     progress.object(path);
     match session.load(path) {
         Ok(order) => Outcome::Loaded(Box::new(order)),
-        Err(e @ (EntryError::NoAbi { .. } | EntryError::NoLoader { .. } | EntryError::IsLoader(_))) => {
-            Outcome::Skipped(problem(strip_path(&e.to_string(), path)))
-        }
+        Err(
+            e @ (EntryError::NoAbi { .. } | EntryError::NoLoader { .. } | EntryError::IsLoader(_)),
+        ) => Outcome::Skipped(problem(strip_path(&e.to_string(), path))),
         Err(e) => Outcome::Error(problem(strip_path(&e.to_string(), path))),
     }
 }
@@ -252,6 +255,15 @@ fn strip_path(message: &str, path: &str) -> String {
         .to_string()
 }
 
+/// Loads that miss one (name, needed_by): every entry concerned, and the
+/// search of the smallest entry (so the report does not depend on thread
+/// scheduling).
+struct Miss {
+    entries: Vec<String>,
+    first: String,
+    searched: Vec<Step>,
+}
+
 fn gather(
     root: String,
     scope: Scope,
@@ -264,8 +276,7 @@ fn gather(
     let mut skipped = Vec::new();
     let mut fatal = Vec::new();
     let mut warnings = Vec::new();
-    // (name, needed_by) -> (entries, searched of the smallest entry)
-    let mut missing: BTreeMap<(String, String), (Vec<String>, String, Vec<Step>)> = BTreeMap::new();
+    let mut missing: BTreeMap<(String, String), Miss> = BTreeMap::new();
     // (needed_by, name) -> some entry that loads needed_by as a dependency
     // and resolves the name.
     let mut resolved_as_dep: HashMap<(String, String), String> = HashMap::new();
@@ -298,12 +309,16 @@ fn gather(
                         .unwrap_or_default();
                     let slot = missing
                         .entry((m.name.clone(), needed_by))
-                        .or_insert_with(|| (Vec::new(), order.entry.clone(), m.searched.clone()));
-                    if order.entry < slot.1 {
-                        slot.1 = order.entry.clone();
-                        slot.2 = m.searched.clone();
+                        .or_insert_with(|| Miss {
+                            entries: Vec::new(),
+                            first: order.entry.clone(),
+                            searched: m.searched.clone(),
+                        });
+                    if order.entry < slot.first {
+                        slot.first = order.entry.clone();
+                        slot.searched = m.searched.clone();
                     }
-                    slot.0.push(order.entry.clone());
+                    slot.entries.push(order.entry.clone());
                 }
                 if let Some(f) = order.fatal {
                     fatal.push(FatalLoad {
@@ -321,8 +336,8 @@ fn gather(
     // not broken: it is a warning, not a finding.
     let missing: BTreeMap<_, _> = missing
         .into_iter()
-        .filter(|((name, needed_by), (entries, _, _))| {
-            let only_standalone = entries.iter().all(|e| e == needed_by);
+        .filter(|((name, needed_by), miss)| {
+            let only_standalone = miss.entries.iter().all(|e| e == needed_by);
             match resolved_as_dep.get(&(needed_by.clone(), name.clone())) {
                 Some(via) if only_standalone => {
                     warnings.push(Warning {
@@ -340,7 +355,12 @@ fn gather(
         .collect();
     let unresolved = missing
         .into_iter()
-        .map(|((name, needed_by), (mut entries, _, searched))| {
+        .map(|((name, needed_by), miss)| {
+            let Miss {
+                mut entries,
+                searched,
+                ..
+            } = miss;
             entries.sort();
             entries.dedup();
             let entry_count = entries.len();

@@ -14,11 +14,19 @@ const RUNPATH: &str = "-Wl,--enable-new-dtags";
 fn default_directories_resolve_libc_and_loader() {
     let w = World::new();
     w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/libx.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1"],
+        &[],
+    );
     w.expect(
         "/usr/bin/app",
         None,
-        &["libx.so.1 => /usr/lib/x86_64-linux-gnu/libx.so.1", LIBC, RTLD],
+        &[
+            "libx.so.1 => /usr/lib/x86_64-linux-gnu/libx.so.1",
+            LIBC,
+            RTLD,
+        ],
     );
 }
 
@@ -28,13 +36,33 @@ fn rpath_beats_library_path_beats_runpath() {
     for dir in ["/opt/r", "/opt/llp", "/opt/run"] {
         w.lib(&format!("{dir}/libx.so.1"), "libx.so.1", &[], &[]);
     }
-    w.exe("/usr/bin/with-rpath", &["/opt/r/libx.so.1"], &[RPATH, "-Wl,-rpath,/opt/r"]);
-    w.exe("/usr/bin/with-runpath", &["/opt/run/libx.so.1"], &[RUNPATH, "-Wl,-rpath,/opt/run"]);
+    w.exe(
+        "/usr/bin/with-rpath",
+        &["/opt/r/libx.so.1"],
+        &[RPATH, "-Wl,-rpath,/opt/r"],
+    );
+    w.exe(
+        "/usr/bin/with-runpath",
+        &["/opt/run/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/run"],
+    );
     // DT_RPATH is searched before LD_LIBRARY_PATH...
-    w.expect("/usr/bin/with-rpath", Some("/opt/llp"), &["libx.so.1 => /opt/r/libx.so.1", LIBC, RTLD]);
+    w.expect(
+        "/usr/bin/with-rpath",
+        Some("/opt/llp"),
+        &["libx.so.1 => /opt/r/libx.so.1", LIBC, RTLD],
+    );
     // ...which is searched before DT_RUNPATH.
-    w.expect("/usr/bin/with-runpath", Some("/opt/llp"), &["libx.so.1 => /opt/llp/libx.so.1", LIBC, RTLD]);
-    w.expect("/usr/bin/with-runpath", None, &["libx.so.1 => /opt/run/libx.so.1", LIBC, RTLD]);
+    w.expect(
+        "/usr/bin/with-runpath",
+        Some("/opt/llp"),
+        &["libx.so.1 => /opt/llp/libx.so.1", LIBC, RTLD],
+    );
+    w.expect(
+        "/usr/bin/with-runpath",
+        None,
+        &["libx.so.1 => /opt/run/libx.so.1", LIBC, RTLD],
+    );
 }
 
 /// main -> liba (default dir, RPATH /opt/a) -> libb (/opt/a, nothing) ->
@@ -50,7 +78,11 @@ fn rpath_is_inherited_from_the_loader_chain() {
         &["/opt/a/libb.so.1"],
         &[RPATH, "-Wl,-rpath,/opt/a"],
     );
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/liba.so.1"],
+        &[],
+    );
     w.expect(
         "/usr/bin/app",
         None,
@@ -66,10 +98,15 @@ fn rpath_is_inherited_from_the_loader_chain() {
     let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
-        text.contains("libq.so.1 => /opt/a/libq.so.1 [rpath of /usr/lib/x86_64-linux-gnu/liba.so.1]"),
+        text.contains(
+            "libq.so.1 => /opt/a/libq.so.1 [rpath of /usr/lib/x86_64-linux-gnu/liba.so.1]"
+        ),
         "{text}"
     );
-    assert!(text.contains("warning: /opt/a/libb.so.1: libq.so.1: found only through the RPATH of"), "{text}");
+    assert!(
+        text.contains("warning: /opt/a/libb.so.1: libq.so.1: found only through the RPATH of"),
+        "{text}"
+    );
 }
 
 /// Same shape with DT_RUNPATH on liba: libb is found (liba's own
@@ -85,7 +122,11 @@ fn runpath_is_not_inherited() {
         &["/opt/a/libb.so.1"],
         &[RUNPATH, "-Wl,-rpath,/opt/a"],
     );
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/liba.so.1"],
+        &[],
+    );
     w.expect(
         "/usr/bin/app",
         None,
@@ -100,8 +141,14 @@ fn runpath_is_not_inherited() {
     let o = w.ldslim("scan", &["/usr/bin"]);
     assert_eq!(o.status.code(), Some(1));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("not found: libq.so.1\n  needed by /opt/a/libb.so.1"), "{text}");
-    assert!(text.contains(" 1. /lib/x86_64-linux-gnu/ [default path]"), "{text}");
+    assert!(
+        text.contains("not found: libq.so.1\n  needed by /opt/a/libb.so.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" 1. /lib/x86_64-linux-gnu/ [default path]"),
+        "{text}"
+    );
 }
 
 /// An object with DT_RUNPATH ignores the DT_RPATH it would inherit.
@@ -115,13 +162,22 @@ fn rpath_ignored_when_runpath_present() {
         &["/opt/a/libq.so.1"],
         &[RUNPATH, "-Wl,-rpath,/opt/empty"],
     );
-    w.exe("/usr/bin/app", &["/opt/a/libb.so.1"], &[RPATH, "-Wl,-rpath,/opt/a"]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/a/libb.so.1"],
+        &[RPATH, "-Wl,-rpath,/opt/a"],
+    );
     w.expect(
         "/usr/bin/app",
         None,
         // Placeholders for missing libraries are not in the search list,
         // so the loader lands right after libc, before libq's placeholder.
-        &["libb.so.1 => /opt/a/libb.so.1", LIBC, RTLD, "libq.so.1 => not found"],
+        &[
+            "libb.so.1 => /opt/a/libb.so.1",
+            LIBC,
+            RTLD,
+            "libq.so.1 => not found",
+        ],
     );
 }
 
@@ -139,7 +195,11 @@ fn origin_through_a_symlinked_directory() {
         &[RUNPATH, "-Wl,-rpath,$ORIGIN/../lib"],
     );
     w.symlink("/opt/app/bin", "/srv/bin");
-    w.expect("/srv/bin/app", None, &["libx.so.1 => /srv/bin/../lib/libx.so.1", LIBC, RTLD]);
+    w.expect(
+        "/srv/bin/app",
+        None,
+        &["libx.so.1 => /srv/bin/../lib/libx.so.1", LIBC, RTLD],
+    );
     let o = w.ldslim("scan", &["--format", "json", "--tree", "/srv/bin/app"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("[runpath]"), "{text}");
@@ -159,7 +219,11 @@ fn nodeflib_skips_default_dirs_and_their_cache_entries() {
         &["/usr/lib/x86_64-linux-gnu/libx.so.1", "/opt/c/liby.so.1"],
         &["-Wl,-z,nodefaultlib"],
     );
-    w.exe("/usr/bin/app", &["/opt/n/libn.so.1"], &[RUNPATH, "-Wl,-rpath,/opt/n"]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/n/libn.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/n"],
+    );
     w.ldconfig(&["/opt/c"], "new");
     w.expect(
         "/usr/bin/app",
@@ -198,8 +262,17 @@ fn soname_reuse() {
     let w = World::new();
     let by_path = w.stub("/opt/hidden/libs-real.so");
     let by_soname = w.stub("libs.so.1");
-    w.lib("/usr/lib/x86_64-linux-gnu/libu.so.1", "libu.so.1", &[&by_soname], &[]);
-    w.exe("/usr/bin/app", &[&by_path, "/usr/lib/x86_64-linux-gnu/libu.so.1"], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/libu.so.1",
+        "libu.so.1",
+        &[&by_soname],
+        &[],
+    );
+    w.exe(
+        "/usr/bin/app",
+        &[&by_path, "/usr/lib/x86_64-linux-gnu/libu.so.1"],
+        &[],
+    );
     w.lib("/opt/hidden/libs-real.so", "libs.so.1", &[], &[]);
     w.expect(
         "/usr/bin/app",
@@ -213,8 +286,14 @@ fn soname_reuse() {
     );
     let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("libs.so.1 => /opt/hidden/libs-real.so [already loaded]"), "{text}");
-    assert!(text.contains("resolves only because /opt/hidden/libs-real.so was loaded earlier"), "{text}");
+    assert!(
+        text.contains("libs.so.1 => /opt/hidden/libs-real.so [already loaded]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resolves only because /opt/hidden/libs-real.so was loaded earlier"),
+        "{text}"
+    );
 }
 
 /// A wrong-class or wrong-machine candidate is skipped and the search
@@ -233,16 +312,28 @@ fn wrong_class_and_machine_candidates_are_skipped() {
         &["/opt/good/libx.so.1"],
         &[RUNPATH, "-Wl,-rpath,/opt/class:/opt/machine:/opt/good"],
     );
-    w.expect("/usr/bin/app", None, &["libx.so.1 => /opt/good/libx.so.1", LIBC, RTLD]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libx.so.1 => /opt/good/libx.so.1", LIBC, RTLD],
+    );
 }
 
 fn cache_case(format: &str) {
     let w = World::new();
     w.lib("/opt/c/libcached.so.3", "libcached.so.3", &[], &[]);
     w.exe("/usr/bin/app", &["/opt/c/libcached.so.3"], &[]);
-    w.expect("/usr/bin/app", None, &["libcached.so.3 => not found", LIBC, RTLD]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libcached.so.3 => not found", LIBC, RTLD],
+    );
     w.ldconfig(&["/opt/c"], format);
-    w.expect("/usr/bin/app", None, &["libcached.so.3 => /opt/c/libcached.so.3", LIBC, RTLD]);
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libcached.so.3 => /opt/c/libcached.so.3", LIBC, RTLD],
+    );
 }
 
 #[test]
@@ -266,7 +357,11 @@ fn ld_so_cache_compat_format() {
 fn usr_merged_root() {
     let w = World::usr_merged();
     w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/libx.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1"],
+        &[],
+    );
     w.expect(
         "/usr/bin/app",
         None,
@@ -306,8 +401,17 @@ fn absolute_symlink_to_slash_stays_in_the_root() {
 fn missing_library_listed_per_requester() {
     let w = World::new();
     let gone = w.stub("libgone.so.1");
-    w.lib("/usr/lib/x86_64-linux-gnu/liba.so.1", "liba.so.1", &[&gone], &[]);
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/liba.so.1", &gone], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/liba.so.1",
+        "liba.so.1",
+        &[&gone],
+        &[],
+    );
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/liba.so.1", &gone],
+        &[],
+    );
     w.expect(
         "/usr/bin/app",
         None,
@@ -327,7 +431,12 @@ fn missing_library_listed_per_requester() {
 fn load_order_dependence_is_warned() {
     let w = World::new();
     w.lib("/opt/p/libp.so.1", "libp.so.1", &[], &[]);
-    w.lib("/usr/lib/x86_64-linux-gnu/libk.so.1", "libk.so.1", &["/opt/p/libp.so.1"], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/libk.so.1",
+        "libk.so.1",
+        &["/opt/p/libp.so.1"],
+        &[],
+    );
     w.exe(
         "/usr/bin/app",
         &["/opt/p/libp.so.1", "/usr/lib/x86_64-linux-gnu/libk.so.1"],
@@ -336,16 +445,26 @@ fn load_order_dependence_is_warned() {
     w.expect(
         "/usr/bin/app",
         None,
-        &["libp.so.1 => /opt/p/libp.so.1", "libk.so.1 => /usr/lib/x86_64-linux-gnu/libk.so.1", LIBC, RTLD],
+        &[
+            "libp.so.1 => /opt/p/libp.so.1",
+            "libk.so.1 => /usr/lib/x86_64-linux-gnu/libk.so.1",
+            LIBC,
+            RTLD,
+        ],
     );
     let o = w.ldslim("scan", &["/usr/bin", "--format", "json"]);
     let text = String::from_utf8_lossy(&o.stdout);
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     let warnings = v["warnings"].as_array().expect("warnings array");
     assert!(
-        warnings.iter().any(|x| x["object"] == "/usr/lib/x86_64-linux-gnu/libk.so.1"
-            && x["needed"] == "libp.so.1"
-            && x["message"].as_str().unwrap_or("").contains("resolves only because")),
+        warnings
+            .iter()
+            .any(|x| x["object"] == "/usr/lib/x86_64-linux-gnu/libk.so.1"
+                && x["needed"] == "libp.so.1"
+                && x["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("resolves only because")),
         "{text}"
     );
     assert_eq!(o.status.code(), Some(0), "warnings alone are not findings");

@@ -8,10 +8,19 @@ use common::World;
 fn clean_root_exits_zero_and_counts_objects() {
     let w = World::new();
     w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
-    w.exe("/usr/bin/app", &["/usr/lib/x86_64-linux-gnu/libx.so.1"], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1"],
+        &[],
+    );
     w.write("/usr/share/doc/readme", b"not an object");
     let o = w.ldslim("scan", &["--format", "json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["schema"], "ldslim.scan/1");
     // app, libx, libc, ld.so
@@ -26,7 +35,12 @@ fn clean_root_exits_zero_and_counts_objects() {
 fn missing_library_is_a_finding_with_the_search_listed() {
     let w = World::new();
     let gone = w.stub("libbz2.so.1.0");
-    w.lib("/usr/lib/python3.11/lib-dynload/_bz2.so", "_bz2.so", &[&gone], &[]);
+    w.lib(
+        "/usr/lib/python3.11/lib-dynload/_bz2.so",
+        "_bz2.so",
+        &[&gone],
+        &[],
+    );
     let o = w.ldslim("scan", &["/usr/lib/python3.11"]);
     assert_eq!(o.status.code(), Some(1));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -44,11 +58,18 @@ fn missing_library_is_a_finding_with_the_search_listed() {
 #[test]
 fn bad_files_are_reported_and_the_scan_goes_on() {
     let w = World::new();
-    w.lib("/usr/lib/x86_64-linux-gnu/libgood.so.1", "libgood.so.1", &[], &[]);
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/libgood.so.1",
+        "libgood.so.1",
+        &[],
+        &[],
+    );
     let good = std::fs::read(w.host("/usr/lib/x86_64-linux-gnu/libgood.so.1")).unwrap();
     w.write("/usr/lib/x86_64-linux-gnu/libtrunc.so.1", &good[..100]);
     let fifo = std::ffi::CString::new(
-        w.host("/usr/lib/x86_64-linux-gnu/libfifo.so.1").into_os_string().into_encoded_bytes(),
+        w.host("/usr/lib/x86_64-linux-gnu/libfifo.so.1")
+            .into_os_string()
+            .into_encoded_bytes(),
     )
     .unwrap();
     // SAFETY: valid NUL-terminated path.
@@ -56,34 +77,59 @@ fn bad_files_are_reported_and_the_scan_goes_on() {
     w.symlink("libloop.so.1", "/usr/lib/x86_64-linux-gnu/libloop.so.1");
     w.symlink("/", "/usr/lib/x86_64-linux-gnu/up");
     // An executable that needs all of them.
-    let needs: Vec<String> = ["libgood.so.1", "libtrunc.so.1", "libfifo.so.1", "libloop.so.1"]
-        .iter()
-        .map(|n| w.stub(n))
-        .collect();
+    let needs: Vec<String> = [
+        "libgood.so.1",
+        "libtrunc.so.1",
+        "libfifo.so.1",
+        "libloop.so.1",
+    ]
+    .iter()
+    .map(|n| w.stub(n))
+    .collect();
     let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
     w.exe("/usr/bin/app", &needs, &[]);
     let o = w.ldslim("scan", &["--format", "json"]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let errors = v["errors"].as_array().unwrap();
     assert!(
-        errors.iter().any(|e| e["path"] == "/usr/lib/x86_64-linux-gnu/libtrunc.so.1"
-            && e["message"].as_str().unwrap().contains("past the end of the file")),
+        errors
+            .iter()
+            .any(|e| e["path"] == "/usr/lib/x86_64-linux-gnu/libtrunc.so.1"
+                && e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("past the end of the file")),
         "{errors:?}"
     );
     // The executable's load stops at the truncated candidate, as glibc's would.
     let fatal = v["fatal"].as_array().unwrap();
-    assert!(fatal.iter().any(|f| f["entry"] == "/usr/bin/app"), "{fatal:?}");
+    assert!(
+        fatal.iter().any(|f| f["entry"] == "/usr/bin/app"),
+        "{fatal:?}"
+    );
     // The error names the file on stderr too.
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("ldslim: /usr/lib/x86_64-linux-gnu/libtrunc.so.1: program header table"), "{stderr}");
+    assert!(
+        stderr.contains("ldslim: /usr/lib/x86_64-linux-gnu/libtrunc.so.1: program header table"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn tree_shows_the_reason_on_each_edge() {
     let w = World::new();
     w.lib("/opt/a/liba.so.1", "liba.so.1", &[], &[]);
-    w.exe("/usr/bin/app", &["/opt/a/liba.so.1"], &["-Wl,--enable-new-dtags", "-Wl,-rpath,/opt/a"]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/a/liba.so.1"],
+        &["-Wl,--enable-new-dtags", "-Wl,-rpath,/opt/a"],
+    );
     let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -117,10 +163,19 @@ fn usage_errors_exit_two() {
 fn output_is_deterministic() {
     let w = World::new();
     for i in 0..20 {
-        w.lib(&format!("/opt/l/lib{i}.so"), &format!("lib{i}.so"), &[], &[]);
+        w.lib(
+            &format!("/opt/l/lib{i}.so"),
+            &format!("lib{i}.so"),
+            &[],
+            &[],
+        );
     }
     let gone = w.stub("libmissing.so.1");
-    w.exe("/usr/bin/app", &["/opt/l/lib3.so", &gone], &["-Wl,-rpath,/opt/l"]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/l/lib3.so", &gone],
+        &["-Wl,-rpath,/opt/l"],
+    );
     let a = w.ldslim("scan", &["--format", "json"]);
     let b = w.ldslim("scan", &["--format", "json"]);
     assert_eq!(a.stdout, b.stdout);

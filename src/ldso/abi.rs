@@ -111,11 +111,12 @@ impl Abi {
     /// by its PT_INTERP if known, else the one matching class and machine
     /// (what Debian's `ldd` does by trying each loader in turn).
     pub fn for_object(facts: &ElfFacts) -> Option<Abi> {
-        let fits = |a: &&Abi| a.class == facts.class && a.data == facts.data && a.machine == facts.machine;
-        if let Some(interp) = &facts.interp {
-            if let Some(a) = ABIS.iter().filter(fits).find(|a| a.interp == interp) {
-                return Some(*a);
-            }
+        let fits =
+            |a: &&Abi| a.class == facts.class && a.data == facts.data && a.machine == facts.machine;
+        if let Some(interp) = &facts.interp
+            && let Some(a) = ABIS.iter().filter(fits).find(|a| a.interp == interp)
+        {
+            return Some(*a);
         }
         ABIS.iter().find(fits).copied()
     }
@@ -168,9 +169,7 @@ impl SystemDirs {
             };
         }
         let t = abi.triplet;
-        let has = |p: String| {
-            matches!(root.resolve(Path::new(&p)), Ok(Some(r)) if r.kind == Kind::Directory)
-        };
+        let has = |p: String| matches!(root.resolve(Path::new(&p)), Ok(Some(r)) if r.kind == Kind::Directory);
         let dirs: Vec<String> = if has(format!("/usr/lib/{t}")) || has(format!("/lib/{t}")) {
             vec![
                 format!("/lib/{t}/"),
@@ -343,8 +342,14 @@ mod tests {
     fn finds_the_directory_list_of_the_hosts_loader() {
         let bytes = std::fs::read("/lib64/ld-linux-x86-64.so.2").expect("host loader");
         let dirs = find_dir_list(&bytes).expect("a directory list");
-        assert!(dirs.iter().all(|d| d.starts_with('/') && d.ends_with('/')), "{dirs:?}");
-        assert!(dirs.contains(&"/usr/lib/".to_string()) || dirs.contains(&"/usr/lib64/".to_string()), "{dirs:?}");
+        assert!(
+            dirs.iter().all(|d| d.starts_with('/') && d.ends_with('/')),
+            "{dirs:?}"
+        );
+        assert!(
+            dirs.contains(&"/usr/lib/".to_string()) || dirs.contains(&"/usr/lib64/".to_string()),
+            "{dirs:?}"
+        );
     }
 
     #[test]

@@ -90,7 +90,10 @@ mod tests {
     fn expands_all_forms() {
         assert_eq!(expand("$ORIGIN/../lib", &V).unwrap(), "/opt/app/bin/../lib");
         assert_eq!(expand("${ORIGIN}/x", &V).unwrap(), "/opt/app/bin/x");
-        assert_eq!(expand("/usr/$LIB/p", &V).unwrap(), "/usr/lib/x86_64-linux-gnu/p");
+        assert_eq!(
+            expand("/usr/$LIB/p", &V).unwrap(),
+            "/usr/lib/x86_64-linux-gnu/p"
+        );
         assert_eq!(expand("/x/${PLATFORM}", &V).unwrap(), "/x/x86_64");
         assert_eq!(expand("/a/$ORIGINAL", &V).unwrap(), "/a/$ORIGINAL");
         assert_eq!(expand("/a/$FOO/b$", &V).unwrap(), "/a/$FOO/b$");

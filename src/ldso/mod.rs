@@ -59,7 +59,9 @@ pub enum How {
     DirectPath,
     /// DT_RPATH of `owner` (the requester itself or an object up its
     /// loader chain).
-    Rpath { owner: String },
+    Rpath {
+        owner: String,
+    },
     LdLibraryPath,
     Runpath,
     LdSoCache,
@@ -295,15 +297,13 @@ impl Loader {
                     }
                 }
             }
-            if !did_main {
-                if let Some(rpath) = main.rpath() {
-                    let how = How::Rpath {
-                        owner: main.path.to_string(),
-                    };
-                    let dirs = self.dirs(rpath, &[':'], main.path);
-                    if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
-                        return Ok(Lookup::Found(f));
-                    }
+            if !did_main && let Some(rpath) = main.rpath() {
+                let how = How::Rpath {
+                    owner: main.path.to_string(),
+                };
+                let dirs = self.dirs(rpath, &[':'], main.path);
+                if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
+                    return Ok(Lookup::Found(f));
                 }
             }
         } else if chain.iter().any(|r| r.rpath().is_some()) || main.rpath().is_some() {
@@ -312,10 +312,7 @@ impl Loader {
                     owner: requester.path.to_string(),
                 },
                 place: String::new(),
-                notes: vec![format!(
-                    "rpaths skipped: {} has a runpath",
-                    requester.path
-                )],
+                notes: vec![format!("rpaths skipped: {} has a runpath", requester.path)],
             });
         }
 
@@ -351,7 +348,11 @@ impl Loader {
                 notes: vec![],
             };
             if let Some(path) = hit {
-                let in_system = self.system.dirs.iter().any(|d| path.starts_with(d.as_str()));
+                let in_system = self
+                    .system
+                    .dirs
+                    .iter()
+                    .any(|d| path.starts_with(d.as_str()));
                 if nodeflib && in_system {
                     step.notes
                         .push(format!("{path} ignored: the requester has DF_1_NODEFLIB"));
@@ -538,7 +539,10 @@ fn read_cache(objects: &Objects) -> (Option<Arc<LdCache>>, Option<String>) {
     // root cannot make us allocate without bound.
     const MAX_CACHE: u64 = 256 << 20;
     if opened.size > MAX_CACHE {
-        return (None, Some(format!("{LD_SO_CACHE}: larger than 256 MiB, ignored")));
+        return (
+            None,
+            Some(format!("{LD_SO_CACHE}: larger than 256 MiB, ignored")),
+        );
     }
     let mut bytes = vec![0u8; opened.size as usize];
     if let Err(e) = std::os::unix::fs::FileExt::read_exact_at(&opened.file, &mut bytes, 0) {

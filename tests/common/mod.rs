@@ -21,7 +21,9 @@ pub struct World {
 const STUB_MARK: &str = "stub:";
 
 fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/rules")
+        .join(name)
 }
 
 /// Whether glibc's loader can be asked (chroot needs root).
@@ -58,7 +60,10 @@ impl World {
             symlink("usr/lib64", w.host("/lib64")).unwrap();
         }
         w.copy_host("/lib64/ld-linux-x86-64.so.2", INTERP);
-        w.copy_host("/lib/x86_64-linux-gnu/libc.so.6", &format!("{MULTIARCH}/libc.so.6"));
+        w.copy_host(
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            &format!("{MULTIARCH}/libc.so.6"),
+        );
         fs::create_dir_all(w.host("/usr/lib/x86_64-linux-gnu")).unwrap();
         fs::create_dir_all(w.host("/etc")).unwrap();
         w
@@ -123,7 +128,11 @@ impl World {
     /// Compile a shared object at `inside` with `soname`, needing the
     /// objects at `needs` (paths inside the root), plus extra flags.
     pub fn lib(&self, inside: &str, soname: &str, needs: &[&str], flags: &[&str]) {
-        let mut args = vec!["-shared".to_string(), "-fPIC".into(), format!("-Wl,-soname,{soname}")];
+        let mut args = vec![
+            "-shared".to_string(),
+            "-fPIC".into(),
+            format!("-Wl,-soname,{soname}"),
+        ];
         args.extend(flags.iter().map(|s| s.to_string()));
         args.extend(self.needs(needs));
         self.cc("lib.c", inside, &args);
@@ -172,10 +181,22 @@ impl World {
         let o = Command::new("/sbin/ldconfig")
             .arg("-r")
             .arg(&self.root)
-            .args(["-X", "-c", format, "-C", "/etc/ld.so.cache", "-f", "/etc/ld.so.conf"])
+            .args([
+                "-X",
+                "-c",
+                format,
+                "-C",
+                "/etc/ld.so.cache",
+                "-f",
+                "/etc/ld.so.conf",
+            ])
             .output()
             .expect("ldconfig runs");
-        assert!(o.status.success(), "ldconfig: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "ldconfig: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 
     /// Run the ldslim binary with `args` after the root.
@@ -215,7 +236,9 @@ impl World {
             return None;
         }
         let mut cmd = chrooted(&self.root, INTERP);
-        cmd.arg(file).env_clear().env("LD_TRACE_LOADED_OBJECTS", "1");
+        cmd.arg(file)
+            .env_clear()
+            .env("LD_TRACE_LOADED_OBJECTS", "1");
         if let Some(p) = library_path {
             cmd.env("LD_LIBRARY_PATH", p);
         }
@@ -242,7 +265,10 @@ impl World {
         let want: Vec<String> = expected.iter().map(|s| format!("\t{s}")).collect();
         assert_eq!(got, want, "ldslim ldd {file}");
         if let Some(g) = self.glibc(file, library_path) {
-            assert_eq!(got, g, "ldslim disagrees with glibc's ld.so --list for {file}");
+            assert_eq!(
+                got, g,
+                "ldslim disagrees with glibc's ld.so --list for {file}"
+            );
         }
     }
 }
