@@ -469,3 +469,151 @@ fn load_order_dependence_is_warned() {
     );
     assert_eq!(o.status.code(), Some(0), "warnings alone are not findings");
 }
+
+/// A real 32-bit object (built with `-m32 -nostdlib`) named like the
+/// library is skipped for the 64-bit requester, as glibc skips it.
+#[test]
+fn real_32_bit_candidate_is_skipped() {
+    let w = World::new();
+    w.lib("/opt/good/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib32("/opt/i386/libx.so.1", "libx.so.1");
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/good/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/i386:/opt/good"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libx.so.1 => /opt/good/libx.so.1", LIBC, RTLD],
+    );
+    // The tree says what was skipped when nothing else is there.
+    std::fs::remove_file(w.host("/opt/good/libx.so.1")).unwrap();
+    let o = w.ldslim("scan", &["/usr/bin"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("/opt/i386/libx.so.1: skipped, wrong ELF class: ELFCLASS32"),
+        "{text}"
+    );
+}
+
+/// glibc-hwcaps subdirectories are tried before each directory; with
+/// `--hwcaps baseline` they are not.
+#[test]
+fn glibc_hwcaps_subdirectories_first() {
+    let w = World::new();
+    w.lib("/opt/h/libx.so.1", "libx.so.1", &[], &[]);
+    w.lib(
+        "/opt/h/glibc-hwcaps/x86-64-v2/libx.so.1",
+        "libx.so.1",
+        &[],
+        &[],
+    );
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/h/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/h"],
+    );
+    if ldslim::ldso::abi::host_x86_64_level() >= 2 {
+        w.expect(
+            "/usr/bin/app",
+            None,
+            &[
+                "libx.so.1 => /opt/h/glibc-hwcaps/x86-64-v2/libx.so.1",
+                LIBC,
+                RTLD,
+            ],
+        );
+    }
+    let lines = w.ldd("/usr/bin/app", &["--hwcaps", "baseline"]);
+    assert_eq!(lines[0], "\tlibx.so.1 => /opt/h/libx.so.1");
+}
+
+/// `$LIB` is Debian's `lib/x86_64-linux-gnu` and `$PLATFORM` the
+/// kernel's AT_PLATFORM.
+#[test]
+fn lib_and_platform_tokens() {
+    let w = World::new();
+    w.lib(
+        "/opt/t/lib/x86_64-linux-gnu/liba.so.1",
+        "liba.so.1",
+        &[],
+        &[],
+    );
+    w.lib("/opt/p/x86_64/libb.so.1", "libb.so.1", &[], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &[
+            "/opt/t/lib/x86_64-linux-gnu/liba.so.1",
+            "/opt/p/x86_64/libb.so.1",
+        ],
+        &[RUNPATH, "-Wl,-rpath,/opt/t/$LIB:/opt/p/${PLATFORM}"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "liba.so.1 => /opt/t/lib/x86_64-linux-gnu/liba.so.1",
+            "libb.so.1 => /opt/p/x86_64/libb.so.1",
+            LIBC,
+            RTLD,
+        ],
+    );
+}
+
+/// A DT_NEEDED with a slash and `$ORIGIN` is opened as a path after
+/// expansion, with no search.
+#[test]
+fn needed_with_origin_and_slash_is_a_path() {
+    let w = World::new();
+    w.lib("/opt/app/plugins/libplug.so", "libplug.so", &[], &[]);
+    let by_path = w.stub("$ORIGIN/../plugins/libplug.so");
+    w.exe("/opt/app/bin/app", &[&by_path], &[]);
+    w.expect(
+        "/opt/app/bin/app",
+        None,
+        &[
+            "/opt/app/bin/../plugins/libplug.so => /opt/app/bin/../plugins/libplug.so",
+            LIBC,
+            RTLD,
+        ],
+    );
+}
+
+/// Two names for one file (a symlink in an RPATH directory) load it once:
+/// glibc compares device and inode.
+#[test]
+fn same_file_under_two_names_loads_once() {
+    let w = World::new();
+    w.lib("/opt/real/libx.so.1.2", "libx.so.1", &[], &[]);
+    w.symlink("libx.so.1.2", "/opt/real/libx.so.1");
+    w.symlink("/opt/real/libx.so.1.2", "/opt/alias/libx-alias.so");
+    let alias = w.stub("libx-alias.so");
+    w.lib(
+        "/opt/real/liby.so.1",
+        "liby.so.1",
+        &[&alias],
+        &[RUNPATH, "-Wl,-rpath,/opt/alias"],
+    );
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/real/libx.so.1", "/opt/real/liby.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/opt/real"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "libx.so.1 => /opt/real/libx.so.1",
+            "liby.so.1 => /opt/real/liby.so.1",
+            LIBC,
+            RTLD,
+        ],
+    );
+    let o = w.ldslim("scan", &["--tree", "/usr/bin/app"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("libx-alias.so => /opt/real/libx.so.1 [same file as a loaded object]"),
+        "{text}"
+    );
+}

@@ -183,3 +183,17 @@ fn output_is_deterministic() {
     let b = w.ldslim("scan", &[]);
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// /proc, /sys and /dev at the top of a root are never walked (on a live
+/// system they are pseudo filesystems); the same names deeper are.
+#[test]
+fn pseudo_filesystems_are_not_walked() {
+    let w = World::new();
+    w.lib("/proc/1/libhidden.so", "libhidden.so", &[], &[]);
+    w.lib("/dev/libdev.so", "libdev.so", &[], &[]);
+    w.lib("/opt/proc/libseen.so", "libseen.so", &[], &[]);
+    let o = w.ldslim("scan", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    // ld.so, libc, libseen
+    assert_eq!(v["objects"], 3, "{v}");
+}

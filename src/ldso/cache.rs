@@ -1811,7 +1811,11 @@ mod tests {
             .arg(testdata().join("main.c"));
         cmd.arg("-Wl,--no-as-needed");
         for l in libs {
-            cmd.arg(root.join(l));
+            if l.starts_with('-') {
+                cmd.arg(l);
+            } else {
+                cmd.arg(root.join(l));
+            }
         }
         assert!(cmd.status().unwrap().success(), "linking prog");
     }
@@ -1853,6 +1857,8 @@ mod tests {
                 "lib/libnum.so.9",
                 "lib/libnum.so.10",
                 "usr/lib/x86_64-linux-gnu/libi.so.1",
+                // libc before the missing library, which stops the load.
+                "-lc",
                 missing.to_str().unwrap(),
             ],
         );

@@ -158,6 +158,19 @@ impl World {
         format!("{STUB_MARK}{}", path.display())
     }
 
+    /// A real 32-bit shared object (no libc: `-m32 -nostdlib`, which links
+    /// without the 32-bit C library installed).
+    pub fn lib32(&self, inside: &str, soname: &str) {
+        let args = vec![
+            "-m32".to_string(),
+            "-nostdlib".into(),
+            "-shared".into(),
+            "-fPIC".into(),
+            format!("-Wl,-soname,{soname}"),
+        ];
+        self.cc("lib.c", inside, &args);
+    }
+
     /// Compile an executable at `inside`.
     pub fn exe(&self, inside: &str, needs: &[&str], flags: &[&str]) {
         let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
