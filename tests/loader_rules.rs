@@ -617,3 +617,21 @@ fn same_file_under_two_names_loads_once() {
         "{text}"
     );
 }
+
+/// An empty RUNPATH element is the working directory: glibc tries the
+/// bare name, which under chroot is relative to `/`.
+#[test]
+fn empty_search_path_element_is_the_working_directory() {
+    let w = World::new();
+    w.lib("/libq.so.1", "libq.so.1", &[], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/libq.so.1"],
+        &[RUNPATH, "-Wl,-rpath,:/nonexistent"],
+    );
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &["libq.so.1 => libq.so.1", LIBC, RTLD],
+    );
+}

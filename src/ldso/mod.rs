@@ -223,14 +223,20 @@ impl Loader {
 
     /// Split a search path into directories with a trailing slash, after
     /// DST expansion with `origin_path`'s origin (`elf/dl-load.c:
-    /// fillin_rpath`): empty and unexpandable elements are dropped,
-    /// trailing slashes collapsed, duplicates removed.
+    /// fillin_rpath`): unexpandable elements are dropped, trailing slashes
+    /// collapsed, duplicates removed. An empty element is the working
+    /// directory — glibc then tries the bare name (measured with
+    /// LD_DEBUG=libs: `search path=…::/next`), which inside a chroot is
+    /// relative to `/`.
     fn dirs(&self, list: &str, seps: &[char], origin_path: &str) -> Vec<String> {
         let origin = dst::origin_of(origin_path);
         let values = self.dst_values(Some(&origin));
         let mut out: Vec<String> = Vec::new();
         for elem in list.split(seps) {
             if elem.is_empty() {
+                if !out.iter().any(String::is_empty) {
+                    out.push(String::new());
+                }
                 continue;
             }
             let Some(mut d) = dst::expand(elem, &values) else {
