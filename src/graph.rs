@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -118,7 +118,11 @@ pub struct Session {
     objects: Objects,
     opts: Options,
     loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
+    preload: OnceLock<Vec<String>>,
 }
+
+/// The file glibc reads for objects to load into every program.
+const PRELOAD: &str = "/etc/ld.so.preload";
 
 /// An object mapped during one load (glibc's `struct link_map`, reduced).
 struct Node {
@@ -146,6 +150,7 @@ impl Session {
             objects: Objects::new(root),
             opts,
             loaders: Mutex::new(HashMap::new()),
+            preload: OnceLock::new(),
         }
     }
 
@@ -255,10 +260,35 @@ impl Session {
             },
         ];
         let mut order: Vec<usize> = vec![0];
-        let mut in_order: Vec<bool> = vec![true, false];
         let mut fatal = None;
+        let mut warnings = Vec::new();
+        // rtld.c: /etc/ld.so.preload objects are mapped right after the
+        // program, as if it needed them (`do_preload` with the main map as
+        // loader), and enter the search list before its dependencies. One
+        // that cannot be found is reported and ignored.
+        for name in self.preloads() {
+            match self.map_object(&loader, &mut nodes, 0, &name) {
+                Err(f) => {
+                    fatal = Some(f);
+                    break;
+                }
+                Ok((target, _)) if nodes[target].faked() => {
+                    nodes.pop();
+                    warnings.push(Warning {
+                        object: PRELOAD.to_string(),
+                        needed: name.clone(),
+                        message: "cannot be preloaded (not found): ignored".into(),
+                    });
+                }
+                Ok((target, _)) => {
+                    if !order.contains(&target) {
+                        order.push(target);
+                    }
+                }
+            }
+        }
         let mut i = 0;
-        'bfs: while i < order.len() {
+        'bfs: while fatal.is_none() && i < order.len() {
             let n = order[i];
             i += 1;
             let Some(facts) = nodes[n].facts.clone() else {
@@ -272,69 +302,15 @@ impl Session {
                     });
                     break 'bfs;
                 };
-                let (target, how) = match find_loaded(&mut nodes, &name) {
-                    Some(m) => (m, How::AlreadyLoaded),
-                    None => match self.search_for(&loader, &nodes, n, &name) {
-                        Err(f) => {
-                            fatal = Some(f);
-                            break 'bfs;
-                        }
-                        Ok(Lookup::Found(found)) => {
-                            let existing = nodes.iter().position(|x| x.id == Some(found.file.id));
-                            match existing {
-                                Some(m) => {
-                                    nodes[m].names.push(name.clone());
-                                    (m, How::SameFile)
-                                }
-                                None => {
-                                    let f = self.objects.facts(&found.file);
-                                    let facts = match f.as_ref() {
-                                        Ok(f) => Arc::new(f.clone()),
-                                        Err(e) => {
-                                            fatal = Some(Fatal {
-                                                path: found.path.clone(),
-                                                message: e.to_string(),
-                                            });
-                                            break 'bfs;
-                                        }
-                                    };
-                                    nodes.push(Node {
-                                        names: vec![name.clone()],
-                                        path: found.path,
-                                        id: Some(found.file.id),
-                                        real: Some(found.file.path.display().to_string()),
-                                        soname: facts.soname.clone(),
-                                        facts: Some(facts),
-                                        loaded_by: Some(n),
-                                        how: found.how.clone(),
-                                        needs: vec![],
-                                        searched: vec![],
-                                    });
-                                    in_order.push(false);
-                                    (nodes.len() - 1, found.how)
-                                }
-                            }
-                        }
-                        Ok(Lookup::NotFound(steps)) => {
-                            nodes.push(Node {
-                                names: vec![name.clone()],
-                                path: name.clone(),
-                                id: None,
-                                real: None,
-                                facts: None,
-                                soname: None,
-                                loaded_by: Some(n),
-                                how: How::Entry,
-                                needs: vec![],
-                                searched: steps,
-                            });
-                            in_order.push(false);
-                            (nodes.len() - 1, How::Entry)
-                        }
-                    },
+                let (target, how) = match self.map_object(&loader, &mut nodes, n, &name) {
+                    Ok(x) => x,
+                    Err(f) => {
+                        fatal = Some(f);
+                        break 'bfs;
+                    }
                 };
-                if !in_order[target] && !nodes[target].faked() {
-                    in_order[target] = true;
+                // Placeholders never enter the search list (dl-deps.c).
+                if !nodes[target].faked() && !order.contains(&target) {
                     order.push(target);
                 }
                 nodes[n].needs.push(Edge {
@@ -344,9 +320,99 @@ impl Session {
                 });
             }
         }
-        let warnings = self.order_warnings(&loader, &nodes);
+        warnings.extend(self.order_warnings(&loader, &nodes));
         let listed = list_order(&order, nodes.len());
         Ok(finish(abi, entry, nodes, &listed, fatal, warnings))
+    }
+
+    /// `_dl_map_object` for node `n` needing `name`: an object already
+    /// loaded under that name or soname, else a search, which may find a
+    /// file already loaded under another path, a new object, or nothing (a
+    /// placeholder node is then added). Returns the node and why.
+    fn map_object(
+        &self,
+        loader: &Loader,
+        nodes: &mut Vec<Node>,
+        n: usize,
+        name: &str,
+    ) -> Result<(usize, How), Fatal> {
+        if let Some(m) = find_loaded(nodes, name) {
+            return Ok((m, How::AlreadyLoaded));
+        }
+        match self.search_for(loader, nodes, n, name)? {
+            Lookup::Found(found) => {
+                if let Some(m) = nodes.iter().position(|x| x.id == Some(found.file.id)) {
+                    nodes[m].names.push(name.to_string());
+                    return Ok((m, How::SameFile));
+                }
+                let facts = match self.objects.facts(&found.file).as_ref() {
+                    Ok(f) => Arc::new(f.clone()),
+                    Err(e) => {
+                        return Err(Fatal {
+                            path: found.path.clone(),
+                            message: e.to_string(),
+                        });
+                    }
+                };
+                nodes.push(Node {
+                    names: vec![name.to_string()],
+                    path: found.path,
+                    id: Some(found.file.id),
+                    real: Some(found.file.path.display().to_string()),
+                    soname: facts.soname.clone(),
+                    facts: Some(facts),
+                    loaded_by: Some(n),
+                    how: found.how.clone(),
+                    needs: vec![],
+                    searched: vec![],
+                });
+                Ok((nodes.len() - 1, found.how))
+            }
+            Lookup::NotFound(steps) => {
+                nodes.push(Node {
+                    names: vec![name.to_string()],
+                    path: name.to_string(),
+                    id: None,
+                    real: None,
+                    facts: None,
+                    soname: None,
+                    loaded_by: Some(n),
+                    how: How::Entry,
+                    needs: vec![],
+                    searched: steps,
+                });
+                Ok((nodes.len() - 1, How::Entry))
+            }
+        }
+    }
+
+    /// Names listed in the root's /etc/ld.so.preload, separated by white
+    /// space or colons (rtld.c), read once per run.
+    fn preloads(&self) -> Vec<String> {
+        self.preload
+            .get_or_init(|| {
+                let Ok(Some(file)) = self.objects.resolve(Path::new(PRELOAD)) else {
+                    return Vec::new();
+                };
+                let Ok(f) = self.objects.root().open(&file) else {
+                    return Vec::new();
+                };
+                // glibc maps the file whole; a preload list is tiny, so a
+                // huge one is treated as absent rather than read.
+                if f.size > 1 << 20 {
+                    return Vec::new();
+                }
+                let mut bytes = vec![0u8; f.size as usize];
+                if std::os::unix::fs::FileExt::read_exact_at(&f.file, &mut bytes, 0).is_err() {
+                    return Vec::new();
+                }
+                String::from_utf8_lossy(&bytes)
+                    .split(|c: char| c == ':' || c.is_ascii_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .clone()
     }
 
     /// Search for `name` on behalf of node `n` with its loader chain.

@@ -635,3 +635,28 @@ fn empty_search_path_element_is_the_working_directory() {
         &["libq.so.1 => libq.so.1", LIBC, RTLD],
     );
 }
+
+/// /etc/ld.so.preload of the root: its objects load right after the
+/// program, before its dependencies; a missing one is ignored.
+#[test]
+fn ld_so_preload_of_the_root() {
+    let w = World::new();
+    w.lib("/usr/lib/x86_64-linux-gnu/libpre.so", "libpre.so", &[], &[]);
+    w.lib("/usr/lib/x86_64-linux-gnu/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1"],
+        &[],
+    );
+    w.write("/etc/ld.so.preload", b"libpre.so  libabsent.so\n");
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "libpre.so => /usr/lib/x86_64-linux-gnu/libpre.so",
+            "libx.so.1 => /usr/lib/x86_64-linux-gnu/libx.so.1",
+            LIBC,
+            RTLD,
+        ],
+    );
+}
