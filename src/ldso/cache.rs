@@ -457,8 +457,12 @@ pub struct Query<'a> {
     pub hwcaps: &'a [&'a str],
     /// The CPU's `GNU_PROPERTY_X86_ISA_1_*` bits (1 baseline, 2 v2, 4 v3,
     /// 8 v4) for the x86 ISA-level check; `None` derives them from the
-    /// `x86-64-vN` names in `hwcaps`.
+    /// `x86-64-vN` names in `hwcaps` (exact unless a mask hid levels the
+    /// CPU has).
     pub x86_isa: Option<u32>,
+    /// [`LegacyHwcaps::TLS_ONLY`] from [`Query::new`]; see
+    /// [`LegacyHwcaps::x86_64_glibc_2_36`] for an exact 2.36 x86_64 loader
+    /// and [`LegacyHwcaps::NONE`] for glibc ≥ 2.40.
     pub legacy: LegacyHwcaps,
 }
 

@@ -177,6 +177,8 @@ pub struct Loader {
     /// Why the root's `/etc/ld.so.cache` is not used, when it exists.
     pub cache_problem: Option<String>,
     cache_flags: Option<u32>,
+    /// How the cache treats entries from legacy hwcap subdirectories.
+    cache_legacy: cache::LegacyHwcaps,
     library_path: Option<String>,
 }
 
@@ -196,6 +198,16 @@ impl Loader {
         let (cache, cache_problem) = read_cache(objects);
         Loader {
             cache_flags: cache::default_flags_id(abi.machine, abi.is_64()),
+            // glibc 2.36's x86_64 loader (Debian 12) filters legacy entries
+            // by its HWCAP bits; 2.37-2.39 keep only `tls`; 2.40 drops them.
+            // The avx512_1 bit (some Intel CPUs) and the haswell/xeon_phi
+            // platforms are not modelled.
+            cache_legacy: match glibc_minor {
+                Some(m) if m >= 40 => cache::LegacyHwcaps::NONE,
+                Some(m) if m >= 37 => cache::LegacyHwcaps::TLS_ONLY,
+                _ if abi.name == "x86_64" => cache::LegacyHwcaps::x86_64_glibc_2_36(false, None),
+                _ => cache::LegacyHwcaps::TLS_ONLY,
+            },
             abi,
             system,
             subdirs,
@@ -345,9 +357,12 @@ impl Loader {
         let nodeflib = requester.nodeflib();
         if let Some(cache) = &self.cache {
             let names: Vec<&str> = self.hwcaps_names.iter().map(String::as_str).collect();
-            let hit = self
-                .cache_flags
-                .and_then(|flags| cache.lookup(name, flags, &names));
+            let hit = self.cache_flags.and_then(|flags| {
+                let mut query = cache::Query::new(flags, &names);
+                query.legacy = self.cache_legacy;
+                let path = cache.lookup_with(name.as_bytes(), &query)?;
+                std::str::from_utf8(path).ok()
+            });
             let mut step = Step {
                 source: How::LdSoCache,
                 place: LD_SO_CACHE.to_string(),
