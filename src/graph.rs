@@ -465,7 +465,9 @@ impl Session {
                     message,
                 };
                 match &e.how {
-                    How::AlreadyLoaded | How::SameFile if e.object >= 2 || e.object == 0 => {
+                    // Every libc.so.6 reaches the loader by its soname (it is
+                    // mapped first, node 1): that is by design, not by order.
+                    How::AlreadyLoaded | How::SameFile if e.object != RTLD => {
                         let Some(name) = loader.expand_needed(&e.needed, &node.path) else {
                             continue;
                         };

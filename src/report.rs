@@ -111,18 +111,12 @@ fn steps(out: &mut dyn Write, steps: &[Step], indent: &str) -> io::Result<()> {
             continue;
         }
         n += 1;
-        writeln!(out, "{indent}{n:>2}. {} [{}]", s.place, s.how_label())?;
+        writeln!(out, "{indent}{n:>2}. {} [{}]", s.place, s.source.label())?;
         for note in &s.notes {
             writeln!(out, "{indent}      {note}")?;
         }
     }
     Ok(())
-}
-
-impl Step {
-    fn how_label(&self) -> String {
-        self.source.label()
-    }
 }
 
 /// The scan report for people: findings first, then a one-line summary.
@@ -167,10 +161,15 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(out)?;
     }
+    let scanned = if r.paths == ["/"] {
+        r.root.clone()
+    } else {
+        format!("{} in {}", r.paths.join(", "), r.root)
+    };
     writeln!(
         out,
         "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings, {} bad files",
-        r.root,
+        scanned,
         r.files,
         r.objects,
         r.resolved,

@@ -192,43 +192,27 @@ impl Root {
         if resolved.kind != Kind::Regular {
             return Err(RootError::NotRegular(resolved.path.clone()));
         }
-        let host = self.host_path(&resolved.path);
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open(&host)
-            .map_err(|source| RootError::Io {
-                path: resolved.path.clone(),
-                source,
-            })?;
-        let meta = file.metadata().map_err(|source| RootError::Io {
-            path: resolved.path.clone(),
-            source,
-        })?;
-        if !meta.is_file() {
-            return Err(RootError::NotRegular(resolved.path.clone()));
-        }
-        Ok(SizedFile {
-            file,
-            size: meta.len(),
-        })
+        self.open_regular(&resolved.path).map(|(file, _)| file)
     }
 
     /// Open an already-canonical path found by walking the root.
     pub fn open_walked(&self, inside: &Path) -> Result<(SizedFile, FileId), RootError> {
-        let host = self.host_path(inside);
+        self.open_regular(inside)
+    }
+
+    /// `O_NOFOLLOW | O_NONBLOCK` open of a symlink-free path, then `fstat`:
+    /// only a regular file is handed out, so nothing can block later reads.
+    fn open_regular(&self, inside: &Path) -> Result<(SizedFile, FileId), RootError> {
+        let io_err = |source| RootError::Io {
+            path: inside.to_path_buf(),
+            source,
+        };
         let file: File = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open(&host)
-            .map_err(|source| RootError::Io {
-                path: inside.to_path_buf(),
-                source,
-            })?;
-        let meta = file.metadata().map_err(|source| RootError::Io {
-            path: inside.to_path_buf(),
-            source,
-        })?;
+            .open(self.host_path(inside))
+            .map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
             return Err(RootError::NotRegular(inside.to_path_buf()));
         }

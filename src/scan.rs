@@ -62,6 +62,8 @@ pub struct Problem {
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanReport {
     pub root: String,
+    /// The paths scanned inside the root (`/` for all of it).
+    pub paths: Vec<String>,
     pub scope: Scope,
     /// Regular files examined.
     pub files: usize,
@@ -176,6 +178,7 @@ pub fn scan(
     errors.extend(walk_errors.into_inner().unwrap_or_else(|e| e.into_inner()));
     Ok(gather(
         root.host_dir().display().to_string(),
+        starts.iter().map(|p| p.display().to_string()).collect(),
         scope,
         files.into_inner(),
         outcomes,
@@ -266,6 +269,7 @@ struct Miss {
 
 fn gather(
     root: String,
+    paths: Vec<String>,
     scope: Scope,
     files: usize,
     outcomes: Vec<Outcome>,
@@ -382,6 +386,7 @@ fn gather(
     warnings.dedup();
     ScanReport {
         root,
+        paths,
         scope,
         files,
         objects,
