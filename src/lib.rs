@@ -14,3 +14,4 @@ pub mod objects;
 pub mod report;
 pub mod root;
 pub mod scan;
+pub mod plan;
