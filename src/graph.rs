@@ -23,6 +23,7 @@ use crate::ldso::abi::Abi;
 use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Step};
 use crate::objects::Objects;
 use crate::root::{FileId, Kind, Root};
+use crate::vfs::Tree;
 
 /// Why an entry object cannot be loaded at all.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -115,6 +116,8 @@ impl LoadOrder {
 
 /// A run over one root: shared caches and one loader per ABI.
 pub struct Session {
+    /// The host directory, when the tree is one (walking needs it).
+    host: Option<Arc<Root>>,
     objects: Objects,
     opts: Options,
     loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
@@ -145,9 +148,19 @@ impl Node {
 }
 
 impl Session {
+    /// A run over a host directory seen as a root.
     pub fn new(root: Root, opts: Options) -> Session {
+        let root = Arc::new(root);
+        let mut s = Session::over(root.clone(), opts);
+        s.host = Some(root);
+        s
+    }
+
+    /// A run over any tree (an embedded base image, a simulated final image).
+    pub fn over(tree: Arc<dyn Tree>, opts: Options) -> Session {
         Session {
-            objects: Objects::new(root),
+            host: None,
+            objects: Objects::new(tree),
             opts,
             loaders: Mutex::new(HashMap::new()),
             preload: OnceLock::new(),
@@ -156,6 +169,11 @@ impl Session {
 
     pub fn objects(&self) -> &Objects {
         &self.objects
+    }
+
+    /// The host directory of the root, if the tree is a host directory.
+    pub fn host_root(&self) -> Option<&Root> {
+        self.host.as_deref()
     }
 
     pub fn options(&self) -> &Options {
@@ -391,21 +409,11 @@ impl Session {
     fn preloads(&self) -> Vec<String> {
         self.preload
             .get_or_init(|| {
-                let Ok(Some(file)) = self.objects.resolve(Path::new(PRELOAD)) else {
-                    return Vec::new();
-                };
-                let Ok(f) = self.objects.root().open(&file) else {
-                    return Vec::new();
-                };
                 // glibc maps the file whole; a preload list is tiny, so a
                 // huge one is treated as absent rather than read.
-                if f.size > 1 << 20 {
+                let Ok(Some(bytes)) = self.objects.read_small(PRELOAD, 1 << 20) else {
                     return Vec::new();
-                }
-                let mut bytes = vec![0u8; f.size as usize];
-                if std::os::unix::fs::FileExt::read_exact_at(&f.file, &mut bytes, 0).is_err() {
-                    return Vec::new();
-                }
+                };
                 String::from_utf8_lossy(&bytes)
                     .split(|c: char| c == ':' || c.is_ascii_whitespace())
                     .filter(|s| !s.is_empty())

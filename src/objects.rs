@@ -1,4 +1,4 @@
-//! Files of one root, each resolved and parsed at most once per run.
+//! Files of one tree, each resolved and parsed at most once per run.
 //!
 //! Every lookup the loader simulation makes goes through here, from any
 //! number of threads: path resolutions and ELF facts are memoised, so the
@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use crate::elf::{self, ElfError, ElfFacts};
-use crate::root::{FileId, Resolved, Root, RootError};
+use crate::elf::{ElfError, ElfFacts};
+use crate::root::{FileId, Kind, Resolved, RootError};
+use crate::vfs::{self, Node, Tree};
 
 /// Why a file's facts could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -25,32 +26,32 @@ pub type Facts = Arc<Result<ElfFacts, FactsError>>;
 /// A memoised path resolution: missing is `Ok(None)`.
 pub type Resolution = Result<Option<Resolved>, Arc<RootError>>;
 
-/// Shared, memoised view of the files of one root.
+/// Shared, memoised view of the files of one tree.
 pub struct Objects {
-    root: Root,
+    tree: Arc<dyn Tree>,
     paths: RwLock<HashMap<PathBuf, Resolution>>,
     facts: RwLock<HashMap<FileId, Facts>>,
 }
 
 impl Objects {
-    pub fn new(root: Root) -> Objects {
+    pub fn new(tree: Arc<dyn Tree>) -> Objects {
         Objects {
-            root,
+            tree,
             paths: RwLock::new(HashMap::new()),
             facts: RwLock::new(HashMap::new()),
         }
     }
 
-    pub fn root(&self) -> &Root {
-        &self.root
+    pub fn tree(&self) -> &dyn Tree {
+        self.tree.as_ref()
     }
 
-    /// Resolve a path inside the root (memoised).
+    /// Resolve a path inside the tree (memoised).
     pub fn resolve(&self, path: &Path) -> Resolution {
         if let Some(hit) = read(&self.paths).get(path) {
             return hit.clone();
         }
-        let got = self.root.resolve(path).map_err(Arc::new);
+        let got = vfs::resolve(self.tree.as_ref(), path).map_err(Arc::new);
         write(&self.paths).insert(path.to_path_buf(), got.clone());
         got
     }
@@ -61,35 +62,40 @@ impl Objects {
         if let Some(hit) = read(&self.facts).get(&file.id) {
             return hit.clone();
         }
-        let parsed = Arc::new(self.parse(file));
+        let parsed = Arc::new(self.tree.facts(file));
         write(&self.facts)
             .entry(file.id)
             .or_insert_with(|| parsed.clone())
             .clone()
     }
 
-    fn parse(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
-        let f = self.root.open(file)?;
-        elf::read_facts(&f).map_err(|source| FactsError::Elf {
-            path: file.path.display().to_string(),
-            source,
-        })
+    /// Facts of a file found by walking the tree, whose directories are
+    /// already symlink-free: one `lstat`, then the shared memo.
+    pub fn facts_walked(&self, path: &Path) -> Result<(FileId, Facts), RootError> {
+        let Some(st) = self.tree.lstat(path)? else {
+            return Err(RootError::NotRegular(path.to_path_buf()));
+        };
+        if st.node != Node::Regular {
+            return Err(RootError::NotRegular(path.to_path_buf()));
+        }
+        let file = Resolved {
+            path: path.to_path_buf(),
+            kind: Kind::Regular,
+            id: st.id,
+            size: st.size,
+        };
+        Ok((st.id, self.facts(&file)))
     }
 
-    /// Facts of a file found by walking the root, whose path is already
-    /// canonical; shares the memo with [`Objects::facts`].
-    pub fn facts_walked(&self, path: &Path) -> Result<(FileId, Facts), RootError> {
-        let (file, id) = self.root.open_walked(path)?;
-        if let Some(hit) = read(&self.facts).get(&id) {
-            return Ok((id, hit.clone()));
-        }
-        let parsed = elf::read_facts(&file).map_err(|source| FactsError::Elf {
-            path: path.display().to_string(),
-            source,
-        });
-        let parsed = Arc::new(parsed);
-        let got = write(&self.facts).entry(id).or_insert(parsed).clone();
-        Ok((id, got))
+    /// The content of a small regular file, `None` when it is missing, not
+    /// regular or larger than `max`; an error text when it cannot be read.
+    pub fn read_small(&self, path: &str, max: u64) -> Result<Option<Vec<u8>>, String> {
+        let file = match self.resolve(Path::new(path)) {
+            Ok(Some(f)) if f.kind == Kind::Regular => f,
+            Ok(_) => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        self.tree.read(&file, max).map_err(|e| e.to_string())
     }
 }
 

@@ -7,18 +7,14 @@
 //! component was checked not to be a symlink, and only after `lstat` said it
 //! is a regular file, so a FIFO named `libc.so.6` can never block a scan.
 
-use std::collections::VecDeque;
-use std::ffi::{OsStr, OsString};
-use std::fs::{self, File, Metadata};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
-use crate::elf::SizedFile;
-
-/// Linux gives up after 40 symlinks in one resolution (`MAXSYMLINKS`); so do we.
-const MAX_SYMLINKS: usize = 40;
+use crate::elf::{self, ElfFacts, SizedFile};
+use crate::objects::FactsError;
+use crate::vfs::{Node, Stat, Tree};
 
 /// Identity of a file, as glibc compares loaded objects (`_dl_file_id_match_p`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,72 +114,7 @@ impl Root {
     /// `Ok(None)` when some component does not exist (or a non-directory is
     /// used as a directory), an error for loops and I/O failures.
     pub fn resolve(&self, path: &Path) -> Result<Option<Resolved>, RootError> {
-        let mut pending: VecDeque<OsString> = components(path.as_os_str()).collect();
-        let mut cur = PathBuf::from("/");
-        let mut cur_meta: Option<Metadata> = None;
-        let mut chain: Vec<PathBuf> = Vec::new();
-        while let Some(comp) = pending.pop_front() {
-            if comp == ".." {
-                // Physical `..`: `cur` is already symlink-free, so popping it
-                // is what the kernel does; at `/` it stays at `/`.
-                cur.pop();
-                cur_meta = None;
-                continue;
-            }
-            if let Some(meta) = &cur_meta
-                && !meta.is_dir()
-            {
-                return Ok(None);
-            }
-            let next = cur.join(&comp);
-            let host = self.host_path(&next);
-            let meta = match fs::symlink_metadata(&host) {
-                Ok(m) => m,
-                Err(e) if is_absent(&e) => return Ok(None),
-                Err(source) => return Err(RootError::Io { path: next, source }),
-            };
-            if meta.file_type().is_symlink() {
-                chain.push(next.clone());
-                if chain.len() > MAX_SYMLINKS {
-                    return Err(RootError::Loop {
-                        path: path.to_path_buf(),
-                        chain,
-                    });
-                }
-                let target = fs::read_link(&host).map_err(|source| RootError::Io {
-                    path: next.clone(),
-                    source,
-                })?;
-                let bytes = target.as_os_str().as_bytes();
-                if bytes.first() == Some(&b'/') {
-                    cur = PathBuf::from("/");
-                    cur_meta = None;
-                }
-                for c in components(target.as_os_str()).rev() {
-                    pending.push_front(c);
-                }
-                continue;
-            }
-            cur = next;
-            cur_meta = Some(meta);
-        }
-        let meta = match cur_meta {
-            Some(m) => m,
-            None => match fs::metadata(self.host_path(&cur)) {
-                Ok(m) => m,
-                Err(e) if is_absent(&e) => return Ok(None),
-                Err(source) => return Err(RootError::Io { path: cur, source }),
-            },
-        };
-        Ok(Some(Resolved {
-            kind: kind_of(&meta),
-            id: FileId {
-                dev: meta.dev(),
-                ino: meta.ino(),
-            },
-            size: meta.len(),
-            path: cur,
-        }))
+        crate::vfs::resolve(self, path)
     }
 
     /// Open a resolved regular file for reading without ever blocking or
@@ -230,14 +161,70 @@ impl Root {
     }
 }
 
-fn kind_of(meta: &Metadata) -> Kind {
-    let ft = meta.file_type();
-    if ft.is_file() {
-        Kind::Regular
-    } else if ft.is_dir() {
-        Kind::Directory
-    } else {
-        Kind::Special
+impl Tree for Root {
+    fn lstat(&self, path: &Path) -> Result<Option<Stat>, RootError> {
+        let host = self.host_path(path);
+        let meta = match fs::symlink_metadata(&host) {
+            Ok(m) => m,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(source) => {
+                return Err(RootError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let ft = meta.file_type();
+        let node = if ft.is_symlink() {
+            let target = fs::read_link(&host).map_err(|source| RootError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Node::Symlink(target)
+        } else if ft.is_file() {
+            Node::Regular
+        } else if ft.is_dir() {
+            Node::Directory
+        } else {
+            Node::Special
+        };
+        Ok(Some(Stat {
+            node,
+            id: FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+            size: meta.len(),
+            mode: meta.mode() & 0o7777,
+        }))
+    }
+
+    fn facts(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
+        let f = self.open(file)?;
+        elf::read_facts(&f).map_err(|source| FactsError::Elf {
+            path: file.path.display().to_string(),
+            source,
+        })
+    }
+
+    fn read(&self, file: &Resolved, max: u64) -> Result<Option<Vec<u8>>, RootError> {
+        let f = self.open(file)?;
+        if f.size > max {
+            return Ok(None);
+        }
+        let len = usize::try_from(f.size).map_err(|_| RootError::NotRegular(file.path.clone()))?;
+        let mut bytes = vec![0u8; len];
+        f.file
+            .read_exact_at(&mut bytes, 0)
+            .map_err(|source| RootError::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+        Ok(Some(bytes))
+    }
+
+    fn describe(&self) -> String {
+        self.host.display().to_string()
     }
 }
 
@@ -247,19 +234,10 @@ fn is_absent(e: &io::Error) -> bool {
         || e.kind() == io::ErrorKind::NotFound
 }
 
-/// Normal components of a path, keeping `..` (resolved physically by the
-/// caller) and dropping `/` and `.`.
-fn components(path: &OsStr) -> impl DoubleEndedIterator<Item = OsString> + '_ {
-    Path::new(path).components().filter_map(|c| match c {
-        Component::Normal(n) => Some(n.to_os_string()),
-        Component::ParentDir => Some(OsString::from("..")),
-        Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::symlink;
 
     fn root() -> (tempfile::TempDir, Root) {

@@ -113,7 +113,11 @@ pub fn scan(
     scope: Scope,
     progress: &dyn Progress,
 ) -> Result<ScanReport, RootError> {
-    let root = session.objects().root();
+    let Some(root) = session.host_root() else {
+        return Err(RootError::NotADirectory(PathBuf::from(
+            "(not a host directory)",
+        )));
+    };
     let mut starts: Vec<PathBuf> = Vec::new();
     let mut errors: Vec<Problem> = Vec::new();
     if paths.is_empty() {

@@ -3,7 +3,8 @@
 //! `$PLATFORM` expand to and which subdirectories they try first.
 
 use crate::elf::{Class, Data, ElfFacts};
-use crate::root::{Kind, Root};
+use crate::objects::Objects;
+use crate::root::Kind;
 use std::path::Path;
 
 /// One glibc loader ABI.
@@ -159,8 +160,13 @@ impl SystemDirs {
     /// first of them without its slashes (measured on Debian 12:
     /// `lib/x86_64-linux-gnu`). Without a readable loader, the layout of
     /// the root decides.
-    pub fn detect(root: &Root, abi: &Abi, interp: &str) -> SystemDirs {
-        if let Some(dirs) = read_loader_dirs(root, interp) {
+    pub fn detect(objects: &Objects, abi: &Abi, interp: &str) -> SystemDirs {
+        let known = objects.tree().loader_dirs(interp);
+        let read = || {
+            let bytes = objects.read_small(interp, MAX_LOADER).ok()??;
+            find_dir_list(&bytes)
+        };
+        if let Some(dirs) = known.or_else(read).filter(|d| !d.is_empty()) {
             let lib = dirs[0].trim_matches('/').to_string();
             return SystemDirs {
                 dirs,
@@ -169,7 +175,7 @@ impl SystemDirs {
             };
         }
         let t = abi.triplet;
-        let has = |p: String| matches!(root.resolve(Path::new(&p)), Ok(Some(r)) if r.kind == Kind::Directory);
+        let has = |p: String| matches!(objects.resolve(Path::new(&p)), Ok(Some(r)) if r.kind == Kind::Directory);
         let dirs: Vec<String> = if has(format!("/usr/lib/{t}")) || has(format!("/lib/{t}")) {
             vec![
                 format!("/lib/{t}/"),
@@ -188,17 +194,6 @@ impl SystemDirs {
             source: DirsSource::Layout,
         }
     }
-}
-
-fn read_loader_dirs(root: &Root, interp: &str) -> Option<Vec<String>> {
-    let file = root.resolve(Path::new(interp)).ok()??;
-    let opened = root.open(&file).ok()?;
-    if opened.size > MAX_LOADER {
-        return None;
-    }
-    let mut bytes = vec![0u8; usize::try_from(opened.size).ok()?];
-    std::os::unix::fs::FileExt::read_exact_at(&opened.file, &mut bytes, 0).ok()?;
-    find_dir_list(&bytes)
 }
 
 /// The first run of at least two NUL-terminated absolute directory names

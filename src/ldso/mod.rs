@@ -187,7 +187,7 @@ pub const LD_SO_CACHE: &str = "/etc/ld.so.cache";
 
 impl Loader {
     pub fn new(objects: &Objects, abi: Abi, opts: &Options) -> Loader {
-        let system = SystemDirs::detect(objects.root(), &abi, abi.interp);
+        let system = SystemDirs::detect(objects, &abi, abi.interp);
         let glibc_minor = glibc_minor(objects, &system);
         let subdirs = abi::subdirs(&abi, opts.hwcaps, glibc_minor);
         let hwcaps_names = subdirs
@@ -547,31 +547,16 @@ pub enum Verdict {
 /// ignore it (`_dl_load_cache_lookup` maps it and checks the magic), so we
 /// do the same and say why.
 fn read_cache(objects: &Objects) -> (Option<Arc<LdCache>>, Option<String>) {
-    let file = match objects.resolve(Path::new(LD_SO_CACHE)) {
-        Ok(Some(f)) if f.kind == Kind::Regular => f,
-        Ok(_) => return (None, None),
-        Err(e) => return (None, Some(e.to_string())),
-    };
-    let opened = match objects.root().open(&file) {
-        Ok(f) => f,
-        Err(e) => return (None, Some(e.to_string())),
-    };
-    // The cache is read whole, like glibc's mmap of it; cap it so a hostile
-    // root cannot make us allocate without bound.
+    // Read whole, like glibc's mmap of it; capped so a hostile root cannot
+    // make us allocate without bound.
     const MAX_CACHE: u64 = 256 << 20;
-    if opened.size > MAX_CACHE {
-        return (
-            None,
-            Some(format!("{LD_SO_CACHE}: larger than 256 MiB, ignored")),
-        );
-    }
-    let mut bytes = vec![0u8; opened.size as usize];
-    if let Err(e) = std::os::unix::fs::FileExt::read_exact_at(&opened.file, &mut bytes, 0) {
-        return (None, Some(format!("{LD_SO_CACHE}: {e}")));
-    }
-    match LdCache::parse(&bytes) {
-        Ok(c) => (Some(Arc::new(c)), None),
-        Err(e) => (None, Some(format!("{LD_SO_CACHE}: {e}, ignored"))),
+    match objects.read_small(LD_SO_CACHE, MAX_CACHE) {
+        Ok(None) => (None, None),
+        Err(e) => (None, Some(e)),
+        Ok(Some(bytes)) => match LdCache::parse(&bytes) {
+            Ok(c) => (Some(Arc::new(c)), None),
+            Err(e) => (None, Some(format!("{LD_SO_CACHE}: {e}, ignored"))),
+        },
     }
 }
 
