@@ -26,6 +26,37 @@ pub enum Command {
     /// Find every ELF object under ROOT (or PATHs inside it), resolve each,
     /// and report what does not load.
     Scan(ScanArgs),
+    /// List the base images ldslim knows (embedded target data): glibc
+    /// version, entries, ELF objects and Debian package versions of each.
+    Targets(TargetsArgs),
+    /// Print the target data of an extracted image root (used by
+    /// scripts/make-targets.sh).
+    #[command(hide = true)]
+    TargetData(TargetDataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetDataArgs {
+    /// The extracted image (a directory).
+    pub dir: PathBuf,
+    /// The image's name, e.g. distroless/cc-debian12.
+    #[arg(long)]
+    pub name: String,
+    /// Debian suite, e.g. bookworm.
+    #[arg(long)]
+    pub suite: String,
+    /// Debian architecture, e.g. amd64.
+    #[arg(long)]
+    pub arch: String,
+    /// The image's packages: one "NAME VERSION" per line.
+    #[arg(long, value_name = "FILE")]
+    pub packages: PathBuf,
 }
 
 /// How the image's loader is set up.
@@ -115,6 +146,32 @@ pub struct ScanArgs {
     /// instead of scanning.
     #[arg(long, value_name = "FILE")]
     pub tree: Option<String>,
+    /// The base image the scope is copied into: an embedded target (see
+    /// `ldslim targets`), a directory holding an extracted image, or
+    /// `none` to check the builder only. Default: distroless/cc-debianN,
+    /// N from the builder's /etc/os-release.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// When the image's loader would not find a library where the
+    /// builder's did (e.g. found through the builder's ld.so.cache):
+    /// copy it into a default directory, or set LD_LIBRARY_PATH.
+    #[arg(long, value_enum, default_value = "relocate")]
+    pub fix: FixArg,
     #[command(flatten)]
     pub loader: LoaderArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FixArg {
+    Relocate,
+    Env,
+}
+
+impl From<FixArg> for crate::plan::Fix {
+    fn from(f: FixArg) -> crate::plan::Fix {
+        match f {
+            FixArg::Relocate => crate::plan::Fix::Relocate,
+            FixArg::Env => crate::plan::Fix::Env,
+        }
+    }
 }

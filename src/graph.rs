@@ -78,6 +78,9 @@ pub struct LoadedObject {
     /// For a not-found object: every place searched, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub searched: Vec<Step>,
+    /// Its ELF facts (none for a not-found object).
+    #[serde(skip)]
+    pub facts: Option<Arc<ElfFacts>>,
 }
 
 /// Something that works only by accident of load order.
@@ -118,7 +121,7 @@ impl LoadOrder {
 pub struct Session {
     /// The host directory, when the tree is one (walking needs it).
     host: Option<Arc<Root>>,
-    objects: Objects,
+    objects: Arc<Objects>,
     opts: Options,
     loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
     preload: OnceLock<Vec<String>>,
@@ -160,7 +163,7 @@ impl Session {
     pub fn over(tree: Arc<dyn Tree>, opts: Options) -> Session {
         Session {
             host: None,
-            objects: Objects::new(tree),
+            objects: Arc::new(Objects::new(tree)),
             opts,
             loaders: Mutex::new(HashMap::new()),
             preload: OnceLock::new(),
@@ -169,6 +172,11 @@ impl Session {
 
     pub fn objects(&self) -> &Objects {
         &self.objects
+    }
+
+    /// The shared object memo, for trees layered over this one.
+    pub fn objects_shared(&self) -> Arc<Objects> {
+        self.objects.clone()
     }
 
     /// The host directory of the root, if the tree is a host directory.
@@ -585,6 +593,7 @@ fn finish(
                     })
                     .collect(),
                 searched: node.searched,
+                facts: node.facts,
             }
         })
         .collect();

@@ -8,11 +8,14 @@
 
 pub mod cli;
 pub mod elf;
+pub mod emit;
 pub mod graph;
+pub mod image;
 pub mod ldso;
 pub mod objects;
 pub mod plan;
 pub mod report;
 pub mod root;
 pub mod scan;
+pub mod target;
 pub mod vfs;

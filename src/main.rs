@@ -9,9 +9,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use ldslim::cli::{Cli, Command, Format, LddArgs, ScanArgs};
 use ldslim::graph::Session;
+use ldslim::plan::{self, PlanInput};
 use ldslim::report;
 use ldslim::root::Root;
 use ldslim::scan::{self, Progress};
+use ldslim::vfs::Tree;
+use std::sync::Arc;
 
 /// How a run ended.
 enum Outcome {
@@ -24,6 +27,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ldd(args) => ldd(args),
         Command::Scan(args) => scan_cmd(args),
+        Command::Targets(args) => targets_cmd(args),
+        Command::TargetData(args) => target_data_cmd(args),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
@@ -112,14 +117,97 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     for e in &report.errors {
         eprintln!("ldslim: {}: {}", e.path, e.message);
     }
+    let plan = match pick_target(&args, &session)? {
+        None => None,
+        Some((name, tree)) => {
+            let scope = report.paths.iter().map(std::path::PathBuf::from).collect();
+            let input = PlanInput {
+                builder: &session,
+                target: tree,
+                target_name: name,
+                scope,
+                entries: report.entries.clone(),
+                opts: ldslim::ldso::Options {
+                    // The image's CPU is unknown: rely on no hwcaps subdirectory.
+                    hwcaps: ldslim::ldso::abi::Hwcaps::X86Level(1),
+                    ..args.loader.options()
+                },
+                fix: args.fix.into(),
+            };
+            Some(plan::plan(&input))
+        }
+    };
     match args.format {
-        Format::Text => report::scan_text(&mut out, &report)?,
-        Format::Json => report::scan_json(&mut out, &report)?,
+        Format::Text => {
+            if let Some(p) = &plan {
+                report::plan_text(&mut out, p)?;
+                writeln!(out)?;
+            }
+            report::scan_text(&mut out, &report)?
+        }
+        Format::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
     }
     out.flush()?;
-    Ok(if report.has_findings() {
+    let image_fails = plan.as_ref().is_some_and(|p| !p.loads());
+    Ok(if report.has_findings() || image_fails {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
+}
+
+/// The base image named by `--target`: a directory, `none`, or (later) an
+/// embedded target.
+fn pick_target(args: &ScanArgs, _builder: &Session) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
+    match args.target.as_deref() {
+        None | Some("none") => Ok(None),
+        Some(t) => {
+            let root = Root::new(std::path::Path::new(t))
+                .map_err(|e| io::Error::other(format!("target {e}")))?;
+            let name = root.host_dir().display().to_string();
+            Ok(Some((name, Arc::new(root))))
+        }
+    }
+}
+
+/// `ldslim targets`
+fn targets_cmd(args: ldslim::cli::TargetsArgs) -> io::Result<Outcome> {
+    use ldslim::target;
+    let targets = target::embedded_names()
+        .into_iter()
+        .map(|name| Ok((name, target::embedded(name)?)))
+        .collect::<Result<Vec<_>, target::TargetError>>()
+        .map_err(io::Error::other)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Text => target::list_text(&mut out, &targets)?,
+        Format::Json => target::list_json(&mut out, &targets)?,
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// `ldslim target-data DIR --name --suite --arch --packages`
+fn target_data_cmd(args: ldslim::cli::TargetDataArgs) -> io::Result<Outcome> {
+    use ldslim::target;
+    let packages = std::fs::read_to_string(&args.packages)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", args.packages.display())))?;
+    let packages = target::parse_packages(&packages)
+        .map_err(|e| io::Error::other(format!("{}: {e}", args.packages.display())))?;
+    let info = target::TargetInfo {
+        name: args.name,
+        suite: args.suite,
+        arch: args.arch,
+        packages,
+        interp: String::new(),
+        dirs: Vec::new(),
+        glibc: None,
+    };
+    let data = target::from_root(&open_root(&args.dir)?, info).map_err(io::Error::other)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(target::render(&data).as_bytes())?;
+    out.flush()?;
+    Ok(Outcome::Clean)
 }

@@ -40,3 +40,653 @@ pub struct CopyPlan {
     /// `LD_LIBRARY_PATH`), sorted by name.
     pub env: Vec<(String, String)>,
 }
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use crate::graph::{EntryError, LoadOrder, Session};
+use crate::image::FinalImage;
+use crate::ldso::abi::{ABIS, SystemDirs};
+use crate::ldso::{Options, Step};
+use crate::objects::Objects;
+use crate::root::Kind;
+use crate::vfs::{self, Node, Tree};
+
+/// How to make a library load that the final image's loader would not find
+/// where the builder had it (typically a library the builder found only
+/// through its `/etc/ld.so.cache`, which distroless images do not have).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fix {
+    /// Copy it into a default directory of the target's loader.
+    Relocate,
+    /// Keep it where it is and add its directory to `LD_LIBRARY_PATH`.
+    Env,
+}
+
+/// What to plan.
+pub struct PlanInput<'a> {
+    /// The builder root, with its own loader configuration.
+    pub builder: &'a Session,
+    /// The base image.
+    pub target: Arc<dyn Tree>,
+    pub target_name: String,
+    /// What the user copies into the image themselves: canonical builder
+    /// paths, whole subtrees.
+    pub scope: Vec<PathBuf>,
+    /// The ELF objects of the scope to check, as paths inside the image.
+    pub entries: Vec<String>,
+    /// The image's own loader settings (its `LD_LIBRARY_PATH`, the CPU).
+    pub opts: Options,
+    pub fix: Fix,
+}
+
+/// A DT_NEEDED the final image still cannot satisfy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FinalMissing {
+    pub name: String,
+    pub needed_by: String,
+    /// One entry whose load hits it.
+    pub entry: String,
+    pub reason: String,
+    /// The places the final image's loader searched.
+    pub searched: Vec<Step>,
+}
+
+/// A version an object requires that what it loads does not define: glibc
+/// refuses to start the program (`elf/dl-version.c: match_symbol`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct VersionProblem {
+    /// The object requiring the version.
+    pub object: String,
+    pub version: String,
+    /// The DT_NEEDED name it requires it from (e.g. `libc.so.6`).
+    pub from: String,
+    /// The file that would be loaded for it in the image.
+    pub provider: String,
+    /// Whether that file is the target's own (not copied).
+    pub provider_in_target: bool,
+    /// The newest versions of the same family the provider defines.
+    pub provider_has: Vec<String>,
+}
+
+/// A builder file that would replace a different file of the target.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Conflict {
+    pub dest: String,
+    pub src: String,
+    pub needed_as: String,
+}
+
+/// The answer: what to copy, and whether the final image loads.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanReport {
+    pub target: String,
+    pub copy: CopyPlan,
+    /// Bytes of the regular files copied.
+    pub bytes: u64,
+    /// Entries checked in the final image.
+    pub checked: usize,
+    pub missing: Vec<FinalMissing>,
+    pub versions: Vec<VersionProblem>,
+    pub conflicts: Vec<Conflict>,
+    /// Entries the final image cannot load at all (and why).
+    pub refused: Vec<(String, String)>,
+}
+
+impl PlanReport {
+    /// Whether everything in scope would load in the final image.
+    pub fn loads(&self) -> bool {
+        self.missing.is_empty() && self.versions.is_empty() && self.refused.is_empty()
+    }
+}
+
+/// Rounds of "resolve in the image, copy what is missing": each round
+/// reaches one level deeper in dependency chains; 32 is far beyond any
+/// real chain and bounds the work on a hostile tree.
+const MAX_ROUNDS: usize = 32;
+
+/// One unresolved edge in the final image.
+struct MissingEdge {
+    entry: String,
+    /// The requester's canonical path in the image.
+    requester: String,
+    needed: String,
+    name: String,
+    chain: Vec<String>,
+    searched: Vec<Step>,
+}
+
+/// Plans the copy set by fixpoint: simulate the final image, find what
+/// does not resolve, take the file the builder's loader would load for the
+/// same edge (with its symlink chain), add it, and go again; then drop
+/// anything no load uses, and check symbol versions.
+pub fn plan(input: &PlanInput<'_>) -> PlanReport {
+    let mut planner = Planner {
+        input,
+        items: BTreeMap::new(),
+        attempts: HashMap::new(),
+        env_dirs: BTreeSet::new(),
+        conflicts: BTreeSet::new(),
+        unfixable: BTreeMap::new(),
+        builder_orders: Mutex::new(HashMap::new()),
+    };
+    let mut rounds = 0;
+    let (image, orders) = loop {
+        let (image, orders) = planner.simulate();
+        rounds += 1;
+        let missing = missing_edges(&orders);
+        if missing.is_empty() || rounds >= MAX_ROUNDS || !planner.add_for(&missing) {
+            break (image, orders);
+        }
+    };
+    // Minimality: keep only what some load in the final image uses.
+    let used = used_paths(&image, &orders);
+    let before = planner.items.len();
+    planner.items.retain(|dest, _| used.contains(dest));
+    let (image, orders) = if planner.items.len() != before {
+        planner.simulate()
+    } else {
+        (image, orders)
+    };
+    planner.report(&image, &orders)
+}
+
+struct Planner<'a> {
+    input: &'a PlanInput<'a>,
+    items: BTreeMap<String, CopyItem>,
+    /// How often an edge (requester's builder path, DT_NEEDED) was worked on.
+    attempts: HashMap<(String, String), u32>,
+    env_dirs: BTreeSet<String>,
+    conflicts: BTreeSet<Conflict>,
+    /// Edges that cannot be fixed from the builder, and why.
+    unfixable: BTreeMap<(String, String), String>,
+    builder_orders: Mutex<HashMap<String, Arc<Result<LoadOrder, EntryError>>>>,
+}
+
+type Orders = Vec<(String, Result<LoadOrder, EntryError>)>;
+
+impl Planner<'_> {
+    fn options(&self) -> Options {
+        let mut opts = self.input.opts.clone();
+        if !self.env_dirs.is_empty() {
+            let mut dirs: Vec<String> = opts.library_path.iter().cloned().collect();
+            dirs.extend(self.env_dirs.iter().cloned());
+            opts.library_path = Some(dirs.join(":"));
+        }
+        opts
+    }
+
+    /// Load every entry in the image as it would be with the current copies.
+    fn simulate(&self) -> (Arc<FinalImage>, Orders) {
+        let items: Vec<CopyItem> = self.items.values().cloned().collect();
+        let image = Arc::new(FinalImage::new(
+            self.input.builder.objects_shared(),
+            self.input.target.clone(),
+            self.input.target_name.clone(),
+            self.input.scope.clone(),
+            &items,
+        ));
+        let session = Session::over(image.clone(), self.options());
+        let orders = self
+            .input
+            .entries
+            .par_iter()
+            .map(|e| (e.clone(), session.load(e)))
+            .collect();
+        (image, orders)
+    }
+
+    fn builder_order(&self, entry: &str) -> Arc<Result<LoadOrder, EntryError>> {
+        if let Some(o) = lock(&self.builder_orders).get(entry) {
+            return o.clone();
+        }
+        let o = Arc::new(self.input.builder.load(entry));
+        lock(&self.builder_orders).insert(entry.to_string(), o.clone());
+        o
+    }
+
+    /// The file the builder's loader loads for `needed` of `requester`
+    /// (a builder path): as found, and its canonical path.
+    fn builder_found(
+        &self,
+        entry: &str,
+        requester: &str,
+        needed: &str,
+    ) -> Option<(String, String)> {
+        for start in [entry, requester] {
+            let order = self.builder_order(start);
+            let Ok(order) = order.as_ref() else { continue };
+            for obj in &order.objects {
+                if obj.real.as_deref() != Some(requester) {
+                    continue;
+                }
+                for e in obj.needs.iter().filter(|e| e.needed == needed) {
+                    let target = &order.objects[e.object];
+                    if let (Some(p), Some(r)) = (&target.path, &target.real) {
+                        return Some((p.clone(), r.clone()));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Work on the missing edges; false when nothing changed.
+    fn add_for(&mut self, missing: &[MissingEdge]) -> bool {
+        let mut changed = false;
+        let mut seen = BTreeSet::new();
+        for m in missing {
+            if !seen.insert((m.requester.clone(), m.needed.clone())) {
+                continue;
+            }
+            let requester = self
+                .items
+                .get(&m.requester)
+                .map(|i| i.src.clone())
+                .unwrap_or_else(|| m.requester.clone());
+            let key = (requester.clone(), m.needed.clone());
+            if self.unfixable.contains_key(&key) {
+                continue;
+            }
+            let Some((found, real)) = self.builder_found(&m.entry, &requester, &m.needed) else {
+                self.unfixable
+                    .insert(key, "not found in the builder either".into());
+                continue;
+            };
+            if self
+                .input
+                .scope
+                .iter()
+                .any(|s| Path::new(&real).starts_with(s))
+                && self.attempts.get(&key).copied().unwrap_or(0) >= 1
+            {
+                // Part of what the user copies, yet not found in the image.
+                self.unfixable.insert(
+                    key,
+                    format!("the builder finds it at {found} (in the copied tree), the image's loader does not"),
+                );
+                continue;
+            }
+            let attempt = {
+                let a = self.attempts.entry(key.clone()).or_insert(0);
+                *a += 1;
+                *a
+            };
+            let added = match attempt {
+                1 => self.add_in_place(m, &found, &real),
+                2 => self.add_fix(m, &found, &real),
+                _ => {
+                    self.unfixable.insert(
+                        key,
+                        format!("found in the builder at {found}; still not found in the image after copying it"),
+                    );
+                    false
+                }
+            };
+            changed |= added || attempt == 2;
+        }
+        changed
+    }
+
+    /// Copy the builder file at its builder directory, with the symlinks
+    /// that lead from the name the loader opens to the real file.
+    fn add_in_place(&mut self, m: &MissingEdge, found: &str, real: &str) -> bool {
+        let builder = self.input.builder.objects();
+        let found = Path::new(found);
+        let (Some(dir), Some(name)) = (found.parent(), found.file_name()) else {
+            return false;
+        };
+        let Ok(Some(dir)) = builder.resolve(dir) else {
+            return false;
+        };
+        let start = dir.path.join(name);
+        let mut added = false;
+        if let Ok(links) = vfs::symlink_chain(builder.tree(), &start) {
+            for (link, text) in links {
+                added |= self.add_item(
+                    link.display().to_string(),
+                    link.display().to_string(),
+                    CopyKind::Symlink {
+                        target: text.display().to_string(),
+                    },
+                    m,
+                );
+            }
+        }
+        added |= self.add_file(real.to_string(), real.to_string(), m);
+        added
+    }
+
+    /// The library is copied but the image's loader still does not find
+    /// it where the builder's did: relocate it into a default directory,
+    /// or add its directory to LD_LIBRARY_PATH.
+    fn add_fix(&mut self, m: &MissingEdge, found: &str, real: &str) -> bool {
+        match self.input.fix {
+            Fix::Env => {
+                let builder = self.input.builder.objects();
+                let dir = Path::new(found)
+                    .parent()
+                    .and_then(|d| builder.resolve(d).ok().flatten());
+                match dir {
+                    Some(d) => self.env_dirs.insert(d.path.display().to_string()),
+                    None => false,
+                }
+            }
+            Fix::Relocate => {
+                let Some(dir) = default_dir(&self.input.target) else {
+                    return false;
+                };
+                // The loader opens the DT_NEEDED name itself, so the real
+                // file goes there under that name: no link needed.
+                self.add_file(format!("{dir}{}", m.name), real.to_string(), m)
+            }
+        }
+    }
+
+    fn add_file(&mut self, dest: String, src: String, m: &MissingEdge) -> bool {
+        let builder = self.input.builder.objects();
+        let Ok(Some(st)) = builder.tree().lstat(Path::new(&src)) else {
+            return false;
+        };
+        if st.node != Node::Regular {
+            return false;
+        }
+        self.add_item(
+            dest,
+            src,
+            CopyKind::File {
+                mode: st.mode,
+                size: st.size,
+            },
+            m,
+        )
+    }
+
+    fn add_item(&mut self, dest: String, src: String, kind: CopyKind, m: &MissingEdge) -> bool {
+        if self
+            .input
+            .scope
+            .iter()
+            .any(|s| Path::new(&src).starts_with(s))
+        {
+            return false;
+        }
+        let dest = target_path(self.input.target.as_ref(), &dest);
+        if self.items.contains_key(&dest) {
+            return false;
+        }
+        if let Ok(Some(_)) = self.input.target.lstat(Path::new(&dest)) {
+            self.conflicts.insert(Conflict {
+                dest,
+                src,
+                needed_as: m.name.clone(),
+            });
+            return false;
+        }
+        self.items.insert(
+            dest.clone(),
+            CopyItem {
+                dest,
+                src,
+                kind,
+                needed_as: m.name.clone(),
+                chain: m.chain.clone(),
+            },
+        );
+        true
+    }
+
+    fn report(self, image: &FinalImage, orders: &Orders) -> PlanReport {
+        let mut missing = BTreeSet::new();
+        for m in missing_edges(orders) {
+            let requester = self
+                .items
+                .get(&m.requester)
+                .map(|i| i.src.clone())
+                .unwrap_or_else(|| m.requester.clone());
+            let reason = self
+                .unfixable
+                .get(&(requester, m.needed.clone()))
+                .cloned()
+                .unwrap_or_else(|| "not found in the image".into());
+            missing.insert(FinalMissing {
+                name: m.name,
+                needed_by: m.requester,
+                entry: m.entry,
+                reason,
+                searched: m.searched,
+            });
+        }
+        // One line per (name, needed_by): the smallest entry stands for all.
+        let mut by_edge: BTreeMap<(String, String), FinalMissing> = BTreeMap::new();
+        for m in missing {
+            by_edge
+                .entry((m.name.clone(), m.needed_by.clone()))
+                .or_insert(m);
+        }
+        let mut refused = Vec::new();
+        for (entry, o) in orders {
+            match o {
+                Err(e) => refused.push((entry.clone(), e.to_string())),
+                Ok(o) => {
+                    if let Some(f) = &o.fatal {
+                        refused.push((entry.clone(), f.to_string()));
+                    }
+                }
+            }
+        }
+        refused.sort();
+        let versions = version_problems(image, orders);
+        let bytes = self
+            .items
+            .values()
+            .map(|i| match i.kind {
+                CopyKind::File { size, .. } => size,
+                CopyKind::Symlink { .. } => 0,
+            })
+            .sum();
+        let mut env = Vec::new();
+        if let Some(p) = self
+            .options()
+            .library_path
+            .filter(|_| !self.env_dirs.is_empty())
+        {
+            env.push(("LD_LIBRARY_PATH".to_string(), p));
+        }
+        PlanReport {
+            target: self.input.target_name.clone(),
+            copy: CopyPlan {
+                target: self.input.target_name.clone(),
+                items: self.items.into_values().collect(),
+                env,
+            },
+            bytes,
+            checked: orders.len(),
+            missing: by_edge.into_values().collect(),
+            versions,
+            conflicts: self.conflicts.into_iter().collect(),
+            refused,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Every DT_NEEDED edge that ends in "not found", with its entry and the
+/// chain of objects from the entry to the requester.
+///
+/// An edge that fails only when its requester is loaded on its own, and
+/// resolves wherever another entry loads the requester as a dependency, is
+/// left out: that is a wheel's vendored library reached through the RPATH
+/// of the extension module that loads it, not something to copy.
+fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
+    let mut resolved_as_dep: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for (_, o) in orders {
+        let Ok(o) = o else { continue };
+        for obj in o.objects.iter().skip(1) {
+            let Some(real) = obj.real.as_deref() else {
+                continue;
+            };
+            for e in &obj.needs {
+                if o.objects[e.object].path.is_some() {
+                    resolved_as_dep.insert((real, e.needed.as_str()));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (entry, o) in orders {
+        let Ok(o) = o else { continue };
+        for (i, obj) in o.objects.iter().enumerate() {
+            let Some(requester) = obj.real.clone() else {
+                continue;
+            };
+            for e in &obj.needs {
+                let target = &o.objects[e.object];
+                if target.path.is_some() {
+                    continue;
+                }
+                if i == 0 && resolved_as_dep.contains(&(requester.as_str(), e.needed.as_str())) {
+                    continue;
+                }
+                out.push(MissingEdge {
+                    entry: entry.clone(),
+                    requester: requester.clone(),
+                    needed: e.needed.clone(),
+                    name: target.name.clone(),
+                    chain: chain_to(o, i),
+                    searched: target.searched.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Canonical paths from the entry down to object `i`, following `loaded_by`.
+fn chain_to(o: &LoadOrder, i: usize) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut cur = Some(i);
+    while let Some(c) = cur {
+        if chain.len() > o.objects.len() {
+            break;
+        }
+        if let Some(obj) = o.objects.get(c) {
+            chain.push(
+                obj.real
+                    .clone()
+                    .or_else(|| obj.path.clone())
+                    .unwrap_or_default(),
+            );
+            cur = obj.loaded_by;
+        } else {
+            break;
+        }
+    }
+    chain.reverse();
+    chain
+}
+
+/// Image paths some load uses: each loaded object's real path and every
+/// symlink met on the way from the path the loader opened.
+fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for (_, o) in orders {
+        let Ok(o) = o else { continue };
+        for obj in &o.objects {
+            if let Some(r) = &obj.real {
+                used.insert(r.clone());
+            }
+            if let Some(p) = &obj.path
+                && let Ok(links) = vfs::symlink_chain(image, Path::new(p))
+            {
+                used.extend(links.into_iter().map(|(l, _)| l.display().to_string()));
+            }
+        }
+    }
+    used
+}
+
+/// `dest` with its directory resolved inside the target, so that a
+/// target's `lib -> usr/lib` is honoured the way `COPY` honours it.
+fn target_path(target: &dyn Tree, dest: &str) -> String {
+    let p = Path::new(dest);
+    match (p.parent(), p.file_name()) {
+        (Some(dir), Some(name)) => match vfs::resolve(target, dir) {
+            Ok(Some(d)) if d.kind == Kind::Directory => d.path.join(name).display().to_string(),
+            _ => dest.to_string(),
+        },
+        _ => dest.to_string(),
+    }
+}
+
+/// The first default directory of the target's loader that the target
+/// has as a directory. (The x86_64 loader: other ABIs are not planned yet.)
+fn default_dir(target: &Arc<dyn Tree>) -> Option<String> {
+    let objects = Objects::new(target.clone());
+    let abi = ABIS[0];
+    SystemDirs::detect(&objects, &abi, abi.interp)
+        .dirs
+        .into_iter()
+        .find(|d| matches!(objects.resolve(Path::new(d)), Ok(Some(r)) if r.kind == Kind::Directory))
+}
+
+/// Symbol versions each object of the image requires from what it loads
+/// there (`elf/dl-version.c`: a missing non-weak version is fatal).
+fn version_problems(image: &FinalImage, orders: &Orders) -> Vec<VersionProblem> {
+    let mut out = BTreeSet::new();
+    for (_, o) in orders {
+        let Ok(o) = o else { continue };
+        for obj in &o.objects {
+            let (Some(facts), Some(real)) = (&obj.facts, &obj.real) else {
+                continue;
+            };
+            for vn in &facts.verneed {
+                let Some(edge) = obj.needs.iter().find(|e| e.needed == vn.file) else {
+                    continue;
+                };
+                let provider = &o.objects[edge.object];
+                let Some(pf) = &provider.facts else { continue };
+                for v in vn.versions.iter().filter(|v| !v.weak) {
+                    if pf.verdef.iter().any(|d| d.name == v.name) {
+                        continue;
+                    }
+                    let family = v.name.rsplit_once('_').map_or(v.name.as_str(), |(f, _)| f);
+                    let mut has: Vec<String> = pf
+                        .verdef
+                        .iter()
+                        .filter(|d| !d.base && d.name.starts_with(family))
+                        .map(|d| d.name.clone())
+                        .collect();
+                    has.sort_by_key(|v| version_key(v));
+                    let newest: Vec<String> = has.into_iter().rev().take(3).collect();
+                    let provider_path = provider.real.clone().unwrap_or_default();
+                    let in_target = !image.is_from_builder(Path::new(&provider_path));
+                    out.insert(VersionProblem {
+                        object: real.clone(),
+                        version: v.name.clone(),
+                        from: vn.file.clone(),
+                        provider: provider_path,
+                        provider_in_target: in_target,
+                        provider_has: newest,
+                    });
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Orders `GLIBC_2.9` before `GLIBC_2.10`.
+fn version_key(v: &str) -> Vec<u64> {
+    v.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}

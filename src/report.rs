@@ -2,10 +2,12 @@
 //! Every reason label comes from [`How::label`], so an edge reads the same
 //! everywhere.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
+use crate::plan::{CopyItem, CopyKind, PlanReport};
 use crate::scan::ScanReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
@@ -181,18 +183,146 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     )
 }
 
-/// The scan report as JSON (schema: docs/json.md).
-pub fn scan_json(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+/// The scan report as JSON (schema: docs/json.md), with the plan when
+/// there is one.
+pub fn scan_json(out: &mut dyn Write, r: &ScanReport, plan: Option<&PlanReport>) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Doc<'a> {
         schema: &'static str,
         #[serde(flatten)]
         report: &'a ScanReport,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        plan: Option<PlanDoc<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct PlanDoc<'a> {
+        #[serde(flatten)]
+        plan: &'a PlanReport,
+        loads: bool,
     }
     let doc = Doc {
         schema: "ldslim.scan/1",
         report: r,
+        plan: plan.map(|p| PlanDoc {
+            plan: p,
+            loads: p.loads(),
+        }),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
+}
+
+/// The plan for people: what the target lacks and where it is in the
+/// builder first, then what would still fail in the final image.
+pub fn plan_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
+    writeln!(out, "target: {}", p.target)?;
+    // Items grouped by the library they serve, in name order.
+    let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
+    for item in &p.copy.items {
+        by_name.entry(&item.needed_as).or_default().push(item);
+    }
+    if by_name.is_empty() {
+        writeln!(
+            out,
+            "The target provides every library the scope needs; nothing to copy."
+        )?;
+    } else {
+        let files = p.copy.items.len();
+        writeln!(
+            out,
+            "The target lacks {} librar{}; copy {} path{} ({}) from the builder:",
+            by_name.len(),
+            if by_name.len() == 1 { "y" } else { "ies" },
+            files,
+            if files == 1 { "" } else { "s" },
+            human_bytes(p.bytes)
+        )?;
+        for (name, items) in &by_name {
+            writeln!(out, "  {name}")?;
+            for item in items {
+                let what = match &item.kind {
+                    CopyKind::Symlink { target } => format!("-> {target}"),
+                    CopyKind::File { size, .. } => format!("({})", human_bytes(*size)),
+                };
+                if item.dest == item.src {
+                    writeln!(out, "      {} {what}", item.dest)?;
+                } else {
+                    writeln!(out, "      {} {what}, from {}", item.dest, item.src)?;
+                }
+            }
+            if let Some(item) = items.first() {
+                writeln!(out, "      needed by {}", item.chain.join(" -> "))?;
+            }
+        }
+    }
+    for (k, v) in &p.copy.env {
+        writeln!(out, "The image must set {k}={v}")?;
+    }
+    for c in &p.conflicts {
+        writeln!(
+            out,
+            "conflict: {} (for {}) would replace the target's own {}; not copied",
+            c.src, c.needed_as, c.dest
+        )?;
+    }
+    for v in &p.versions {
+        let has = if v.provider_has.is_empty() {
+            "no such versions".to_string()
+        } else {
+            format!("up to {}", v.provider_has.join(", "))
+        };
+        let way_out = if v.provider_in_target {
+            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target"
+        } else {
+            "the copied library is older than what needs it"
+        };
+        writeln!(
+            out,
+            "error: {} needs {} from {}, but the image's {} defines {has}: {way_out}",
+            v.object, v.version, v.from, v.provider
+        )?;
+    }
+    for m in &p.missing {
+        writeln!(
+            out,
+            "error: {} needed by {} will not load in the image: {}",
+            m.name, m.needed_by, m.reason
+        )?;
+        steps(out, &m.searched, "   ")?;
+    }
+    for (entry, why) in &p.refused {
+        writeln!(
+            out,
+            "error: {entry} cannot be loaded in the image: {}",
+            without_prefix(why, entry)
+        )?;
+    }
+    if p.loads() {
+        writeln!(
+            out,
+            "final image: all {} objects of the scope load",
+            p.checked
+        )
+    } else {
+        writeln!(
+            out,
+            "final image: would NOT load ({} objects checked)",
+            p.checked
+        )
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

@@ -79,6 +79,9 @@ pub struct ScanReport {
     pub warnings: Vec<Warning>,
     /// Files that are malformed or unreadable.
     pub errors: Vec<Problem>,
+    /// The entries resolved (sorted): what a plan checks in the final image.
+    #[serde(skip)]
+    pub entries: Vec<String>,
 }
 
 impl ScanReport {
@@ -284,6 +287,7 @@ fn gather(
     let mut skipped = Vec::new();
     let mut fatal = Vec::new();
     let mut warnings = Vec::new();
+    let mut entries = Vec::new();
     let mut missing: BTreeMap<(String, String), Miss> = BTreeMap::new();
     // (needed_by, name) -> some entry that loads needed_by as a dependency
     // and resolves the name.
@@ -299,6 +303,7 @@ fn gather(
             Outcome::Loaded(order) => {
                 objects += 1;
                 resolved += 1;
+                entries.push(order.entry.clone());
                 for obj in order.objects.iter().skip(1) {
                     let Some(real) = &obj.real else { continue };
                     for e in &obj.needs {
@@ -388,7 +393,9 @@ fn gather(
     fatal.sort_by(|a, b| a.entry.cmp(&b.entry));
     warnings.sort();
     warnings.dedup();
+    entries.sort();
     ScanReport {
+        entries,
         root,
         paths,
         scope,

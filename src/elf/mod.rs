@@ -41,14 +41,14 @@ pub use facts::{has_elf_magic, read_facts};
 pub use read::{ReadAt, SizedFile};
 
 /// 32- or 64-bit, from `e_ident[EI_CLASS]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Class {
     Elf32,
     Elf64,
 }
 
 /// Byte order, from `e_ident[EI_DATA]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Data {
     Little,
     Big,
@@ -56,7 +56,7 @@ pub enum Data {
 
 /// One version a file requires from one of its dependencies
 /// (an entry of a `Vernaux` chain under DT_VERNEED).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VersionNeed {
     pub name: String,
     pub hash: u32,
@@ -65,7 +65,7 @@ pub struct VersionNeed {
 }
 
 /// The versions a file requires from one dependency (a `Verneed` entry).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VerneedFile {
     /// The dependency's name as written (usually its soname).
     pub file: String,
@@ -73,7 +73,7 @@ pub struct VerneedFile {
 }
 
 /// One version a file defines (a `Verdef` entry, first `Verdaux` name).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VersionDef {
     pub name: String,
     pub hash: u32,
@@ -82,7 +82,7 @@ pub struct VersionDef {
 }
 
 /// What the loader needs to know about one ELF file.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ElfFacts {
     pub class: Class,
     pub data: Data,

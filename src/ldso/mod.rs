@@ -43,7 +43,7 @@ const ELFOSABI_GNU: u8 = 3;
 
 /// Why an object was loaded from where it was: carried on every edge and
 /// rendered in one place.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum How {
     /// The object the user asked about.
@@ -86,7 +86,7 @@ impl How {
 }
 
 /// One place the search looked, for "not found" explanations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Step {
     /// Which rule produced this place.
     pub source: How,

@@ -171,6 +171,33 @@ impl World {
         self.cc("lib.c", inside, &args);
     }
 
+    /// A stub library outside the root with `soname`, built from `src`
+    /// with a version script (so objects linked against it record version
+    /// needs).
+    pub fn stub_versioned(&self, soname: &str, src: &str, map: &str) -> String {
+        let n = self.stubs.get() + 1;
+        self.stubs.set(n);
+        let path = self._tmp.path().join(format!("stubs/{n}/lib.so"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let o = Command::new("cc")
+            .args(["-shared", "-fPIC", "-nostdlib", "-o"])
+            .arg(&path)
+            .arg(testdata(src))
+            .arg(format!("-Wl,-soname,{soname}"))
+            .arg(format!("-Wl,--version-script={}", testdata(map).display()))
+            .output()
+            .expect("cc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        format!("{STUB_MARK}{}", path.display())
+    }
+
+    /// Compile an executable at `inside` from `src` in testdata/rules.
+    pub fn exe_from(&self, src: &str, inside: &str, needs: &[&str], flags: &[&str]) {
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend(self.needs(needs));
+        self.cc(src, inside, &args);
+    }
+
     /// Compile an executable at `inside`.
     pub fn exe(&self, inside: &str, needs: &[&str], flags: &[&str]) {
         let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();

@@ -1,0 +1,93 @@
+//! Emitters of a [`CopyPlan`]: the same plan written four ways, one module
+//! each.
+//!
+//! - [`list`]: builder paths for `tar -C BUILDER -cf layer.tar -T LIST`.
+//! - [`dockerfile`]: `COPY --from=STAGE` and `ENV` lines.
+//! - [`tar`]: a reproducible layer tarball, links kept as links.
+//! - [`copy`]: the files materialised into a directory seen as a root.
+//!
+//! Every emitter first checks the plan's paths ([`check`]): a `..` or a
+//! relative path in a plan would let a tarball or a copy write outside the
+//! image, so such a plan is refused before anything is written.
+
+mod check;
+mod copy;
+mod dockerfile;
+mod list;
+mod source;
+mod tarball;
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::root::RootError;
+
+pub use copy::{CopySummary, copy};
+pub use dockerfile::dockerfile;
+pub use list::list;
+pub use tarball::{TarSummary, source_date_epoch, tar, tar_with_mtime};
+
+#[cfg(doc)]
+use crate::plan::CopyPlan;
+
+/// What went wrong while emitting a plan, naming the path concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// A path of the plan no emitter may write.
+    #[error("plan path {path:?}: {problem}")]
+    PlanPath { path: String, problem: String },
+    /// Two items of the plan that cannot both exist in one image.
+    #[error("plan: {path} {problem}")]
+    PlanConflict { path: String, problem: String },
+    /// An item's `src` is not in the builder root.
+    #[error("builder {path}: no such file")]
+    SourceMissing { path: String },
+    /// The builder's file is not what the plan says it is.
+    #[error("builder {path}: the plan says {expected}, the builder has {found}")]
+    SourceMismatch {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    /// Something different is already at an item's destination.
+    #[error("{}: already exists and differs from builder {src} ({found}); not replaced without force", path.display())]
+    Exists {
+        path: PathBuf,
+        src: String,
+        found: String,
+    },
+    /// The destination directory has something in the way of an item.
+    #[error("{}: {problem}", path.display())]
+    Destination { path: PathBuf, problem: String },
+    /// Something that cannot be written safely in a Dockerfile.
+    #[error("{what} {value:?} cannot be written in a Dockerfile: {problem}")]
+    Unwritable {
+        what: &'static str,
+        value: String,
+        problem: &'static str,
+    },
+    #[error("SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds")]
+    SourceDateEpoch { value: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    /// A resolution failure inside a root (a loop, an unreadable
+    /// directory); `root` says which root, the message says where in it.
+    #[error("{source} (inside {})", root.display())]
+    Root { root: PathBuf, source: RootError },
+}
+
+impl EmitError {
+    fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> EmitError {
+        let path = path.into();
+        move |source| EmitError::Io { path, source }
+    }
+
+    /// For the emitters that write text and so return `io::Result`.
+    fn into_io(self) -> io::Error {
+        let kind = match &self {
+            EmitError::Io { source, .. } => source.kind(),
+            _ => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, self)
+    }
+}

@@ -1,0 +1,171 @@
+//! The final image, simulated: a base (target) with the user's own files
+//! (the scope) and the planned copies laid on top, as `COPY` lines or a
+//! layer would lay them. Nothing is materialised: lookups go to whichever
+//! layer provides a path, and ELF facts of builder files come from the
+//! builder's memo, so every round of planning reuses what was parsed.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::elf::ElfFacts;
+use crate::objects::{FactsError, Objects};
+use crate::plan::{CopyItem, CopyKind};
+use crate::root::{FileId, Resolved, RootError};
+use crate::vfs::{Node, Stat, Tree};
+
+/// Synthetic device number for directories that exist only because
+/// something was copied below them.
+const IMPLIED_DEV: u64 = u64::MAX - 2;
+
+/// Which layer serves a path.
+enum Layer<'a> {
+    /// A planned copy (its builder source).
+    Copy(&'a CopyItem),
+    /// A file of the scope, at the same path as in the builder.
+    Scope,
+    Target,
+    /// A directory implied by something copied below it.
+    Implied,
+}
+
+/// Base + scope + copies.
+pub struct FinalImage {
+    builder: Arc<Objects>,
+    target: Arc<dyn Tree>,
+    target_name: String,
+    /// Canonical builder paths the user copies (whole subtrees).
+    scope: Vec<PathBuf>,
+    copies: BTreeMap<PathBuf, CopyItem>,
+    implied: HashSet<PathBuf>,
+}
+
+impl FinalImage {
+    pub fn new(
+        builder: Arc<Objects>,
+        target: Arc<dyn Tree>,
+        target_name: String,
+        scope: Vec<PathBuf>,
+        copies: &[CopyItem],
+    ) -> FinalImage {
+        let copies: BTreeMap<PathBuf, CopyItem> = copies
+            .iter()
+            .map(|c| (PathBuf::from(&c.dest), c.clone()))
+            .collect();
+        let mut implied = HashSet::new();
+        for p in scope.iter().chain(copies.keys()) {
+            let mut a = p.as_path();
+            while let Some(parent) = a.parent() {
+                implied.insert(parent.to_path_buf());
+                a = parent;
+            }
+        }
+        FinalImage {
+            builder,
+            target,
+            target_name,
+            scope,
+            copies,
+            implied,
+        }
+    }
+
+    fn layer(&self, path: &Path) -> Result<Option<(Layer<'_>, Option<Stat>)>, RootError> {
+        if let Some(item) = self.copies.get(path) {
+            return Ok(Some((Layer::Copy(item), None)));
+        }
+        if self.scope.iter().any(|s| path.starts_with(s))
+            && let Some(st) = self.builder.tree().lstat(path)?
+        {
+            return Ok(Some((Layer::Scope, Some(st))));
+        }
+        if let Some(st) = self.target.lstat(path)? {
+            return Ok(Some((Layer::Target, Some(st))));
+        }
+        if self.implied.contains(path) {
+            return Ok(Some((Layer::Implied, None)));
+        }
+        Ok(None)
+    }
+
+    /// Whether `path` (canonical in the image) comes from the builder: a
+    /// planned copy or a file of the scope.
+    pub fn is_from_builder(&self, path: &Path) -> bool {
+        matches!(
+            self.layer(path),
+            Ok(Some((Layer::Copy(_) | Layer::Scope, _)))
+        )
+    }
+
+    /// The builder file behind a final-image path that comes from the
+    /// builder (a copy or the scope).
+    fn builder_file(&self, file: &Resolved) -> Option<Resolved> {
+        let src = match self.layer(&file.path).ok()?? {
+            (Layer::Copy(item), _) => PathBuf::from(&item.src),
+            (Layer::Scope, _) => file.path.clone(),
+            (Layer::Target | Layer::Implied, _) => return None,
+        };
+        Some(Resolved {
+            path: src,
+            ..file.clone()
+        })
+    }
+}
+
+impl Tree for FinalImage {
+    fn lstat(&self, path: &Path) -> Result<Option<Stat>, RootError> {
+        Ok(match self.layer(path)? {
+            None => None,
+            Some((Layer::Copy(item), _)) => match &item.kind {
+                CopyKind::Symlink { target } => Some(Stat {
+                    node: Node::Symlink(PathBuf::from(target)),
+                    id: FileId {
+                        dev: IMPLIED_DEV,
+                        ino: 0,
+                    },
+                    size: 0,
+                    mode: 0o777,
+                }),
+                CopyKind::File { .. } => self.builder.tree().lstat(Path::new(&item.src))?,
+            },
+            Some((Layer::Scope | Layer::Target, st)) => st,
+            Some((Layer::Implied, _)) => Some(Stat {
+                node: Node::Directory,
+                id: FileId {
+                    dev: IMPLIED_DEV,
+                    ino: 1,
+                },
+                size: 0,
+                mode: 0o755,
+            }),
+        })
+    }
+
+    fn facts(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
+        match self.builder_file(file) {
+            Some(src) => match self.builder.facts(&src).as_ref() {
+                Ok(f) => Ok(f.clone()),
+                Err(e) => Err(FactsError::Root(RootError::Io {
+                    path: file.path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })),
+            },
+            None => self.target.facts(file),
+        }
+    }
+
+    fn read(&self, file: &Resolved, max: u64) -> Result<Option<Vec<u8>>, RootError> {
+        match self.builder_file(file) {
+            Some(src) => self.builder.tree().read(&src, max),
+            None => self.target.read(file, max),
+        }
+    }
+
+    fn loader_dirs(&self, interp: &str) -> Option<Vec<String>> {
+        self.target.loader_dirs(interp)
+    }
+
+    fn describe(&self) -> String {
+        format!("final image ({} + copies)", self.target_name)
+    }
+}

@@ -1,0 +1,213 @@
+//! Planning against a base image: what is copied, where, and the checks
+//! of the final image. Builder and target are tiny roots built at test
+//! time; the target is a directory (`--target DIR`).
+
+mod common;
+use common::World;
+
+fn plan_json(
+    builder: &World,
+    target: &World,
+    paths: &[&str],
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value) {
+    let t = target.root.display().to_string();
+    let mut args: Vec<&str> = paths.to_vec();
+    args.extend(["--format", "json", "--target", &t]);
+    args.extend_from_slice(extra);
+    let o = builder.ldslim("scan", &args);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code(), v)
+}
+
+fn items(v: &serde_json::Value) -> Vec<(String, String, String)> {
+    v["plan"]["copy"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            let kind = match i["kind"]["type"].as_str().unwrap() {
+                "symlink" => format!("-> {}", i["kind"]["target"].as_str().unwrap()),
+                other => other.to_string(),
+            };
+            (
+                i["dest"].as_str().unwrap().to_string(),
+                i["src"].as_str().unwrap().to_string(),
+                kind,
+            )
+        })
+        .collect()
+}
+
+/// The soname link and the real file are copied, at their builder paths;
+/// libc, which the target has, is not.
+#[test]
+fn copies_the_symlink_chain_of_a_missing_library() {
+    let builder = World::new();
+    builder.lib(
+        "/usr/lib/x86_64-linux-gnu/libx.so.1.0.0",
+        "libx.so.1",
+        &[],
+        &[],
+    );
+    builder.symlink("libx.so.1.0.0", "/usr/lib/x86_64-linux-gnu/libx.so.1");
+    builder.exe(
+        "/app/bin/app",
+        &["/usr/lib/x86_64-linux-gnu/libx.so.1"],
+        &[],
+    );
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        items(&v),
+        vec![
+            (
+                "/usr/lib/x86_64-linux-gnu/libx.so.1".into(),
+                "/usr/lib/x86_64-linux-gnu/libx.so.1".into(),
+                "-> libx.so.1.0.0".into()
+            ),
+            (
+                "/usr/lib/x86_64-linux-gnu/libx.so.1.0.0".into(),
+                "/usr/lib/x86_64-linux-gnu/libx.so.1.0.0".into(),
+                "file".into()
+            ),
+        ]
+    );
+    assert_eq!(v["plan"]["loads"], true);
+    assert_eq!(
+        v["plan"]["copy"]["items"][0]["chain"],
+        serde_json::json!(["/app/bin/app"])
+    );
+}
+
+/// Dependencies of copied libraries are planned too, and nothing the
+/// target has is copied.
+#[test]
+fn transitive_dependencies_and_nothing_the_target_has() {
+    let builder = World::new();
+    builder.lib(
+        "/usr/lib/x86_64-linux-gnu/libdeep.so.2",
+        "libdeep.so.2",
+        &[],
+        &[],
+    );
+    builder.lib(
+        "/usr/lib/x86_64-linux-gnu/libmid.so.1",
+        "libmid.so.1",
+        &["/usr/lib/x86_64-linux-gnu/libdeep.so.2"],
+        &[],
+    );
+    builder.lib(
+        "/usr/lib/x86_64-linux-gnu/libshared.so.1",
+        "libshared.so.1",
+        &[],
+        &[],
+    );
+    builder.exe(
+        "/app/bin/app",
+        &[
+            "/usr/lib/x86_64-linux-gnu/libmid.so.1",
+            "/usr/lib/x86_64-linux-gnu/libshared.so.1",
+        ],
+        &[],
+    );
+    let target = World::new();
+    target.lib(
+        "/usr/lib/x86_64-linux-gnu/libshared.so.1",
+        "libshared.so.1",
+        &[],
+        &[],
+    );
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    let dests: Vec<String> = items(&v).into_iter().map(|(d, _, _)| d).collect();
+    assert_eq!(
+        dests,
+        vec![
+            "/usr/lib/x86_64-linux-gnu/libdeep.so.2",
+            "/usr/lib/x86_64-linux-gnu/libmid.so.1"
+        ]
+    );
+    let deep = &v["plan"]["copy"]["items"][0];
+    assert_eq!(
+        deep["chain"],
+        serde_json::json!(["/app/bin/app", "/usr/lib/x86_64-linux-gnu/libmid.so.1"])
+    );
+}
+
+/// A library the builder finds only through its ld.so.cache (here in
+/// /usr/local/lib) would not load in an image without a cache: it is
+/// relocated into a default directory by default, or its directory goes
+/// into LD_LIBRARY_PATH with `--fix env`.
+#[test]
+fn library_found_only_through_the_builders_cache() {
+    let builder = World::new();
+    builder.lib("/usr/local/lib/libcached.so.3", "libcached.so.3", &[], &[]);
+    builder.exe("/app/bin/app", &["/usr/local/lib/libcached.so.3"], &[]);
+    builder.ldconfig(&["/usr/local/lib"], "new");
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        items(&v),
+        vec![(
+            "/lib/x86_64-linux-gnu/libcached.so.3".into(),
+            "/usr/local/lib/libcached.so.3".into(),
+            "file".into()
+        )]
+    );
+    let (code, v) = plan_json(&builder, &target, &["/app"], &["--fix", "env"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(items(&v)[0].0, "/usr/local/lib/libcached.so.3");
+    assert_eq!(
+        v["plan"]["copy"]["env"],
+        serde_json::json!([["LD_LIBRARY_PATH", "/usr/local/lib"]])
+    );
+}
+
+/// A builder object that needs GLIBC_2.38 cannot run on a glibc 2.36
+/// target: an error naming the object, the version and the provider.
+#[test]
+fn glibc_2_38_need_against_an_older_target() {
+    let builder = World::new();
+    let stub = builder.stub_versioned("libc.so.6", "glibc238.c", "glibc238.map");
+    // A shared object, so the link needs no real libc start files (the
+    // stub's soname libc.so.6 would hide the real one from the linker).
+    builder.exe_from("uses238.c", "/app/bin/new", &[&stub], &["-shared", "-fPIC"]);
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(1), "{v}");
+    let versions = v["plan"]["versions"].as_array().expect("versions");
+    assert_eq!(versions.len(), 1, "{v}");
+    assert_eq!(versions[0]["object"], "/app/bin/new");
+    assert_eq!(versions[0]["version"], "GLIBC_2.38");
+    assert_eq!(versions[0]["from"], "libc.so.6");
+    assert_eq!(versions[0]["provider"], "/lib/x86_64-linux-gnu/libc.so.6");
+    assert_eq!(versions[0]["provider_in_target"], true);
+    assert_eq!(v["plan"]["loads"], false);
+    let o = builder.ldslim(
+        "scan",
+        &["/app", "--target", &target.root.display().to_string()],
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("error: /app/bin/new needs GLIBC_2.38 from libc.so.6, but the image's /lib/x86_64-linux-gnu/libc.so.6 defines up to GLIBC_2.3"),
+        "{text}"
+    );
+}
+
+/// A library missing from the builder too is reported as such.
+#[test]
+fn missing_everywhere_is_an_error() {
+    let builder = World::new();
+    let gone = builder.stub("libgone.so.1");
+    builder.exe("/app/bin/app", &[&gone], &[]);
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(1));
+    let missing = &v["plan"]["missing"][0];
+    assert_eq!(missing["name"], "libgone.so.1");
+    assert_eq!(missing["reason"], "not found in the builder either");
+}
