@@ -169,3 +169,102 @@ impl Tree for FinalImage {
         format!("final image ({} + copies)", self.target_name)
     }
 }
+
+/// Device number of files of an embedded target (their inode is their
+/// index in the listing).
+const EMBEDDED_DEV: u64 = u64::MAX - 1;
+
+/// An embedded base image as a tree: its listing and the ELF facts
+/// recorded for it. Contents are not embedded, so `read` only answers
+/// "not available"; the loader's directories come from the listing.
+pub struct TargetTree {
+    data: crate::target::TargetData,
+    index: std::collections::HashMap<String, u64>,
+}
+
+impl TargetTree {
+    pub fn new(data: crate::target::TargetData) -> TargetTree {
+        let index = data
+            .entries
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i as u64))
+            .collect();
+        TargetTree { data, index }
+    }
+
+    pub fn data(&self) -> &crate::target::TargetData {
+        &self.data
+    }
+
+    fn omitted(&self, path: &str) -> bool {
+        self.data
+            .omitted
+            .iter()
+            .any(|(prefix, _)| path.starts_with(prefix.as_str()))
+    }
+}
+
+impl Tree for TargetTree {
+    fn lstat(&self, path: &Path) -> Result<Option<Stat>, RootError> {
+        use crate::target::EntryKind;
+        let key = path.display().to_string();
+        let Some(e) = self.data.entries.get(&key) else {
+            if key == "/" {
+                return Ok(Some(Stat {
+                    node: Node::Directory,
+                    id: FileId {
+                        dev: EMBEDDED_DEV,
+                        ino: u64::MAX,
+                    },
+                    size: 0,
+                    mode: 0o755,
+                }));
+            }
+            if self.omitted(&key) {
+                // Listed only as a count: there is something there, but no
+                // loader ever needs it; say "absent" rather than guess.
+                return Ok(None);
+            }
+            return Ok(None);
+        };
+        let node = match &e.kind {
+            EntryKind::Dir => Node::Directory,
+            EntryKind::File => Node::Regular,
+            EntryKind::Symlink(t) => Node::Symlink(PathBuf::from(t)),
+        };
+        Ok(Some(Stat {
+            node,
+            id: FileId {
+                dev: EMBEDDED_DEV,
+                ino: self.index.get(&key).copied().unwrap_or(u64::MAX - 1),
+            },
+            size: e.size,
+            mode: e.mode,
+        }))
+    }
+
+    fn facts(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
+        let key = file.path.display().to_string();
+        match self.data.entries.get(&key).and_then(|e| e.elf.clone()) {
+            Some(f) => Ok(f),
+            None => Err(FactsError::Elf {
+                path: key,
+                source: crate::elf::ElfError::NotElf,
+            }),
+        }
+    }
+
+    fn read(&self, _file: &Resolved, _max: u64) -> Result<Option<Vec<u8>>, RootError> {
+        Ok(None)
+    }
+
+    fn loader_dirs(&self, interp: &str) -> Option<Vec<String>> {
+        (interp == self.data.info.interp && !self.data.info.dirs.is_empty())
+            .then(|| self.data.info.dirs.clone())
+    }
+
+    fn describe(&self) -> String {
+        format!("{} ({})", self.data.info.name, self.data.info.arch)
+    }
+}

@@ -156,18 +156,45 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     })
 }
 
-/// The base image named by `--target`: a directory, `none`, or (later) an
-/// embedded target.
-fn pick_target(args: &ScanArgs, _builder: &Session) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
-    match args.target.as_deref() {
-        None | Some("none") => Ok(None),
-        Some(t) => {
+/// The base image named by `--target`: `none`, a directory holding an
+/// extracted image, or an embedded target; by default the distroless cc
+/// image of the builder's Debian release.
+fn pick_target(args: &ScanArgs, builder: &Session) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
+    let name = match args.target.as_deref() {
+        Some("none") => return Ok(None),
+        Some(t) if t.contains('/') && std::path::Path::new(t).is_dir() => {
             let root = Root::new(std::path::Path::new(t))
                 .map_err(|e| io::Error::other(format!("target {e}")))?;
             let name = root.host_dir().display().to_string();
-            Ok(Some((name, Arc::new(root))))
+            return Ok(Some((name, Arc::new(root))));
         }
-    }
+        Some(t) => t.to_string(),
+        None => {
+            let os_release = builder
+                .objects()
+                .read_small("/etc/os-release", 64 << 10)
+                .ok()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            ldslim::target::default_for_builder(os_release.as_deref()).to_string()
+        }
+    };
+    let data = ldslim::target::embedded(&name).map_err(|e| {
+        io::Error::other(format!(
+            "target {name}: {e} (see `ldslim targets`, or give a directory)"
+        ))
+    })?;
+    let label = match &data.info.glibc {
+        Some(g) => format!(
+            "{} ({}, glibc {g}, embedded)",
+            data.info.name, data.info.arch
+        ),
+        None => format!("{} ({}, embedded)", data.info.name, data.info.arch),
+    };
+    Ok(Some((
+        label,
+        Arc::new(ldslim::image::TargetTree::new(data)),
+    )))
 }
 
 /// `ldslim targets`

@@ -100,6 +100,53 @@ impl TargetData {
     pub fn get(&self, path: &str) -> Option<&TargetEntry> {
         self.entries.get(path)
     }
+
+    /// The entry `path` names in the image, every symlink followed (the
+    /// last one too) as the kernel would: `None` when some component does
+    /// not exist, is not a directory, lies under an omitted prefix, or
+    /// after more than 40 symlinks.
+    pub fn resolve(&self, path: &str) -> Option<&TargetEntry> {
+        const MAX_SYMLINKS: usize = 40;
+        let mut links = 0;
+        let mut done: Vec<&str> = Vec::new();
+        let mut todo: std::collections::VecDeque<&str> = components(path).collect();
+        while let Some(c) = todo.pop_front() {
+            if c == ".." {
+                done.pop();
+                continue;
+            }
+            done.push(c);
+            let entry = self.entries.get(&join(&done))?;
+            match &entry.kind {
+                EntryKind::Dir => {}
+                EntryKind::File if todo.is_empty() => {}
+                EntryKind::File => return None,
+                EntryKind::Symlink(target) => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return None;
+                    }
+                    done.pop();
+                    if target.starts_with('/') {
+                        done.clear();
+                    }
+                    for t in components(target).rev() {
+                        todo.push_front(t);
+                    }
+                }
+            }
+        }
+        self.entries.get(&join(&done))
+    }
+}
+
+/// The components of a path that name something (no empty ones, no `.`).
+fn components(path: &str) -> impl DoubleEndedIterator<Item = &str> {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".")
+}
+
+fn join(components: &[&str]) -> String {
+    format!("/{}", components.join("/"))
 }
 
 /// Contents left out of a listing: data files no program loads, and the bulk

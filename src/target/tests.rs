@@ -396,3 +396,35 @@ fn from_root_unknown_arch() {
         Err(TargetError::UnknownArch(_))
     ));
 }
+
+#[test]
+fn resolve_follows_symlinks_inside_the_listing() {
+    let mut data = sample();
+    for (path, kind) in [
+        ("/usr", EntryKind::Dir),
+        ("/usr/bin", EntryKind::Dir),
+        ("/usr/lib", EntryKind::Dir),
+        ("/lib", EntryKind::Symlink("usr/lib".into())),
+        ("/usr/lib/abs", EntryKind::Symlink("/lib/x.so".into())),
+        (
+            "/usr/lib/up",
+            EntryKind::Symlink("../../../usr/./lib/x.so".into()),
+        ),
+        ("/loop", EntryKind::Symlink("loop".into())),
+    ] {
+        let (k, e) = entry(path, 0o777, kind, 0);
+        data.entries.insert(k, e);
+    }
+    let x = |p| data.resolve(p).map(|e| e.path.as_str());
+    assert_eq!(x("/lib/x.so"), Some("/usr/lib/x.so"));
+    assert_eq!(x("//lib/./x.so"), Some("/usr/lib/x.so"));
+    assert_eq!(x("/usr/lib/abs"), Some("/usr/lib/x.so"));
+    assert_eq!(x("/usr/lib/up"), Some("/usr/lib/x.so"));
+    assert_eq!(x("/bin"), Some("/usr/bin"));
+    assert_eq!(x("/"), Some("/"));
+    assert_eq!(x("/../.."), Some("/"));
+    assert_eq!(x("/lib/x.so/more"), None, "a file is not a directory");
+    assert_eq!(x("/lib/nope.so"), None);
+    assert_eq!(x("/loop"), None);
+    assert_eq!(x("/loop/x"), None);
+}
