@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the scripts in this directory; sourced, never run.
 #
 # The Debian mirror is never written into this repository: it is read from

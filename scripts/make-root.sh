@@ -87,32 +87,9 @@ command -v debootstrap >/dev/null 2>&1 \
     || die "'$PYTHON -m pip' does not work; install pip for the host python (or set PYTHON=...)"
 
 # The Debian mirror: read from the machine's apt configuration, never hard-coded.
-find_mirror() {
-    local f
-    # deb822 sources: the paragraph whose Suites: lists "$SUITE" itself.
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [[ -f "$f" ]] || continue
-        awk -v suite="$SUITE" '
-            function flush() {
-                if (uris != "" && has_suite && is_deb) { split(uris, u, " "); print u[1]; found = 1; exit }
-                uris = ""; has_suite = 0; is_deb = 0
-            }
-            BEGIN { is_deb = 0 }
-            /^[[:space:]]*$/ { flush(); next }
-            /^[[:space:]]*#/ { next }
-            tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") is_deb = 1 }
-            tolower($1) == "uris:" { uris = ""; for (i = 2; i <= NF; i++) uris = uris " " $i }
-            tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) has_suite = 1 }
-            END { if (!found) flush() }
-        ' "$f" | head -n1
-    done
-    # One-line sources: deb [options] URL SUITE COMPONENTS...
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [[ -f "$f" ]] || continue
-        sed -E -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" \
-            | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }'
-    done
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$SCRIPT_PATH")/lib.sh"
+find_mirror() { ldslim_apt_uris "$SUITE"; }
 
 if [[ -n "${LDSLIM_MIRROR:-}" ]]; then
     MIRROR=$LDSLIM_MIRROR

@@ -55,6 +55,10 @@ fi
 [[ -x "$BIN" ]] || die "$BIN is not an executable"
 mkdir -p "$OUT"
 
+# The package versions of each image, for the table in docs/targets.md.
+declare -A VERSION=() IMAGES=()
+PKG_ORDER=()
+
 START=$SECONDS
 for t in "${TARGETS[@]}"; do
     [[ $t =~ ^(static|base-nossl|base|cc)-(debian12|debian13)-(amd64|arm64)$ ]] \
@@ -67,6 +71,37 @@ for t in "${TARGETS[@]}"; do
     "$BIN" target-data "$root" --name "distroless/$flavor-$distro" --suite "$suite" --arch "$arch" \
         --packages "$(dirname "$root")/packages.txt" >"$OUT/$t.jsonl.tmp"
     mv "$OUT/$t.jsonl.tmp" "$OUT/$t.jsonl"
+    while read -r pkg version; do
+        [[ -n "${IMAGES[$distro|$pkg]+x}" ]] || PKG_ORDER+=("$distro|$pkg")
+        [[ " ${IMAGES[$distro|$pkg]:-} " == *" $flavor "* ]] || IMAGES[$distro|$pkg]+=" $flavor"
+        VERSION[$distro|$pkg|$arch]=$version
+    done <"$(dirname "$root")/packages.txt"
     log "$t: $OUT/$t.jsonl ($(wc -c <"$OUT/$t.jsonl") bytes, $(($(wc -l <"$OUT/$t.jsonl") - 1)) entries)"
 done
 log "done in $((SECONDS - START)) s"
+
+# The versions table of docs/targets.md, between its two marker lines; only
+# when every target was regenerated into src/target/data, so that the table
+# always describes the committed data.
+DOC=docs/targets.md
+if [[ $OUT == src/target/data && ${#TARGETS[@]} -eq 16 && -f $DOC ]]; then
+    table=$(
+        for distro in debian12 debian13; do
+            suite=$([[ $distro == debian12 ]] && echo bookworm || echo trixie)
+            printf '\n%s (%s):\n\n| package | images | amd64 | arm64 |\n|---|---|---|---|\n' "$distro" "$suite"
+            for key in "${PKG_ORDER[@]}"; do
+                [[ $key == "$distro|"* ]] || continue
+                pkg=${key#*|}
+                printf '| %s | %s | %s | %s |\n' "$pkg" "$(sed 's/^ //; s/ /, /g' <<<"${IMAGES[$key]}")" \
+                    "${VERSION[$key|amd64]:--}" "${VERSION[$key|arm64]:--}"
+            done
+        done
+    )
+    TABLE=$table awk '
+        /^<!-- versions:end -->/ { print ENVIRON["TABLE"]; print ""; skip = 0 }
+        !skip { print }
+        /^<!-- versions:begin -->/ { skip = 1 }
+    ' "$DOC" >"$DOC.tmp"
+    mv "$DOC.tmp" "$DOC"
+    log "updated the versions table in $DOC"
+fi

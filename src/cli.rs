@@ -157,6 +157,13 @@ pub struct ScanArgs {
     /// copy it into a default directory, or set LD_LIBRARY_PATH.
     #[arg(long, value_enum, default_value = "relocate")]
     pub fix: FixArg,
+    /// Write the copy set: `list` (builder paths, one per line, for
+    /// `tar -C BUILDER -T`), `dockerfile` (COPY --from=builder lines),
+    /// `json` (the whole report), each to stdout or to `=FILE`;
+    /// `tar=FILE` (a layer, symlinks kept); `copy=DIR` (materialise into
+    /// an extracted base image). Repeatable.
+    #[arg(long, value_name = "KIND[=PATH]", value_parser = parse_emit)]
+    pub emit: Vec<Emit>,
     #[command(flatten)]
     pub loader: LoaderArgs,
 }
@@ -173,5 +180,44 @@ impl From<FixArg> for crate::plan::Fix {
             FixArg::Relocate => crate::plan::Fix::Relocate,
             FixArg::Env => crate::plan::Fix::Env,
         }
+    }
+}
+
+/// One `--emit` request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Emit {
+    List(Option<PathBuf>),
+    Dockerfile(Option<PathBuf>),
+    Json(Option<PathBuf>),
+    Tar(PathBuf),
+    Copy(PathBuf),
+}
+
+impl Emit {
+    /// Whether it writes to standard output.
+    pub fn to_stdout(&self) -> bool {
+        matches!(
+            self,
+            Emit::List(None) | Emit::Dockerfile(None) | Emit::Json(None)
+        )
+    }
+}
+
+fn parse_emit(s: &str) -> Result<Emit, String> {
+    let (kind, path) = match s.split_once('=') {
+        Some((k, p)) if !p.is_empty() => (k, Some(PathBuf::from(p))),
+        Some((k, _)) => return Err(format!("{k}= needs a path")),
+        None => (s, None),
+    };
+    match (kind, path) {
+        ("list", p) => Ok(Emit::List(p)),
+        ("dockerfile", p) => Ok(Emit::Dockerfile(p)),
+        ("json", p) => Ok(Emit::Json(p)),
+        ("tar", Some(p)) => Ok(Emit::Tar(p)),
+        ("copy", Some(p)) => Ok(Emit::Copy(p)),
+        ("tar" | "copy", None) => Err(format!("{kind} needs a path: {kind}=PATH")),
+        _ => Err(format!(
+            "unknown emitter {kind:?}: list, dockerfile, json, tar=FILE or copy=DIR"
+        )),
     }
 }

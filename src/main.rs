@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ldslim::cli::{Cli, Command, Format, LddArgs, ScanArgs};
+use ldslim::cli::{Cli, Command, Emit, Format, LddArgs, ScanArgs};
+use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::plan::{self, PlanInput};
 use ldslim::report;
@@ -137,23 +138,117 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
             Some(plan::plan(&input))
         }
     };
-    match args.format {
-        Format::Text => {
-            if let Some(p) = &plan {
-                report::plan_text(&mut out, p)?;
-                writeln!(out)?;
+    let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
+    if stdout_emits > 1 {
+        return Err(io::Error::other(
+            "only one --emit can write to stdout; give the others a =FILE",
+        ));
+    }
+    if stdout_emits == 0 {
+        match args.format {
+            Format::Text => {
+                if let Some(p) = &plan {
+                    report::plan_text(&mut out, p)?;
+                    writeln!(out, "Dockerfile (after FROM <target>):")?;
+                    emit::dockerfile(&mut out, &p.copy, "builder")?;
+                    writeln!(out)?;
+                }
+                report::scan_text(&mut out, &report)?
             }
-            report::scan_text(&mut out, &report)?
+            Format::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
         }
-        Format::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
+    }
+    for e in &args.emit {
+        emit_one(e, &mut out, &report, plan.as_ref(), &session)?;
     }
     out.flush()?;
+    if let Some(p) = plan.as_ref().filter(|p| !p.loads()) {
+        eprintln!(
+            "ldslim: the final image ({}) would not load: {} missing, {} version errors",
+            p.target,
+            p.missing.len(),
+            p.versions.len()
+        );
+    }
     let image_fails = plan.as_ref().is_some_and(|p| !p.loads());
     Ok(if report.has_findings() || image_fails {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
+}
+
+/// Carry out one `--emit`.
+fn emit_one(
+    e: &Emit,
+    stdout: &mut dyn Write,
+    report: &scan::ScanReport,
+    plan: Option<&plan::PlanReport>,
+    session: &Session,
+) -> io::Result<()> {
+    let Some(plan) = plan else {
+        return Err(io::Error::other(
+            "--emit needs a target (not --target none)",
+        ));
+    };
+    let builder = session
+        .host_root()
+        .ok_or_else(|| io::Error::other("--emit needs the builder as a directory"))?;
+    let mut write_to = |path: &Option<std::path::PathBuf>,
+                        body: &dyn Fn(&mut dyn Write) -> io::Result<()>|
+     -> io::Result<()> {
+        match path {
+            None => body(stdout),
+            Some(p) => {
+                let mut f = io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .map_err(|err| io::Error::other(format!("{}: {err}", p.display())))?,
+                );
+                body(&mut f)?;
+                f.flush()
+            }
+        }
+    };
+    match e {
+        Emit::List(p) => write_to(p, &|out| {
+            let left_out = emit::list(out, &plan.copy)?;
+            for item in left_out {
+                eprintln!(
+                    "ldslim: {} must be copied to {}: a list cannot say that; use --emit tar= or dockerfile",
+                    item.src, item.dest
+                );
+            }
+            Ok(())
+        }),
+        Emit::Dockerfile(p) => write_to(p, &|out| emit::dockerfile(out, &plan.copy, "builder")),
+        Emit::Json(p) => write_to(p, &|out| report::scan_json(out, report, Some(plan))),
+        Emit::Tar(p) => {
+            let s = emit::tar(p, &plan.copy, builder)
+                .map_err(|err| io::Error::other(err.to_string()))?;
+            eprintln!(
+                "ldslim: wrote {}: {} files, {} symlinks, {} directories, {} bytes",
+                p.display(),
+                s.files,
+                s.symlinks,
+                s.directories,
+                s.bytes
+            );
+            Ok(())
+        }
+        Emit::Copy(dir) => {
+            let s = emit::copy(dir, &plan.copy, builder, false)
+                .map_err(|err| io::Error::other(err.to_string()))?;
+            eprintln!(
+                "ldslim: copied into {}: {} files, {} symlinks added ({} bytes), {} already there",
+                dir.display(),
+                s.files_added,
+                s.symlinks_added,
+                s.bytes_added,
+                s.unchanged
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The base image named by `--target`: `none`, a directory holding an
