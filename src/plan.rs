@@ -179,7 +179,12 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         let (image, orders) = planner.simulate();
         rounds += 1;
         let missing = missing_edges(&orders);
-        if missing.is_empty() || rounds >= MAX_ROUNDS || !planner.add_for(&missing) {
+        let loaders = missing_loaders(&orders);
+        if (missing.is_empty() && loaders.is_empty()) || rounds >= MAX_ROUNDS {
+            break (image, orders);
+        }
+        // Both run: `|` not `||`.
+        if !(planner.add_loaders(&loaders) | planner.add_for(&missing)) {
             break (image, orders);
         }
     };
@@ -273,6 +278,31 @@ impl Planner<'_> {
             }
         }
         None
+    }
+
+    /// A base without a dynamic loader (distroless `static`): copy the
+    /// builder's to the PT_INTERP path.
+    fn add_loaders(&mut self, interps: &BTreeSet<String>) -> bool {
+        let mut added = false;
+        for interp in interps {
+            let m = MissingEdge {
+                entry: String::new(),
+                requester: String::new(),
+                needed: interp.clone(),
+                name: interp.clone(),
+                chain: vec![],
+                searched: vec![],
+            };
+            let builder = self.input.builder.objects();
+            let Ok(Some(real)) = builder.resolve(Path::new(interp)) else {
+                continue;
+            };
+            // The kernel opens PT_INTERP as written, so the file goes at
+            // that path itself: the builder's own links to it (often via
+            // a /lib64 -> usr/lib64 directory link) need not exist.
+            added |= self.add_file(interp.clone(), real.path.display().to_string(), &m);
+        }
+        added
     }
 
     /// Work on the missing edges; false when nothing changed.
@@ -567,6 +597,17 @@ fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
         }
     }
     out
+}
+
+/// Loaders (PT_INTERP paths) the image lacks.
+fn missing_loaders(orders: &Orders) -> BTreeSet<String> {
+    orders
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Err(EntryError::NoLoader { interp, .. }) => Some(interp.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Canonical paths from the entry down to object `i`, following `loaded_by`.
