@@ -111,6 +111,8 @@ pub struct VersionProblem {
     pub provider_in_target: bool,
     /// The newest versions of the same family the provider defines.
     pub provider_has: Vec<String>,
+    /// Embedded targets whose own copy of `from` defines the version.
+    pub targets_with_it: Vec<String>,
 }
 
 /// A builder file that would replace a different file of the target.
@@ -510,7 +512,10 @@ impl Planner<'_> {
             }
         }
         refused.sort();
-        let versions = version_problems(image, orders);
+        let mut versions = version_problems(image, orders);
+        for v in versions.iter_mut().filter(|v| v.provider_in_target) {
+            v.targets_with_it = targets_defining(&v.from, &v.version);
+        }
         let bytes = self
             .items
             .values()
@@ -716,12 +721,33 @@ fn version_problems(image: &FinalImage, orders: &Orders) -> Vec<VersionProblem> 
                         provider: provider_path,
                         provider_in_target: in_target,
                         provider_has: newest,
+                        targets_with_it: Vec::new(),
                     });
                 }
             }
         }
     }
     out.into_iter().collect()
+}
+
+/// Embedded targets (default architecture) whose object with soname
+/// `soname` defines `version`: where a program that needs it can go.
+fn targets_defining(soname: &str, version: &str) -> Vec<String> {
+    crate::target::embedded_names()
+        .into_iter()
+        .filter(|n| !n.contains(':'))
+        .filter(|n| {
+            crate::target::embedded(n).is_ok_and(|t| {
+                t.elf_objects().any(|(_, f)| {
+                    f.soname.as_deref() == Some(soname)
+                        && f.verdef.iter().any(|d| d.name == version)
+                })
+            })
+        })
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Orders `GLIBC_2.9` before `GLIBC_2.10`.

@@ -271,10 +271,15 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
         } else {
             format!("up to {}", v.provider_has.join(", "))
         };
-        let way_out = if v.provider_in_target {
-            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target"
+        let way_out = if !v.provider_in_target {
+            "the copied library is older than what needs it".to_string()
+        } else if v.targets_with_it.is_empty() {
+            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target".to_string()
         } else {
-            "the copied library is older than what needs it"
+            format!(
+                "use a target that has it ({}), or build on a builder as old as the target",
+                v.targets_with_it.join(", ")
+            )
         };
         writeln!(
             out,

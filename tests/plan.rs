@@ -211,3 +211,37 @@ fn missing_everywhere_is_an_error() {
     assert_eq!(missing["name"], "libgone.so.1");
     assert_eq!(missing["reason"], "not found in the builder either");
 }
+
+/// The same need against the embedded cc-debian12 (glibc 2.36): the error
+/// names the debian13 targets, whose libc defines GLIBC_2.38, as the way out.
+#[test]
+fn glibc_2_38_against_embedded_debian12_points_to_debian13() {
+    let builder = World::new();
+    let stub = builder.stub_versioned("libc.so.6", "glibc238.c", "glibc238.map");
+    builder.exe_from("uses238.c", "/app/bin/new", &[&stub], &["-shared", "-fPIC"]);
+    let o = builder.ldslim("scan", &["/app", "--target", "distroless/cc-debian12"]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("target: distroless/cc-debian12 (amd64, glibc 2.36, embedded)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error: /app/bin/new needs GLIBC_2.38 from libc.so.6, but the image's /lib/x86_64-linux-gnu/libc.so.6 defines up to GLIBC_2.36"),
+        "{text}"
+    );
+    assert!(text.contains("use a target that has it (distroless/base-debian13, distroless/base-nossl-debian13, distroless/cc-debian13)"), "{text}");
+    // debian13 satisfies it.
+    let o = builder.ldslim(
+        "scan",
+        &[
+            "/app",
+            "--target",
+            "distroless/cc-debian13",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plan"]["versions"], serde_json::json!([]), "{v}");
+}
