@@ -26,6 +26,10 @@ pub enum Command {
     /// Find every ELF object under ROOT (or PATHs inside it), resolve each,
     /// and report what does not load.
     Scan(ScanArgs),
+    /// Every chain of DT_NEEDED edges from the objects in scope that loads
+    /// LIB (a soname or a path inside ROOT), the reason for each edge, and
+    /// whether the target provides it.
+    Why(WhyArgs),
     /// List the base images ldslim knows (embedded target data): glibc
     /// version, entries, ELF objects and Debian package versions of each.
     Targets(TargetsArgs),
@@ -220,4 +224,21 @@ fn parse_emit(s: &str) -> Result<Emit, String> {
             "unknown emitter {kind:?}: list, dockerfile, json, tar=FILE or copy=DIR"
         )),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The builder root filesystem (a directory).
+    pub root: PathBuf,
+    /// The library: a soname (libbz2.so.1.0) or a path inside ROOT.
+    pub lib: String,
+    /// Only consider objects under these paths inside ROOT.
+    pub paths: Vec<String>,
+    /// The base image, as for `scan --target`.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub loader: LoaderArgs,
 }

@@ -19,3 +19,4 @@ pub mod root;
 pub mod scan;
 pub mod target;
 pub mod vfs;
+pub mod why;

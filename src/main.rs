@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ldd(args) => ldd(args),
         Command::Scan(args) => scan_cmd(args),
+        Command::Why(args) => why_cmd(args),
         Command::Targets(args) => targets_cmd(args),
         Command::TargetData(args) => target_data_cmd(args),
     };
@@ -118,26 +119,13 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     for e in &report.errors {
         eprintln!("ldslim: {}: {}", e.path, e.message);
     }
-    let plan = match pick_target(&args, &session)? {
-        None => None,
-        Some((name, tree)) => {
-            let scope = report.paths.iter().map(std::path::PathBuf::from).collect();
-            let input = PlanInput {
-                builder: &session,
-                target: tree,
-                target_name: name,
-                scope,
-                entries: report.entries.clone(),
-                opts: ldslim::ldso::Options {
-                    // The image's CPU is unknown: rely on no hwcaps subdirectory.
-                    hwcaps: ldslim::ldso::abi::Hwcaps::X86Level(1),
-                    ..args.loader.options()
-                },
-                fix: args.fix.into(),
-            };
-            Some(plan::plan(&input))
-        }
-    };
+    let plan = plan_for(
+        &session,
+        &report,
+        args.target.as_deref(),
+        &args.loader,
+        args.fix.into(),
+    )?;
     let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
     if stdout_emits > 1 {
         return Err(io::Error::other(
@@ -172,6 +160,61 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     }
     let image_fails = plan.as_ref().is_some_and(|p| !p.loads());
     Ok(if report.has_findings() || image_fails {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The plan of `report`'s scope against the chosen target (`None` for
+/// `--target none`).
+fn plan_for(
+    session: &Session,
+    report: &scan::ScanReport,
+    target: Option<&str>,
+    loader: &ldslim::cli::LoaderArgs,
+    fix: plan::Fix,
+) -> io::Result<Option<plan::PlanReport>> {
+    let Some((name, tree)) = pick_target(target, session)? else {
+        return Ok(None);
+    };
+    let input = PlanInput {
+        builder: session,
+        target: tree,
+        target_name: name,
+        scope: report.paths.iter().map(std::path::PathBuf::from).collect(),
+        entries: report.entries.clone(),
+        opts: ldslim::ldso::Options {
+            // The image's CPU is unknown: rely on no hwcaps subdirectory.
+            hwcaps: ldslim::ldso::abi::Hwcaps::X86Level(1),
+            ..loader.options()
+        },
+        fix,
+    };
+    Ok(Some(plan::plan(&input)))
+}
+
+/// `ldslim why ROOT LIB [PATH...]`
+fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
+    let session = Session::new(open_root(&args.root)?, args.loader.options());
+    let report = scan::scan(&session, &args.paths, scan::Scope::All, &scan::Quiet)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let answer = ldslim::why::why(&session, &report.entries, &args.lib);
+    let plan = plan_for(
+        &session,
+        &report,
+        args.target.as_deref(),
+        &args.loader,
+        plan::Fix::Relocate,
+    )?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Text => report::why_text(&mut out, &answer, plan.as_ref())?,
+        Format::Json => report::why_json(&mut out, &answer, plan.as_ref())?,
+    }
+    out.flush()?;
+    Ok(if answer.chains.is_empty() {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -254,8 +297,11 @@ fn emit_one(
 /// The base image named by `--target`: `none`, a directory holding an
 /// extracted image, or an embedded target; by default the distroless cc
 /// image of the builder's Debian release.
-fn pick_target(args: &ScanArgs, builder: &Session) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
-    let name = match args.target.as_deref() {
+fn pick_target(
+    target: Option<&str>,
+    builder: &Session,
+) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
+    let name = match target {
         Some("none") => return Ok(None),
         Some(t) if t.contains('/') && std::path::Path::new(t).is_dir() => {
             let root = Root::new(std::path::Path::new(t))

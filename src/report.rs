@@ -9,6 +9,7 @@ use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
 use crate::plan::{CopyItem, CopyKind, PlanReport};
 use crate::scan::ScanReport;
+use crate::why::WhyReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
 /// holds against `ld.so --list` (addresses and the vDSO left out).
@@ -330,4 +331,83 @@ fn human_bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// What the target does about the library of a `why`: provides it, or
+/// lacks it and these items are copied.
+fn why_target<'a>(w: &WhyReport, plan: &'a PlanReport) -> Vec<&'a CopyItem> {
+    plan.copy
+        .items
+        .iter()
+        .filter(|i| i.needed_as == w.library || w.files.contains(&i.src))
+        .collect()
+}
+
+/// `why` for people: the file, each chain with the reason on each edge,
+/// and what the target does about it.
+pub fn why_text(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -> io::Result<()> {
+    if w.files.is_empty() {
+        writeln!(out, "{}: not loaded by anything in scope", w.library)?;
+    } else {
+        writeln!(out, "{}: {}", w.library, w.files.join(", "))?;
+    }
+    let n = w.chains.len();
+    if n > 0 {
+        writeln!(
+            out,
+            "{n} chain{} load{} it:",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        )?;
+    }
+    for c in &w.chains {
+        writeln!(out, "  {}", c.entry)?;
+        for (depth, l) in c.links.iter().enumerate() {
+            writeln!(
+                out,
+                "  {}-> {} => {} [{}]",
+                "   ".repeat(depth + 1),
+                l.needed,
+                l.path,
+                l.how.label()
+            )?;
+        }
+    }
+    if let Some(p) = plan {
+        let items = why_target(w, p);
+        if items.is_empty() {
+            writeln!(out, "target {}: provides it; nothing to copy", p.target)?;
+        } else {
+            writeln!(out, "target {}: lacks it; copy from the builder:", p.target)?;
+            for i in items {
+                match &i.kind {
+                    CopyKind::Symlink { target } => writeln!(out, "    {} -> {target}", i.dest)?,
+                    CopyKind::File { .. } => writeln!(out, "    {}", i.dest)?,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `why` as JSON.
+pub fn why_json(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        #[serde(flatten)]
+        why: &'a WhyReport,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        copy: Option<Vec<&'a CopyItem>>,
+    }
+    let doc = Doc {
+        schema: "ldslim.why/1",
+        why: w,
+        target: plan.map(|p| p.target.as_str()),
+        copy: plan.map(|p| why_target(w, p)),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
 }
