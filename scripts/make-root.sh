@@ -13,6 +13,11 @@
 # the RPATH inherited from the extension module that loads it (scipy ships an
 # RPATH-less copy of the same library next to its $ORIGIN-RPATH one).
 #
+# So that Python discovery meets every kind of site directory, the root also
+# has a virtual environment /app/.venv (made by the root's own python3 -m venv,
+# with PyYAML in its site-packages) and a user site for a user "app" (uid 1000,
+# home /home/app) with msgpack and a .pth file that adds /opt/extra-libs.
+#
 # Cache: ${LDSLIM_CACHE:-/var/cache/ldslim-e2e}/root-<key>, where <key> hashes
 # this script and its inputs. A root counts as ready only once its .complete
 # marker exists (written last); anything else is rebuilt from scratch. The root
@@ -54,6 +59,15 @@ WHEELS=(
 )
 PYVER=3.11
 SITE_DIR=usr/local/lib/python${PYVER}/dist-packages
+# The virtual environment and the user site: one wheel with a C extension each.
+VENV=app/.venv
+VENV_SITE=$VENV/lib/python${PYVER}/site-packages
+VENV_WHEELS=(PyYAML==6.0.2)
+APP_USER=app
+APP_ID=1000
+USER_SITE=home/$APP_USER/.local/lib/python${PYVER}/site-packages
+USER_WHEELS=(msgpack==1.1.0)
+EXTRA_DIR=opt/extra-libs
 
 log() { printf '[make-root] %s\n' "$*" >&2; }
 die() { printf '[make-root] error: %s\n' "$*" >&2; exit 1; }
@@ -68,6 +82,7 @@ KEY=$(
     {
         cat "$SCRIPT_PATH"
         printf 'suite=%s\npackages=%s\nwheels=%s\n' "$SUITE" "$PACKAGES" "${WHEELS[*]}"
+        printf 'venv-wheels=%s\nuser-wheels=%s\n' "${VENV_WHEELS[*]}" "${USER_WHEELS[*]}"
     } | sha256sum | cut -c1-12
 )
 ROOT="$CACHE/root-$KEY"
@@ -173,9 +188,41 @@ rm -f "$TMP/var/cache/apt/archives/"*.deb
 [[ -x "$TMP/usr/bin/python$PYVER" ]] \
     || die "the root has no python$PYVER; has $SUITE changed its python?"
 
+# Commands run inside the root see none of the host's environment (a host
+# PYTHONPATH or VIRTUAL_ENV would change what python does there); python -B
+# keeps them from leaving __pycache__ files behind. chroot itself is found on
+# the host's PATH, before env -i empties it.
+CHROOT=$(command -v chroot) || die "chroot not found"
+in_root() { env -i PATH=/usr/bin:/bin LANG=C.UTF-8 "$@"; }
+
+# ---------------------------------------------------------------- venv and user
+# The venv is made by the root's own interpreter, so its bin/python links and
+# pyvenv.cfg are what a builder image really has.
+log "creating the virtual environment /$VENV and the user $APP_USER"
+in_root "$CHROOT" "$TMP" python3 -B -m venv --without-pip "/$VENV" >&2 \
+    || die "python3 -m venv inside the root failed"
+[[ -f "$TMP/$VENV/pyvenv.cfg" && -d "$TMP/$VENV_SITE" ]] \
+    || die "/$VENV has no pyvenv.cfg or no $VENV_SITE"
+# Appended by hand: minbase's useradd would also want the shadow files.
+grep -q "^$APP_USER:" "$TMP/etc/passwd" \
+    || printf '%s:x:%s:%s::/home/%s:/bin/sh\n' "$APP_USER" "$APP_ID" "$APP_ID" "$APP_USER" >>"$TMP/etc/passwd"
+grep -q "^$APP_USER:" "$TMP/etc/group" \
+    || printf '%s:x:%s:\n' "$APP_USER" "$APP_ID" >>"$TMP/etc/group"
+mkdir -p "$TMP/$USER_SITE" "$TMP/$EXTRA_DIR"
+printf '"""A pure module reached only through a .pth file of the user site."""\nGREETING = "hello from /%s"\n' \
+    "$EXTRA_DIR" >"$TMP/$EXTRA_DIR/extra_hello.py"
+# What site.addpackage meets in the wild: a comment, an import line (run, not
+# a path), a directory that exists and one that does not (skipped).
+cat >"$TMP/$USER_SITE/app-extra.pth" <<PTH
+# extra directories of the app
+import os
+/$EXTRA_DIR
+/opt/does-not-exist
+PTH
+
 # ---------------------------------------------------------------- wheels
 T1=$SECONDS
-log "installing wheels into /$SITE_DIR: ${WHEELS[*]}"
+log "installing wheels into /$SITE_DIR: ${WHEELS[*]}; into /$VENV_SITE: ${VENV_WHEELS[*]}; into /$USER_SITE: ${USER_WHEELS[*]}"
 export PIP_CACHE_DIR="$CACHE/pip"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore
 # The wheels are kept in a wheelhouse next to the roots, so that a rebuild
@@ -188,17 +235,35 @@ PIP_TARGET_ARGS=(
     --implementation cp
 )
 mkdir -p "$TMP/$SITE_DIR" "$PIP_CACHE_DIR" "$WHEELHOUSE"
+# pip_install_offline DIR WHEEL...: install into DIR (inside the root).
 pip_install_offline() {
+    local dir=$1
+    shift
     "$PYTHON" -m pip install --quiet --no-warn-conflicts --no-index --find-links "$WHEELHOUSE" \
-        --target "$TMP/$SITE_DIR" "${PIP_TARGET_ARGS[@]}" "${WHEELS[@]}" >&2
+        --target "$TMP/$dir" "${PIP_TARGET_ARGS[@]}" "$@" >&2
 }
-if ! pip_install_offline 2>/dev/null; then
+install_all_wheels() {
+    pip_install_offline "$SITE_DIR" "${WHEELS[@]}" \
+        && pip_install_offline "$VENV_SITE" "${VENV_WHEELS[@]}" \
+        && pip_install_offline "$USER_SITE" "${USER_WHEELS[@]}"
+}
+# Before the wheels, these directories hold nothing but the user site's .pth
+# file, so emptying them (the .pth spared) undoes a failed attempt.
+reset_wheel_dirs() {
+    local dir
+    for dir in "$SITE_DIR" "$VENV_SITE" "$USER_SITE"; do
+        find "${TMP:?}/$dir" -mindepth 1 -maxdepth 1 ! -name app-extra.pth -exec rm -rf {} +
+    done
+}
+if ! install_all_wheels 2>/dev/null; then
     log "downloading wheels into $WHEELHOUSE"
-    rm -rf "${TMP:?}/$SITE_DIR" && mkdir -p "$TMP/$SITE_DIR"
-    "$PYTHON" -m pip download --quiet --dest "$WHEELHOUSE" "${PIP_TARGET_ARGS[@]}" "${WHEELS[@]}" >&2 \
+    reset_wheel_dirs
+    "$PYTHON" -m pip download --quiet --dest "$WHEELHOUSE" "${PIP_TARGET_ARGS[@]}" \
+        "${WHEELS[@]}" "${VENV_WHEELS[@]}" "${USER_WHEELS[@]}" >&2 \
         || die "pip download of the wheels failed"
-    pip_install_offline || die "pip install of the wheels failed"
+    install_all_wheels || die "pip install of the wheels failed"
 fi
+chown -R "$APP_ID:$APP_ID" "$TMP/home/$APP_USER"
 log "wheels installed in $((SECONDS - T1)) s"
 
 # A quick sanity check: the vendored libgfortran copies must be there.
@@ -206,6 +271,12 @@ for pkg in numpy scipy; do
     compgen -G "$TMP/$SITE_DIR/$pkg.libs/libgfortran-*.so*" >/dev/null \
         || die "$pkg.libs/libgfortran-* missing from the installed wheels"
 done
+# The venv and the user site must work for the root's own python, not just
+# look right: each import below loads a C extension.
+in_root "$CHROOT" "$TMP" "/$VENV/bin/python" -B -c 'import yaml._yaml' >&2 \
+    || die "/$VENV cannot import PyYAML's C extension"
+in_root HOME="/home/$APP_USER" "$CHROOT" "$TMP" python3 -B -c 'import msgpack._cmsgpack, extra_hello' >&2 \
+    || die "the user site of $APP_USER (msgpack, .pth -> /$EXTRA_DIR) does not work"
 
 # ---------------------------------------------------------------- publish
 mv -T "$TMP" "$ROOT"

@@ -121,13 +121,17 @@ pub enum Format {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ScopeArg {
-    /// Every file under ROOT, or under the PATHs given.
+    /// Every Python installation found in ROOT: interpreters, stdlib,
+    /// site-packages, user sites, virtual environments, .pth directories.
+    Python,
+    /// Every file under ROOT.
     All,
 }
 
 impl From<ScopeArg> for Scope {
     fn from(s: ScopeArg) -> Scope {
         match s {
+            ScopeArg::Python => Scope::Python,
             ScopeArg::All => Scope::All,
         }
     }
@@ -138,10 +142,10 @@ pub struct ScanArgs {
     /// The root filesystem (a directory; `/` scans this system, skipping
     /// /proc, /sys and /dev).
     pub root: PathBuf,
-    /// Only scan these paths inside ROOT.
+    /// Only scan these paths inside ROOT (instead of the scope).
     pub paths: Vec<String>,
-    /// Which files to scan.
-    #[arg(long, value_enum, default_value = "all")]
+    /// Which files to scan when no PATH is given.
+    #[arg(long, value_enum, default_value = "python")]
     pub scope: ScopeArg,
     /// Output format; JSON is described in docs/json.md.
     #[arg(long, value_enum, default_value = "text")]

@@ -249,10 +249,19 @@ impl Session {
             .unwrap_or_else(|| abi.interp.to_string());
         let (rtld_id, rtld_real, rtld_facts) = match self.entry_facts(&interp_name) {
             Ok(x) => x,
-            Err(_) => {
+            Err(EntryError::Missing(_)) => {
                 return Err(EntryError::NoLoader {
                     path: entry.into(),
                     interp: interp_name,
+                });
+            }
+            // Something is there but the kernel could not run it (a FIFO,
+            // a symlink loop, a damaged file): a defect, not a root
+            // without this loader.
+            Err(e) => {
+                return Err(EntryError::Refused {
+                    path: entry.into(),
+                    message: format!("its loader is unusable: {e}"),
                 });
             }
         };

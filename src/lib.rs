@@ -9,11 +9,14 @@
 pub mod cli;
 pub mod elf;
 pub mod emit;
+pub mod explain;
 pub mod graph;
 pub mod image;
 pub mod ldso;
 pub mod objects;
+pub mod owners;
 pub mod plan;
+pub mod python;
 pub mod report;
 pub mod root;
 pub mod scan;

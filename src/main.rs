@@ -135,8 +135,11 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     if stdout_emits == 0 {
         match args.format {
             Format::Text => {
+                if let Some(inv) = &report.python {
+                    report::python_text(&mut out, inv)?;
+                }
                 if let Some(p) = &plan {
-                    report::plan_text(&mut out, p)?;
+                    report::plan_text(&mut out, p, report.python.as_ref())?;
                     writeln!(out, "Dockerfile (after FROM <target>):")?;
                     emit::dockerfile(&mut out, &p.copy, "builder")?;
                     writeln!(out)?;
@@ -197,7 +200,7 @@ fn plan_for(
 /// `ldslim why ROOT LIB [PATH...]`
 fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
-    let report = scan::scan(&session, &args.paths, scan::Scope::All, &scan::Quiet)
+    let report = scan::scan(&session, &args.paths, scan::Scope::Python, &scan::Quiet)
         .map_err(|e| io::Error::other(e.to_string()))?;
     let answer = ldslim::why::why(&session, &report.entries, &args.lib);
     let plan = plan_for(
@@ -210,7 +213,7 @@ fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match args.format {
-        Format::Text => report::why_text(&mut out, &answer, plan.as_ref())?,
+        Format::Text => report::why_text(&mut out, &answer, plan.as_ref(), report.python.as_ref())?,
         Format::Json => report::why_json(&mut out, &answer, plan.as_ref())?,
     }
     out.flush()?;

@@ -660,16 +660,35 @@ fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
 }
 
 /// `dest` with its directory resolved inside the target, so that a
-/// target's `lib -> usr/lib` is honoured the way `COPY` honours it.
+/// target's `lib -> usr/lib` is honoured the way `COPY` honours it. When
+/// the directory does not exist yet, its longest existing ancestor is
+/// resolved and the rest appended (created as plain directories there):
+/// a layer's `lib/` entry must never replace the target's `lib` link.
 fn target_path(target: &dyn Tree, dest: &str) -> String {
     let p = Path::new(dest);
-    match (p.parent(), p.file_name()) {
-        (Some(dir), Some(name)) => match vfs::resolve(target, dir) {
-            Ok(Some(d)) if d.kind == Kind::Directory => d.path.join(name).display().to_string(),
-            _ => dest.to_string(),
-        },
-        _ => dest.to_string(),
+    let Some(name) = p.file_name() else {
+        return dest.to_string();
+    };
+    let mut missing = vec![name];
+    let mut dir = p.parent();
+    while let Some(d) = dir {
+        match vfs::resolve(target, d) {
+            Ok(Some(r)) if r.kind == Kind::Directory => {
+                let mut out = r.path;
+                out.extend(missing.iter().rev());
+                return out.display().to_string();
+            }
+            Ok(None) => match d.file_name() {
+                Some(n) => {
+                    missing.push(n);
+                    dir = d.parent();
+                }
+                None => break,
+            },
+            _ => break,
+        }
     }
+    dest.to_string()
 }
 
 /// The first default directory of the target's loader that the target

@@ -9,6 +9,7 @@ use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
 use crate::plan::{CopyItem, CopyKind, PlanReport};
 use crate::scan::ScanReport;
+use crate::python::{Inventory, SiteKind, module_of};
 use crate::why::WhyReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
@@ -152,8 +153,14 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if !r.fatal.is_empty() {
         writeln!(out)?;
     }
-    for w in &r.warnings {
+    // Many warnings are the same benign case repeated (vendored libraries
+    // loaded on their own): show a screenful, the rest are in the JSON.
+    const SHOWN: usize = 12;
+    for w in r.warnings.iter().take(SHOWN) {
         writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+    }
+    if r.warnings.len() > SHOWN {
+        writeln!(out, "… and {} more warnings (all of them with --format json)", r.warnings.len() - SHOWN)?;
     }
     if !r.warnings.is_empty() {
         writeln!(out)?;
@@ -215,7 +222,7 @@ pub fn scan_json(out: &mut dyn Write, r: &ScanReport, plan: Option<&PlanReport>)
 
 /// The plan for people: what the target lacks and where it is in the
 /// builder first, then what would still fail in the final image.
-pub fn plan_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
+pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
     writeln!(out, "target: {}", p.target)?;
     // Items grouped by the library they serve, in name order.
     let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
@@ -252,7 +259,8 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
                 }
             }
             if let Some(item) = items.first() {
-                writeln!(out, "      needed by {}", item.chain.join(" -> "))?;
+                let hint = item.chain.first().map(|e| import_hint(e, inv)).unwrap_or_default();
+                writeln!(out, "      needed by {}{hint}", item.chain.join(" -> "))?;
             }
         }
     }
@@ -345,7 +353,12 @@ fn why_target<'a>(w: &WhyReport, plan: &'a PlanReport) -> Vec<&'a CopyItem> {
 
 /// `why` for people: the file, each chain with the reason on each edge,
 /// and what the target does about it.
-pub fn why_text(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -> io::Result<()> {
+pub fn why_text(
+    out: &mut dyn Write,
+    w: &WhyReport,
+    plan: Option<&PlanReport>,
+    inv: Option<&Inventory>,
+) -> io::Result<()> {
     if w.files.is_empty() {
         writeln!(out, "{}: not loaded by anything in scope", w.library)?;
     } else {
@@ -361,7 +374,7 @@ pub fn why_text(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -
         )?;
     }
     for c in &w.chains {
-        writeln!(out, "  {}", c.entry)?;
+        writeln!(out, "  {}{}", c.entry, import_hint(&c.entry, inv))?;
         for (depth, l) in c.links.iter().enumerate() {
             writeln!(
                 out,
@@ -410,4 +423,43 @@ pub fn why_json(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
+}
+
+/// What `--scope python` found, so the user sees what was checked.
+pub fn python_text(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+    for i in &inv.installations {
+        let version = if i.version.is_empty() { "?" } else { i.version.as_str() };
+        let others: Vec<&str> = i
+            .names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != i.interpreter)
+            .collect();
+        if others.is_empty() {
+            writeln!(out, "python {version}: {}", i.interpreter)?;
+        } else {
+            writeln!(out, "python {version}: {} (also {})", i.interpreter, others.join(", "))?;
+        }
+        if let Some(s) = &i.stdlib {
+            writeln!(out, "    stdlib {s}")?;
+        }
+        for d in &i.site_dirs {
+            let kind = match &d.kind {
+                SiteKind::System => "system".to_string(),
+                SiteKind::Local => "local".to_string(),
+                SiteKind::User { user } => format!("user site of {user}"),
+                SiteKind::Venv { root } => format!("venv {root}"),
+                SiteKind::Pth { from } => format!("added by {from}"),
+            };
+            writeln!(out, "    packages {} ({kind})", d.path)?;
+        }
+    }
+    Ok(())
+}
+
+/// ` (import bz2)` for an extension module, or nothing.
+pub fn import_hint(path: &str, inv: Option<&Inventory>) -> String {
+    inv.and_then(|inv| module_of(path, inv))
+        .map(|m| format!(" (import {})", m.import))
+        .unwrap_or_default()
 }

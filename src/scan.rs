@@ -24,8 +24,12 @@ const PSEUDO: &[&str] = &["proc", "sys", "dev"];
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
-    /// Every file under the given paths (the whole root by default).
+    /// Every Python installation of the root (see `python::discover`).
+    Python,
+    /// Every file of the root.
     All,
+    /// The paths the user gave.
+    Paths,
 }
 
 /// A DT_NEEDED that does not resolve.
@@ -79,6 +83,9 @@ pub struct ScanReport {
     pub warnings: Vec<Warning>,
     /// Files that are malformed or unreadable.
     pub errors: Vec<Problem>,
+    /// The Python installations found (with `--scope python`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python: Option<crate::python::Inventory>,
     /// The entries resolved (sorted): what a plan checks in the final image.
     #[serde(skip)]
     pub entries: Vec<String>,
@@ -123,9 +130,28 @@ pub fn scan(
     };
     let mut starts: Vec<PathBuf> = Vec::new();
     let mut errors: Vec<Problem> = Vec::new();
-    if paths.is_empty() {
+    let mut python = None;
+    let mut scope = scope;
+    let found;
+    let paths: &[String] = if !paths.is_empty() {
+        scope = Scope::Paths;
+        paths
+    } else if scope == Scope::Python {
+        let inv = crate::python::discover(root);
+        found = inv.scope();
+        errors.extend(inv.problems.iter().cloned());
+        if found.is_empty() {
+            errors.push(Problem {
+                path: "/".into(),
+                message: "no Python installation found; give PATHs to scan, or --scope all".into(),
+            });
+        }
+        python = Some(inv);
+        &found
+    } else {
         starts.push(PathBuf::from("/"));
-    }
+        &[]
+    };
     for p in paths {
         match root.resolve(Path::new(p))? {
             Some(r) => starts.push(r.path),
@@ -174,23 +200,35 @@ pub fn scan(
             progress.file();
             let path = inside(root.host_dir(), entry.path());
             if entry.path().to_str().is_none() {
+                // `path` is lossy; the message gives the exact bytes.
+                let exact = Path::new("/").join(
+                    entry
+                        .path()
+                        .strip_prefix(root.host_dir())
+                        .unwrap_or(entry.path()),
+                );
                 return Some(Outcome::Error(Problem {
                     path,
-                    message: "file name is not valid UTF-8; not examined".into(),
+                    message: format!(
+                        "file name is not valid UTF-8 ({:?}); not examined",
+                        exact.as_os_str()
+                    ),
                 }));
             }
             Some(examine(session, &path, progress))
         })
         .collect();
     errors.extend(walk_errors.into_inner().unwrap_or_else(|e| e.into_inner()));
-    Ok(gather(
+    let mut report = gather(
         root.host_dir().display().to_string(),
         starts.iter().map(|p| p.display().to_string()).collect(),
         scope,
         files.into_inner(),
         outcomes,
         errors,
-    ))
+    );
+    report.python = python;
+    Ok(report)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -395,6 +433,7 @@ fn gather(
     warnings.dedup();
     entries.sort();
     ScanReport {
+        python: None,
         entries,
         root,
         paths,

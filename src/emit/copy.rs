@@ -6,11 +6,14 @@
 //! never followed, and nothing is replaced unless asked.
 //!
 //! All checks run before anything is written, so a plan that conflicts
-//! with the directory (or with its builder) leaves the directory as it
-//! was. Files are written to a temporary name beside their destination and
+//! with the directory (or with its builder, or with itself once the
+//! directory's links are followed) leaves the directory as it was. A
+//! failure after that (an I/O error, a builder file changing meanwhile)
+//! is [`EmitError::Incomplete`], naming what was already written. Files are written to a temporary name beside their destination and
 //! linked (or, when replacing, renamed) into place, so an interrupted run
 //! never leaves a partial file under a library's name.
 
+use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, OpenOptions, Permissions};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -63,14 +66,29 @@ pub fn copy(
         source,
     })?;
     let mut found = Vec::with_capacity(plan.items.len());
+    // Where each item lands in the directory, once its links are followed
+    // there: two items may meet through a link of the directory that the
+    // plan's target did not have (`/lib/x` and `/usr/lib/x` when
+    // `lib -> usr/lib`).
+    let mut landed: BTreeMap<PathBuf, &CopyItem> = BTreeMap::new();
     for item in &plan.items {
         verify_source(builder, item)?;
         let (parent, name) = check::split(&item.dest);
-        let Some(parent) = parent_dir(&target, parent, None)? else {
-            found.push(Existing::Absent);
-            continue;
-        };
-        let inside = parent.join(name);
+        let inside = parent_dir(&target, parent, None)?.join(name);
+        if let Some(first) = landed.get(&inside) {
+            if !same_content(builder, first, item)? {
+                return Err(EmitError::PlanConflict {
+                    path: item.dest.clone(),
+                    problem: format!(
+                        "lands on {} like {}, with other contents",
+                        target.host_path(&inside).display(),
+                        first.dest
+                    ),
+                });
+            }
+        } else {
+            landed.insert(inside.clone(), item);
+        }
         let state = existing(&target, &inside, item, builder)?;
         if let Existing::Differs(what) = &state
             && !force
@@ -83,37 +101,104 @@ pub fn copy(
         }
         found.push(state);
     }
+    // ... or one may land where another needs a directory.
+    for (inside, item) in &landed {
+        if let Some(dir_item) = inside.ancestors().skip(1).find_map(|a| landed.get(a)) {
+            return Err(EmitError::PlanConflict {
+                path: dir_item.dest.clone(),
+                problem: format!(
+                    "lands on {}, which {} needs as a directory",
+                    target.host_path(&inside.ancestors().nth(1).unwrap_or(inside)).display(),
+                    item.dest
+                ),
+            });
+        }
+    }
 
+    // From here on the directory changes: a failure says what was done.
     let mut summary = CopySummary::default();
+    let mut written: Vec<String> = Vec::new();
     for (item, before) in plan.items.iter().zip(found) {
         if before == Existing::Same {
             summary.unchanged += 1;
             continue;
         }
-        let (parent, name) = check::split(&item.dest);
-        let parent = parent_dir(&target, parent, Some(&mut summary.dirs_created))?
-            .unwrap_or_else(|| PathBuf::from(parent));
-        let inside = parent.join(name);
-        // Looked at again: an earlier item may have put something at the
-        // same place through another path (`/lib/x` and `/usr/lib/x`
-        // when `lib -> usr/lib`).
-        match existing(&target, &inside, item, builder)? {
-            Existing::Same => summary.unchanged += 1,
-            Existing::Absent => write(&target, &inside, item, builder, false, &mut summary)?,
-            Existing::Differs(_) if force => {
-                write(&target, &inside, item, builder, true, &mut summary)?;
-                summary.replaced += 1;
-            }
-            Existing::Differs(what) => {
-                return Err(EmitError::Exists {
-                    path: target.host_path(&inside),
-                    src: item.src.clone(),
-                    found: what,
+        let placed = place(&target, item, builder, force, &mut summary);
+        match placed {
+            Ok(true) => written.push(item.dest.clone()),
+            Ok(false) => {}
+            Err(source) if written.is_empty() && summary.dirs_created == 0 => return Err(source),
+            Err(source) => {
+                return Err(EmitError::Incomplete {
+                    dir: dir.to_path_buf(),
+                    failed: item.dest.clone(),
+                    written,
+                    dirs_created: summary.dirs_created,
+                    source: Box::new(source),
                 });
             }
         }
     }
     Ok(summary)
+}
+
+/// Put one item in place (its directories created as needed); `false`
+/// when an earlier item already put the same thing there.
+fn place(
+    target: &Root,
+    item: &CopyItem,
+    builder: &Root,
+    force: bool,
+    summary: &mut CopySummary,
+) -> Result<bool, EmitError> {
+    let (parent, name) = check::split(&item.dest);
+    let inside = parent_dir(target, parent, Some(&mut summary.dirs_created))?.join(name);
+    // Looked at again: an earlier item may have put the same thing at the
+    // same place through another path (checked above to be the same).
+    match existing(target, &inside, item, builder)? {
+        Existing::Same => {
+            summary.unchanged += 1;
+            Ok(false)
+        }
+        Existing::Absent => {
+            write(target, &inside, item, builder, false, summary)?;
+            Ok(true)
+        }
+        Existing::Differs(_) if force => {
+            write(target, &inside, item, builder, true, summary)?;
+            summary.replaced += 1;
+            Ok(true)
+        }
+        Existing::Differs(what) => Err(EmitError::Exists {
+            path: target.host_path(&inside),
+            src: item.src.clone(),
+            found: what,
+        }),
+    }
+}
+
+/// Whether two items put the same thing in place: the same link text, or
+/// builder files with the same bytes.
+fn same_content(builder: &Root, a: &CopyItem, b: &CopyItem) -> Result<bool, EmitError> {
+    match (&a.kind, &b.kind) {
+        (CopyKind::Symlink { target: x }, CopyKind::Symlink { target: y }) => Ok(x == y),
+        (CopyKind::File { size: x, .. }, CopyKind::File { size: y, .. }) if x == y => {
+            if a.src == b.src {
+                return Ok(true);
+            }
+            let (fa, ha) = source::open_file(builder, a, *x)?;
+            let (fb, hb) = source::open_file(builder, b, *y)?;
+            let mut ra = Exact::new(&fa, &ha, &a.src);
+            let mut rb = Exact::new(&fb, &hb, &b.src);
+            same_bytes(&mut ra, &mut rb).map_err(|e| {
+                ra.failure
+                    .take()
+                    .or_else(|| rb.failure.take())
+                    .unwrap_or(EmitError::Io { path: ha, source: e })
+            })
+        }
+        _ => Ok(false),
+    }
 }
 
 fn verify_source(builder: &Root, item: &CopyItem) -> Result<(), EmitError> {
@@ -126,14 +211,14 @@ fn verify_source(builder: &Root, item: &CopyItem) -> Result<(), EmitError> {
 /// Resolve the directory `parent` inside `root`, component by component,
 /// giving its canonical path inside the root. A missing directory is
 /// created (0755) when `created` counts creations, else the answer is
-/// `None`. A symlink on the way is followed inside the root; one that
-/// leads nowhere, or to a non-directory, is an error: creating its target
-/// would be guessing.
+/// where it will be once created. A symlink on the way is followed inside
+/// the root; one that leads nowhere, or to a non-directory, is an error:
+/// creating its target would be guessing.
 fn parent_dir(
     root: &Root,
     parent: &str,
     mut created: Option<&mut usize>,
-) -> Result<Option<PathBuf>, EmitError> {
+) -> Result<PathBuf, EmitError> {
     let mut canon = PathBuf::from("/");
     for comp in parent.split('/').filter(|c| !c.is_empty()) {
         let next = canon.join(comp);
@@ -154,7 +239,9 @@ fn parent_dir(
             Ok(meta) => return Err(not_a_dir(host, &source::describe(&meta))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let Some(count) = created.as_deref_mut() else {
-                    return Ok(None);
+                    // Not creating: where it will be, once created.
+                    canon = next;
+                    continue;
                 };
                 DirBuilder::new()
                     .mode(0o755)
@@ -169,7 +256,7 @@ fn parent_dir(
             Err(source) => return Err(EmitError::Io { path: host, source }),
         }
     }
-    Ok(Some(canon))
+    Ok(canon)
 }
 
 fn not_a_dir(path: PathBuf, what: &str) -> EmitError {
@@ -327,9 +414,10 @@ impl Temp {
     fn beside(dest: &Path) -> Temp {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let mut name = std::ffi::OsString::from(".");
-        name.push(dest.file_name().unwrap_or_default());
+        // Not the destination's name: a name near NAME_MAX would make
+        // the temporary one too long.
         name.push(format!(
-            ".ldslim.{}.{}",
+            "ldslim.{}.{}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));

@@ -70,10 +70,45 @@ pub enum EmitError {
     SourceDateEpoch { value: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// A copy that failed after changing the directory: it is left partly
+    /// written.
+    #[error(
+        "{}: copy incomplete, the directory is partly written: {failed} failed ({source}) after {}",
+        dir.display(),
+        done_text(written, *dirs_created)
+    )]
+    Incomplete {
+        dir: PathBuf,
+        /// The item's `dest` that failed.
+        failed: String,
+        /// The items' `dest`s written before it.
+        written: Vec<String>,
+        dirs_created: usize,
+        source: Box<EmitError>,
+    },
     /// A resolution failure inside a root (a loop, an unreadable
     /// directory); `root` says which root, the message says where in it.
     #[error("{source} (inside {})", root.display())]
     Root { root: PathBuf, source: RootError },
+}
+
+/// "writing /a, /b and 2 more, and creating 3 directories".
+fn done_text(written: &[String], dirs: usize) -> String {
+    const SHOWN: usize = 10;
+    let mut text = String::new();
+    if !written.is_empty() {
+        text = format!("writing {}", written[..written.len().min(SHOWN)].join(", "));
+        if written.len() > SHOWN {
+            text.push_str(&format!(" and {} more", written.len() - SHOWN));
+        }
+    }
+    if dirs > 0 {
+        if !text.is_empty() {
+            text.push_str(", and ");
+        }
+        text.push_str(&format!("creating {dirs} directories"));
+    }
+    text
 }
 
 impl EmitError {

@@ -188,12 +188,13 @@ struct TempFile {
 impl TempFile {
     fn create(dest: &Path) -> Result<TempFile, EmitError> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let name = dest.file_name().ok_or_else(|| EmitError::Destination {
+        dest.file_name().ok_or_else(|| EmitError::Destination {
             path: dest.to_path_buf(),
             problem: "names no file".into(),
         })?;
-        let mut tmp = OsString::from(".");
-        tmp.push(name);
+        // Not the file's own name: one near NAME_MAX would make the
+        // temporary name too long.
+        let mut tmp = OsString::from(".ldslim");
         tmp.push(format!(
             ".{}.{}.tmp",
             std::process::id(),

@@ -392,6 +392,14 @@ impl Loader {
                 }
             }
             steps.push(step);
+        } else if let Some(problem) = &self.cache_problem {
+            // A cache glibc would ignore: say so where it would have been
+            // searched, so a "not found" does not hide a damaged cache.
+            steps.push(Step {
+                source: How::LdSoCache,
+                place: LD_SO_CACHE.to_string(),
+                notes: vec![problem.clone()],
+            });
         }
 
         // Rule 5: the default directories, unless DF_1_NODEFLIB.
@@ -459,7 +467,13 @@ impl Loader {
             // A symlink loop makes open() fail with ELOOP, which open_path
             // treats like a missing file and moves on.
             Err(e) => {
-                return Ok(Candidate::Skipped(format!("{path}: {e}")));
+                // Resolution errors already start with the path resolved.
+                let e = e.to_string();
+                return Ok(Candidate::Skipped(if e.starts_with(path) {
+                    e
+                } else {
+                    format!("{path}: {e}")
+                }));
             }
         };
         match file.kind {
@@ -551,8 +565,22 @@ fn read_cache(objects: &Objects) -> (Option<Arc<LdCache>>, Option<String>) {
     // make us allocate without bound.
     const MAX_CACHE: u64 = 256 << 20;
     match objects.read_small(LD_SO_CACHE, MAX_CACHE) {
-        Ok(None) => (None, None),
-        Err(e) => (None, Some(e)),
+        // Absent, not a regular file, or larger than any real cache.
+        Ok(None) => match objects.resolve(Path::new(LD_SO_CACHE)) {
+            Ok(Some(f)) if f.kind == Kind::Regular && f.size > MAX_CACHE => (
+                None,
+                Some(format!(
+                    "{LD_SO_CACHE}: {} bytes, more than the 256 MiB read limit, ignored",
+                    f.size
+                )),
+            ),
+            Ok(Some(f)) if f.kind != Kind::Regular => (
+                None,
+                Some(format!("{LD_SO_CACHE}: not a regular file, ignored")),
+            ),
+            _ => (None, None),
+        },
+        Err(e) => (None, Some(format!("{e}, ignored"))),
         Ok(Some(bytes)) => match LdCache::parse(&bytes) {
             Ok(c) => (Some(Arc::new(c)), None),
             Err(e) => (None, Some(format!("{LD_SO_CACHE}: {e}, ignored"))),
