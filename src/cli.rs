@@ -30,6 +30,12 @@ pub enum Command {
     /// LIB (a soname or a path inside ROOT), the reason for each edge, and
     /// whether the target provides it.
     Why(WhyArgs),
+    /// Read an error message, a traceback or a whole container log (TEXT,
+    /// --file, or standard input) and explain each loader failure in it:
+    /// which object failed, which file it needs, the chain from the Python
+    /// module, where that file is in the builder ROOT, who owns it, and the
+    /// fix.
+    Explain(ExplainArgs),
     /// List the base images ldslim knows (embedded target data): glibc
     /// version, entries, ELF objects and Debian package versions of each.
     Targets(TargetsArgs),
@@ -238,6 +244,24 @@ pub struct WhyArgs {
     pub lib: String,
     /// Only consider objects under these paths inside ROOT.
     pub paths: Vec<String>,
+    /// The base image, as for `scan --target`.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    #[command(flatten)]
+    pub loader: LoaderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The builder root filesystem (a directory).
+    pub root: PathBuf,
+    /// The message itself; `-` or nothing reads standard input.
+    pub text: Vec<String>,
+    /// Read the message from this file (e.g. a saved container log).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
     /// The base image, as for `scan --target`.
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,

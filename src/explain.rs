@@ -10,8 +10,8 @@
 //!   directory` (PROG is `argv[0]` as exec'd, e.g. `/usr/bin/python3` or
 //!   `python3.11`; the object that needs the library is not named);
 //! - a version the image's library lacks, at startup one line per missing
-//!   version: `PROG: /lib/x86_64-linux-gnu/libc.so.6: version
-//!   `GLIBC_2.38' not found (required by /usr/bin/python3.13)`; through
+//!   version: ``PROG: /lib/x86_64-linux-gnu/libc.so.6: version
+//!   `GLIBC_2.38' not found (required by /usr/bin/python3.13)``; through
 //!   `dlopen` the same without `PROG: `; newer glibc quotes `'…'`;
 //! - `dlopen` errors as CPython re-raises them (`ImportError: …` for an
 //!   extension module, `OSError: …` for `ctypes.CDLL`): `NAME: cannot open
@@ -203,15 +203,15 @@ pub fn parse(text: &str) -> Vec<Finding> {
         }
     }
 
-    let final_of_chain = |chain: usize| -> Option<usize> {
-        blocks
-            .iter()
-            .filter(|b| b.chain == chain)
-            .filter_map(|b| b.exception)
-            .max()
-    };
+    // The last exception line of each chain.
+    let mut chain_final: Vec<Option<usize>> = vec![None; chains];
+    for b in &blocks {
+        if let Some(slot) = chain_final.get_mut(b.chain) {
+            *slot = (*slot).max(b.exception);
+        }
+    }
     let final_error = |chain: usize, own: usize| -> Option<FinalError> {
-        let last = final_of_chain(chain)?;
+        let last = chain_final.get(chain).copied().flatten()?;
         if last == own {
             return None;
         }

@@ -7,6 +7,7 @@
 //! → [`report`] (text and JSON).
 
 pub mod cli;
+pub mod diagnose;
 pub mod elf;
 pub mod emit;
 pub mod explain;

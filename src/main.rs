@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Ldd(args) => ldd(args),
         Command::Scan(args) => scan_cmd(args),
         Command::Why(args) => why_cmd(args),
+        Command::Explain(args) => explain_cmd(args),
         Command::Targets(args) => targets_cmd(args),
         Command::TargetData(args) => target_data_cmd(args),
     };
@@ -222,6 +223,70 @@ fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// `ldslim explain ROOT [TEXT | - | --file F]`
+fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
+    let text = match (&args.file, args.text.as_slice()) {
+        (Some(f), _) => std::fs::read(f)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .map_err(|e| io::Error::other(format!("{}: {e}", f.display())))?,
+        (None, []) => read_stdin()?,
+        (None, [dash]) if dash == "-" => read_stdin()?,
+        (None, words) => words.join(" "),
+    };
+    let findings = ldslim::explain::parse(&text);
+    let session = Session::new(open_root(&args.root)?, args.loader.options());
+    let report = scan::scan(&session, &[], scan::Scope::Python, &scan::Quiet)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let plan = plan_for(
+        &session,
+        &report,
+        args.target.as_deref(),
+        &args.loader,
+        plan::Fix::Relocate,
+    )?;
+    let site_dirs: Vec<String> = report
+        .python
+        .iter()
+        .flat_map(|inv| inv.installations.iter())
+        .flat_map(|i| i.site_dirs.iter().map(|d| d.path.clone()))
+        .collect();
+    let builder = session
+        .host_root()
+        .ok_or_else(|| io::Error::other("the builder must be a directory"))?;
+    let owners = ldslim::owners::Owners::load(builder, &site_dirs);
+    let cx = ldslim::diagnose::Context {
+        session: &session,
+        entries: &report.entries,
+        python: report.python.as_ref(),
+        owners: &owners,
+        plan: plan.as_ref(),
+        scope: &report.paths,
+    };
+    let answers = ldslim::diagnose::diagnose(&cx, &findings);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Text => report::explain_text(&mut out, &answers)?,
+        Format::Json => report::explain_json(&mut out, &answers)?,
+    }
+    out.flush()?;
+    // Found and explained: 0. Nothing recognised, or no fix: 1.
+    let all_fixed = !answers.is_empty() && answers.iter().all(|a| !a.fix.is_empty());
+    Ok(if all_fixed {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn read_stdin() -> io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    // A whole container log fits; a runaway pipe stops at 256 MiB.
+    io::stdin().take(256 << 20).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Carry out one `--emit`.

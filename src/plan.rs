@@ -751,7 +751,7 @@ fn version_problems(image: &FinalImage, orders: &Orders) -> Vec<VersionProblem> 
 
 /// Embedded targets (default architecture) whose object with soname
 /// `soname` defines `version`: where a program that needs it can go.
-fn targets_defining(soname: &str, version: &str) -> Vec<String> {
+pub fn targets_defining(soname: &str, version: &str) -> Vec<String> {
     crate::target::embedded_names()
         .into_iter()
         .filter(|n| !n.contains(':'))

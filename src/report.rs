@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use crate::diagnose::Diagnosis;
 use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
+use crate::owners::Owner;
 use crate::plan::{CopyItem, CopyKind, PlanReport};
-use crate::scan::ScanReport;
 use crate::python::{Inventory, SiteKind, module_of};
+use crate::scan::ScanReport;
 use crate::why::WhyReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
@@ -160,7 +162,11 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
     }
     if r.warnings.len() > SHOWN {
-        writeln!(out, "… and {} more warnings (all of them with --format json)", r.warnings.len() - SHOWN)?;
+        writeln!(
+            out,
+            "… and {} more warnings (all of them with --format json)",
+            r.warnings.len() - SHOWN
+        )?;
     }
     if !r.warnings.is_empty() {
         writeln!(out)?;
@@ -259,7 +265,11 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                 }
             }
             if let Some(item) = items.first() {
-                let hint = item.chain.first().map(|e| import_hint(e, inv)).unwrap_or_default();
+                let hint = item
+                    .chain
+                    .first()
+                    .map(|e| import_hint(e, inv))
+                    .unwrap_or_default();
                 writeln!(out, "      needed by {}{hint}", item.chain.join(" -> "))?;
             }
         }
@@ -428,7 +438,11 @@ pub fn why_json(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -
 /// What `--scope python` found, so the user sees what was checked.
 pub fn python_text(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
     for i in &inv.installations {
-        let version = if i.version.is_empty() { "?" } else { i.version.as_str() };
+        let version = if i.version.is_empty() {
+            "?"
+        } else {
+            i.version.as_str()
+        };
         let others: Vec<&str> = i
             .names
             .iter()
@@ -438,7 +452,12 @@ pub fn python_text(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
         if others.is_empty() {
             writeln!(out, "python {version}: {}", i.interpreter)?;
         } else {
-            writeln!(out, "python {version}: {} (also {})", i.interpreter, others.join(", "))?;
+            writeln!(
+                out,
+                "python {version}: {} (also {})",
+                i.interpreter,
+                others.join(", ")
+            )?;
         }
         if let Some(s) = &i.stdlib {
             writeln!(out, "    stdlib {s}")?;
@@ -462,4 +481,65 @@ pub fn import_hint(path: &str, inv: Option<&Inventory>) -> String {
     inv.and_then(|inv| module_of(path, inv))
         .map(|m| format!(" (import {})", m.import))
         .unwrap_or_default()
+}
+
+/// `explain` for people: one block per failure, the fix last.
+pub fn explain_text(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()> {
+    if answers.is_empty() {
+        return writeln!(out, "no loader or import failure recognised in the text");
+    }
+    for (n, a) in answers.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{} (line {})", a.summary, a.finding.line)?;
+        if let Some(f) = &a.finding.final_error {
+            writeln!(
+                out,
+                "  (the traceback ends at line {} with: {})",
+                f.line, f.text
+            )?;
+        }
+        if let Some(c) = &a.chain {
+            let mut parts = vec![c.entry.clone()];
+            parts.extend(c.links.iter().map(|l| l.needed.clone()));
+            writeln!(out, "  chain: {}", parts.join(" -> "))?;
+        }
+        if !a.in_builder.is_empty() {
+            let owner = match &a.owner {
+                Some(Owner::Deb { package, version }) => match version {
+                    Some(v) => format!(" (Debian package {package} {v})"),
+                    None => format!(" (Debian package {package})"),
+                },
+                Some(Owner::Wheel { name, version }) => format!(" (wheel {name} {version})"),
+                None => String::new(),
+            };
+            writeln!(out, "  in the builder: {}{owner}", a.in_builder.join(", "))?;
+        }
+        if !a.fix.is_empty() {
+            writeln!(out, "  fix:")?;
+            for l in &a.fix {
+                writeln!(out, "    {l}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `explain` as JSON.
+pub fn explain_json(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        schema: &'static str,
+        failures: &'a [Diagnosis],
+    }
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Doc {
+            schema: "ldslim.explain/1",
+            failures: answers,
+        },
+    )
+    .map_err(io::Error::other)?;
+    writeln!(out)
 }

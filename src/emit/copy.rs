@@ -108,7 +108,9 @@ pub fn copy(
                 path: dir_item.dest.clone(),
                 problem: format!(
                     "lands on {}, which {} needs as a directory",
-                    target.host_path(&inside.ancestors().nth(1).unwrap_or(inside)).display(),
+                    target
+                        .host_path(&inside.ancestors().nth(1).unwrap_or(inside))
+                        .display(),
                     item.dest
                 ),
             });
@@ -194,7 +196,10 @@ fn same_content(builder: &Root, a: &CopyItem, b: &CopyItem) -> Result<bool, Emit
                 ra.failure
                     .take()
                     .or_else(|| rb.failure.take())
-                    .unwrap_or(EmitError::Io { path: ha, source: e })
+                    .unwrap_or(EmitError::Io {
+                        path: ha,
+                        source: e,
+                    })
             })
         }
         _ => Ok(false),

@@ -1,0 +1,235 @@
+//! `explain`: tie each failure found in a message to the builder — which
+//! object failed, which file it needs, the chain from the Python module,
+//! where that file is in the builder, who owns it, and the exact fix.
+
+use serde::Serialize;
+
+use crate::emit;
+use crate::explain::{Failure, Finding};
+use crate::graph::Session;
+use crate::owners::{Owner, Owners};
+use crate::plan::{CopyPlan, PlanReport};
+use crate::python::{Inventory, module_of};
+use crate::why::{self, Chain};
+
+/// One failure, explained.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    pub finding: Finding,
+    /// One line saying what went wrong, in the user's terms.
+    pub summary: String,
+    /// The `import` that fails, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<String>,
+    /// One chain of DT_NEEDED edges from a Python module to the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
+    /// Where the needed file is in the builder (canonical paths).
+    pub in_builder: Vec<String>,
+    /// Who installed it there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// What to do, one instruction per line (Dockerfile lines verbatim).
+    pub fix: Vec<String>,
+}
+
+/// What a diagnosis needs to know about the builder.
+pub struct Context<'a> {
+    pub session: &'a Session,
+    pub entries: &'a [String],
+    pub python: Option<&'a Inventory>,
+    pub owners: &'a Owners,
+    pub plan: Option<&'a PlanReport>,
+    /// What the user copies themselves (canonical builder paths).
+    pub scope: &'a [String],
+}
+
+/// Explain every finding.
+pub fn diagnose(cx: &Context<'_>, findings: &[Finding]) -> Vec<Diagnosis> {
+    findings.iter().map(|f| diagnose_one(cx, f)).collect()
+}
+
+fn diagnose_one(cx: &Context<'_>, f: &Finding) -> Diagnosis {
+    let import = import_of(cx, f);
+    let mut d = Diagnosis {
+        finding: f.clone(),
+        summary: String::new(),
+        import: import.clone(),
+        chain: None,
+        in_builder: Vec::new(),
+        owner: None,
+        fix: Vec::new(),
+    };
+    let failing = match (&import, &f.object) {
+        (Some(i), _) => format!("import {i} fails"),
+        (None, Some(o)) => format!("{o} cannot be loaded"),
+        (None, None) => "a load fails".into(),
+    };
+    match &f.failure {
+        Failure::MissingLibrary { library } => {
+            d.summary = format!("{failing}: {library} is missing from the image");
+            let w = why::why(cx.session, cx.entries, library);
+            d.chain = pick_chain(cx, &w.chains, f);
+            d.in_builder = w.files.clone();
+            d.owner = w.files.first().and_then(|p| cx.owners.owner(p));
+            missing_library_fix(cx, library, &w.files, &mut d.fix);
+        }
+        Failure::MissingVersion {
+            version,
+            library,
+            required_by,
+        } => {
+            d.summary = format!(
+                "{required_by} needs {version}, which the image's {library} does not define"
+            );
+            d.owner = cx.owners.owner(required_by);
+            // The library as the loader names it (`libc.so.6`): the
+            // embedded targets whose copy defines the version are the way out.
+            let soname = std::path::Path::new(library)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| library.clone());
+            let suggested = crate::plan::targets_defining(&soname, version);
+            if suggested.is_empty() {
+                d.fix.push(format!(
+                    "build on a builder whose {library} is as old as the target's, or use a target with {version}"
+                ));
+            } else {
+                d.fix.push(format!(
+                    "use a base image that has {version}: {} (ldslim scan --target {})",
+                    suggested.join(", "),
+                    suggested[0]
+                ));
+                d.fix
+                    .push("or build on a builder as old as the current target".into());
+            }
+        }
+        Failure::UndefinedSymbol { symbol } => {
+            d.summary = format!("{failing}: symbol {symbol} is not defined by what it loads");
+            if let Some(o) = &f.object {
+                d.owner = cx.owners.owner(o);
+            }
+            d.fix.push(
+                "a library in the image is a different version than in the builder: compare with `ldslim ldd` on both roots and copy the builder's"
+                    .into(),
+            );
+        }
+        Failure::WrongClass { class } => {
+            d.summary =
+                format!("{failing}: a library of the wrong class ({class}) is in the search path");
+            d.fix
+                .push("remove the other-architecture library from the image's search path".into());
+        }
+        Failure::Other { message } => {
+            d.summary = format!("{failing}: {message}");
+        }
+    }
+    d
+}
+
+/// The `import` the user typed, from the module the traceback names.
+fn import_of(cx: &Context<'_>, f: &Finding) -> Option<String> {
+    let module = f.module.as_deref()?;
+    // A private stdlib module (`_bz2`) is imported through its public one
+    // (`bz2`): ask the inventory which extension module implements it.
+    if let Some(inv) = cx.python {
+        for e in cx.entries {
+            if let Some(m) = module_of(e, inv)
+                && m.name == module
+            {
+                return Some(m.import);
+            }
+        }
+    }
+    Some(module.split('.').next().unwrap_or(module).to_string())
+}
+
+/// The chain that starts at the module the message names, else the shortest.
+fn pick_chain(cx: &Context<'_>, chains: &[Chain], f: &Finding) -> Option<Chain> {
+    let by_module = f.module.as_deref().and_then(|m| {
+        chains.iter().find(|c| {
+            cx.python
+                .and_then(|inv| module_of(&c.entry, inv))
+                .is_some_and(|x| x.name == m)
+        })
+    });
+    let by_object = f.object.as_deref().and_then(|o| {
+        chains
+            .iter()
+            .find(|c| c.entry == o || c.entry.ends_with(&format!("/{o}")))
+    });
+    by_module.or(by_object).or(chains.first()).cloned()
+}
+
+fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &mut Vec<String>) {
+    let Some(plan) = cx.plan else {
+        if files.is_empty() {
+            fix.push(format!(
+                "{library} is not in the builder either: install it there first"
+            ));
+        } else {
+            fix.push(format!("copy {} into the image", files.join(", ")));
+        }
+        return;
+    };
+    let in_scope = |p: &String| {
+        cx.scope
+            .iter()
+            .any(|s| std::path::Path::new(p).starts_with(s))
+    };
+    if !files.is_empty() && files.iter().all(in_scope) {
+        let owner = files.first().and_then(|p| cx.owners.owner(p));
+        let from = match owner {
+            Some(Owner::Wheel { name, version }) => {
+                format!(" (it comes with the wheel {name} {version})")
+            }
+            Some(Owner::Deb { package, .. }) => format!(" (Debian package {package})"),
+            None => String::new(),
+        };
+        let dirs: std::collections::BTreeSet<String> = files
+            .iter()
+            .filter_map(|p| {
+                std::path::Path::new(p)
+                    .parent()
+                    .map(|d| d.display().to_string())
+            })
+            .collect();
+        fix.push(format!(
+            "{library} is part of the Python packages you copy{from}: copy {} too (a COPY of site-packages must include the *.libs directories)",
+            dirs.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+        return;
+    }
+    let items: Vec<_> = plan
+        .copy
+        .items
+        .iter()
+        .filter(|i| i.needed_as == library || files.contains(&i.src))
+        .cloned()
+        .collect();
+    if !items.is_empty() {
+        let sub = CopyPlan {
+            target: plan.copy.target.clone(),
+            items,
+            env: plan.copy.env.clone(),
+        };
+        let mut text = Vec::new();
+        if emit::dockerfile(&mut text, &sub, "builder").is_ok() {
+            fix.extend(
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+        }
+    } else if files.is_empty() {
+        fix.push(format!(
+            "{library} is not in the builder either: install the package that provides it in the builder stage"
+        ));
+    } else {
+        fix.push(format!(
+            "the target {} provides {library}: the image must not remove or shadow it",
+            plan.target
+        ));
+    }
+}

@@ -1,0 +1,130 @@
+//! `ldslim explain` on messages captured from real runs (testdata/explain/,
+//! made by scripts/capture-messages.sh) against the real builder root:
+//! the chain, the builder path, the owning package and the fix.
+
+use std::path::Path;
+use std::process::Command;
+
+fn explain(file: &str) -> serde_json::Value {
+    let root = std::env::var("LDSLIM_E2E_ROOT").expect("LDSLIM_E2E_ROOT: run scripts/test.sh");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/explain")
+        .join(file);
+    let o = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(["explain", &root, "--format", "json", "--file"])
+        .arg(&path)
+        .output()
+        .expect("ldslim runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+fn first(v: &serde_json::Value) -> &serde_json::Value {
+    &v["failures"][0]
+}
+
+fn fix(d: &serde_json::Value) -> String {
+    d["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn interpreter_does_not_start_without_libz() {
+    let v = explain("a-python-libz.txt");
+    let d = first(&v);
+    assert_eq!(d["finding"]["failure"]["library"], "libz.so.1");
+    assert_eq!(d["chain"]["entry"], "/usr/bin/python3.11");
+    assert_eq!(
+        d["in_builder"],
+        serde_json::json!(["/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"])
+    );
+    assert_eq!(d["owner"]["package"], "zlib1g");
+    assert_eq!(
+        fix(d),
+        "COPY --from=builder /usr/lib/x86_64-linux-gnu/libz.so.1.2.13 /usr/lib/x86_64-linux-gnu/libz.so.1"
+    );
+}
+
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn import_bz2() {
+    let v = explain("b-import-bz2.txt");
+    let d = first(&v);
+    assert_eq!(d["import"], "bz2");
+    assert_eq!(
+        d["chain"]["entry"],
+        "/usr/lib/python3.11/lib-dynload/_bz2.cpython-311-x86_64-linux-gnu.so"
+    );
+    assert_eq!(d["chain"]["links"][0]["needed"], "libbz2.so.1.0");
+    assert_eq!(
+        d["in_builder"],
+        serde_json::json!(["/usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4"])
+    );
+    assert_eq!(d["owner"]["package"], "libbz2-1.0");
+    assert!(
+        fix(d).contains("/usr/lib/x86_64-linux-gnu/libbz2.so.1.0"),
+        "{}",
+        fix(d)
+    );
+}
+
+/// pandas imports ctypes (pandas/errors/__init__.py), whose _ctypes needs
+/// libffi.so.8: the diagnosis names ctypes and libffi, not pandas.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn import_pandas_fails_through_ctypes() {
+    let v = explain("c1-import-pandas-libffi.txt");
+    let d = first(&v);
+    assert_eq!(d["finding"]["failure"]["library"], "libffi.so.8");
+    assert_eq!(d["import"], "ctypes");
+    assert_eq!(
+        d["chain"]["entry"],
+        "/usr/lib/python3.11/lib-dynload/_ctypes.cpython-311-x86_64-linux-gnu.so"
+    );
+    assert_eq!(d["owner"]["package"], "libffi8");
+    assert_eq!(
+        fix(d),
+        "COPY --from=builder /usr/lib/x86_64-linux-gnu/libffi.so.8.1.2 /usr/lib/x86_64-linux-gnu/libffi.so.8"
+    );
+}
+
+/// Debian 13's python3.13 on a Debian 12 base: the way out is a debian13
+/// target.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn glibc_version_error_points_to_debian13() {
+    let v = explain("d3-python313-glibc238.txt");
+    let all = v["failures"].as_array().unwrap();
+    assert_eq!(all.len(), 2, "libm.so.6 and libc.so.6: {v}");
+    for d in all {
+        assert_eq!(d["finding"]["failure"]["version"], "GLIBC_2.38");
+        assert_eq!(
+            d["finding"]["failure"]["required_by"],
+            "/usr/bin/python3.13"
+        );
+        assert!(fix(d).contains("distroless/cc-debian13"), "{}", fix(d));
+    }
+}
+
+/// numpy's re-raise hides the cause; the diagnosis finds it, and knows the
+/// file belongs to the wheel the user copies.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn numpy_vendored_library() {
+    let v = explain("e1-numpy-libgfortran.txt");
+    let d = first(&v);
+    assert_eq!(d["import"], "numpy");
+    assert_eq!(d["owner"]["name"], "numpy");
+    assert!(fix(d).contains("numpy.libs"), "{}", fix(d));
+}
