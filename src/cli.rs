@@ -178,6 +178,10 @@ pub struct ScanArgs {
     /// an extracted base image). Repeatable.
     #[arg(long, value_name = "KIND[=PATH]", value_parser = parse_emit)]
     pub emit: Vec<Emit>,
+    /// Name the Debian package or wheel that owns each file to copy (from
+    /// the builder's dpkg database and the wheels' RECORD files).
+    #[arg(long)]
+    pub owners: bool,
     #[command(flatten)]
     pub loader: LoaderArgs,
 }

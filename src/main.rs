@@ -120,13 +120,21 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     for e in &report.errors {
         eprintln!("ldslim: {}: {}", e.path, e.message);
     }
-    let plan = plan_for(
+    let mut plan = plan_for(
         &session,
         &report,
         args.target.as_deref(),
         &args.loader,
         args.fix.into(),
     )?;
+    if let (true, Some(p), Some(builder)) = (args.owners, plan.as_mut(), session.host_root()) {
+        let owners = ldslim::owners::Owners::load(builder, &site_dirs(&report));
+        for item in &p.copy.items {
+            if let Some(o) = owners.owner(&item.src) {
+                p.owners.insert(item.src.clone(), o);
+            }
+        }
+    }
     let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
     if stdout_emits > 1 {
         return Err(io::Error::other(
@@ -246,12 +254,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
         &args.loader,
         plan::Fix::Relocate,
     )?;
-    let site_dirs: Vec<String> = report
-        .python
-        .iter()
-        .flat_map(|inv| inv.installations.iter())
-        .flat_map(|i| i.site_dirs.iter().map(|d| d.path.clone()))
-        .collect();
+    let site_dirs = site_dirs(&report);
     let builder = session
         .host_root()
         .ok_or_else(|| io::Error::other("the builder must be a directory"))?;
@@ -279,6 +282,16 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
     } else {
         Outcome::Findings
     })
+}
+
+/// The site directories the Python scope found (where wheels' RECORDs are).
+fn site_dirs(report: &scan::ScanReport) -> Vec<String> {
+    report
+        .python
+        .iter()
+        .flat_map(|inv| inv.installations.iter())
+        .flat_map(|i| i.site_dirs.iter().map(|d| d.path.clone()))
+        .collect()
 }
 
 fn read_stdin() -> io::Result<String> {

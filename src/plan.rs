@@ -137,6 +137,10 @@ pub struct PlanReport {
     pub conflicts: Vec<Conflict>,
     /// Entries the final image cannot load at all (and why).
     pub refused: Vec<(String, String)>,
+    /// Who installed each copied file in the builder (`src` -> owner),
+    /// filled on request (`--owners`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub owners: BTreeMap<String, crate::owners::Owner>,
 }
 
 impl PlanReport {
@@ -545,6 +549,7 @@ impl Planner<'_> {
             versions,
             conflicts: self.conflicts.into_iter().collect(),
             refused,
+            owners: BTreeMap::new(),
         }
     }
 }

@@ -252,7 +252,22 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             human_bytes(p.bytes)
         )?;
         for (name, items) in &by_name {
-            writeln!(out, "  {name}")?;
+            let owner = items
+                .iter()
+                .find_map(|i| p.owners.get(&i.src))
+                .map(|o| match o {
+                    Owner::Deb {
+                        package,
+                        version: Some(v),
+                    } => format!("  (Debian package {package} {v})"),
+                    Owner::Deb {
+                        package,
+                        version: None,
+                    } => format!("  (Debian package {package})"),
+                    Owner::Wheel { name, version } => format!("  (wheel {name} {version})"),
+                })
+                .unwrap_or_default();
+            writeln!(out, "  {name}{owner}")?;
             for item in items {
                 let what = match &item.kind {
                     CopyKind::Symlink { target } => format!("-> {target}"),

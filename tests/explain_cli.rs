@@ -128,3 +128,83 @@ fn numpy_vendored_library() {
     assert_eq!(d["owner"]["name"], "numpy");
     assert!(fix(d).contains("numpy.libs"), "{}", fix(d));
 }
+
+fn ldslim_json(args: &[&str]) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(args)
+        .output()
+        .expect("ldslim runs");
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+/// `scan --owners`: each copied file names its Debian package.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn scan_names_the_owner_of_each_copied_file() {
+    let root = std::env::var("LDSLIM_E2E_ROOT").expect("LDSLIM_E2E_ROOT");
+    let v = ldslim_json(&["scan", &root, "--owners", "--format", "json"]);
+    let owners = &v["plan"]["owners"];
+    assert_eq!(
+        owners["/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"]["package"], "zlib1g",
+        "{owners}"
+    );
+    assert_eq!(
+        owners["/usr/lib/x86_64-linux-gnu/libffi.so.8.1.2"]["package"],
+        "libffi8"
+    );
+    // The Python scope was used and reported.
+    let inst = &v["python"]["installations"][0];
+    assert_eq!(inst["interpreter"], "/usr/bin/python3.11");
+}
+
+/// `why libbz2.so.1.0`: the chain from _bz2 (import bz2), and the target
+/// lacks it.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn why_libbz2() {
+    let root = std::env::var("LDSLIM_E2E_ROOT").expect("LDSLIM_E2E_ROOT");
+    let v = ldslim_json(&["why", &root, "libbz2.so.1.0", "--format", "json"]);
+    assert_eq!(
+        v["files"],
+        serde_json::json!(["/usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4"])
+    );
+    let chains = v["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 1, "{v}");
+    assert_eq!(
+        chains[0]["entry"],
+        "/usr/lib/python3.11/lib-dynload/_bz2.cpython-311-x86_64-linux-gnu.so"
+    );
+    assert_eq!(chains[0]["links"][0]["needed"], "libbz2.so.1.0");
+    assert_eq!(
+        v["target"],
+        "distroless/cc-debian12 (amd64, glibc 2.36, embedded)"
+    );
+    let copy: Vec<&str> = v["copy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dest"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        copy,
+        vec![
+            "/usr/lib/x86_64-linux-gnu/libbz2.so.1.0",
+            "/usr/lib/x86_64-linux-gnu/libbz2.so.1.0.4"
+        ]
+    );
+    let text = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(["why", &root, "libbz2.so.1.0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("_bz2.cpython-311-x86_64-linux-gnu.so (import bz2)"),
+        "{text}"
+    );
+}
