@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::elf::{ElfError, ElfFacts};
 use crate::root::{FileId, Kind, Resolved, RootError};
-use crate::vfs::{self, Node, Tree};
+use crate::vfs::{self, Tree};
 
 /// Why a file's facts could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,28 @@ impl Objects {
         if let Some(hit) = read(&self.paths).get(path) {
             return hit.clone();
         }
-        let got = vfs::resolve(self.tree.as_ref(), path).map_err(Arc::new);
+        // The loader tries one name in many directories and many names in
+        // one directory: resolve (and memoise) the directory first, then
+        // only the last component. `..` last needs the full walk.
+        let got = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) if path.is_absolute() && parent != path => {
+                match self.resolve(parent)? {
+                    Some(dir) if dir.kind == Kind::Directory => {
+                        let stat = crate::vfs::Stat {
+                            node: crate::vfs::Node::Directory,
+                            id: dir.id,
+                            size: dir.size,
+                            mode: 0o755,
+                        };
+                        vfs::resolve_from(self.tree.as_ref(), dir.path, Some(stat), Path::new(name))
+                    }
+                    // A missing parent, or a file used as a directory.
+                    _ => Ok(None),
+                }
+            }
+            _ => vfs::resolve(self.tree.as_ref(), path),
+        }
+        .map_err(Arc::new);
         write(&self.paths).insert(path.to_path_buf(), got.clone());
         got
     }
@@ -72,19 +93,24 @@ impl Objects {
     /// Facts of a file found by walking the tree, whose directories are
     /// already symlink-free: one `lstat`, then the shared memo.
     pub fn facts_walked(&self, path: &Path) -> Result<(FileId, Facts), RootError> {
-        let Some(st) = self.tree.lstat(path)? else {
-            return Err(RootError::NotRegular(path.to_path_buf()));
-        };
-        if st.node != Node::Regular {
-            return Err(RootError::NotRegular(path.to_path_buf()));
+        let (id, facts) = self.tree.walked_facts(path)?;
+        if let Some(hit) = read(&self.facts).get(&id) {
+            return Ok((id, hit.clone()));
         }
-        let file = Resolved {
-            path: path.to_path_buf(),
-            kind: Kind::Regular,
-            id: st.id,
-            size: st.size,
-        };
-        Ok((st.id, self.facts(&file)))
+        let facts = Arc::new(facts);
+        // Most walked files are not ELF: keeping them would only grow the
+        // memo and its lock traffic; the loader never asks for them.
+        if matches!(
+            facts.as_ref(),
+            Err(FactsError::Elf {
+                source: ElfError::NotElf,
+                ..
+            })
+        ) {
+            return Ok((id, facts));
+        }
+        let got = write(&self.facts).entry(id).or_insert(facts).clone();
+        Ok((id, got))
     }
 
     /// The content of a small regular file, `None` when it is missing, not

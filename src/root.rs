@@ -134,15 +134,27 @@ impl Root {
     /// `O_NOFOLLOW | O_NONBLOCK` open of a symlink-free path, then `fstat`:
     /// only a regular file is handed out, so nothing can block later reads.
     fn open_regular(&self, inside: &Path) -> Result<(SizedFile, FileId), RootError> {
+        let file = self.open_raw(inside)?;
+        self.stat_regular(inside, file)
+    }
+
+    fn open_raw(&self, inside: &Path) -> Result<File, RootError> {
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+            .open(self.host_path(inside))
+            .map_err(|source| RootError::Io {
+                path: inside.to_path_buf(),
+                source,
+            })
+    }
+
+    /// `fstat` an open file: only a regular file is handed out.
+    fn stat_regular(&self, inside: &Path, file: File) -> Result<(SizedFile, FileId), RootError> {
         let io_err = |source| RootError::Io {
             path: inside.to_path_buf(),
             source,
         };
-        let file: File = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-            .open(self.host_path(inside))
-            .map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if !meta.is_file() {
             return Err(RootError::NotRegular(inside.to_path_buf()));
@@ -221,6 +233,37 @@ impl Tree for Root {
                 source,
             })?;
         Ok(Some(bytes))
+    }
+
+    fn walked_facts(
+        &self,
+        path: &Path,
+    ) -> Result<(FileId, Result<ElfFacts, FactsError>), RootError> {
+        // One open (O_NOFOLLOW, so a walked path swapped for a symlink is
+        // refused); most walked files are not ELF, and four bytes say so
+        // before any fstat. Only ELF files pay for their identity.
+        let file = self.open_raw(path)?;
+        let mut magic = [0u8; 4];
+        let n = file
+            .read_at(&mut magic, 0)
+            .map_err(|source| RootError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n < 4 || magic != *b"\x7fELF" {
+            let facts = Err(FactsError::Elf {
+                path: path.display().to_string(),
+                source: elf::ElfError::NotElf,
+            });
+            // Not ELF: no identity is needed (nothing memoises it).
+            return Ok((FileId { dev: 0, ino: 0 }, facts));
+        }
+        let (f, id) = self.stat_regular(path, file)?;
+        let facts = elf::read_facts(&f).map_err(|source| FactsError::Elf {
+            path: path.display().to_string(),
+            source,
+        });
+        Ok((id, facts))
     }
 
     fn describe(&self) -> String {

@@ -166,20 +166,21 @@ pub fn scan(
 
     let files = AtomicUsize::new(0);
     let walk_errors = Mutex::new(Vec::new());
-    let outcomes: Vec<Outcome> = starts
-        .iter()
-        .flat_map(|start| {
-            let host = root.host_path(start);
-            let host_root = root.host_dir().to_path_buf();
-            WalkDir::new(host)
-                .follow_links(false)
-                .into_iter()
-                .filter_entry(move |e| !is_pseudo(&host_root, e.path()))
-        })
-        .par_bridge()
-        .filter_map(|entry| {
-            let entry = match entry {
-                Ok(e) => e,
+    // The walk itself is cheap (getdents; the file type comes with each
+    // entry): do it serially into a list, then examine the files on every
+    // core. `par_bridge` over the walk would serialise on its mutex.
+    let mut regular: Vec<PathBuf> = Vec::new();
+    for start in &starts {
+        let host = root.host_path(start);
+        let host_root = root.host_dir().to_path_buf();
+        let walk = WalkDir::new(host)
+            .follow_links(false)
+            .into_iter()
+            .filter_entry(move |e| !is_pseudo(&host_root, e.path()));
+        for entry in walk {
+            match entry {
+                Ok(e) if e.file_type().is_file() => regular.push(e.into_path()),
+                Ok(_) => {}
                 Err(e) => {
                     let path = e
                         .path()
@@ -190,23 +191,20 @@ pub fn scan(
                         .map(|io| io.to_string())
                         .unwrap_or_else(|| e.to_string());
                     lock(&walk_errors).push(Problem { path, message });
-                    return None;
                 }
-            };
-            if !entry.file_type().is_file() {
-                return None;
             }
+        }
+    }
+    let outcomes: Vec<Outcome> = regular
+        .par_iter()
+        .filter_map(|host_path| {
             files.fetch_add(1, Ordering::Relaxed);
             progress.file();
-            let path = inside(root.host_dir(), entry.path());
-            if entry.path().to_str().is_none() {
+            let path = inside(root.host_dir(), host_path);
+            if host_path.to_str().is_none() {
                 // `path` is lossy; the message gives the exact bytes.
-                let exact = Path::new("/").join(
-                    entry
-                        .path()
-                        .strip_prefix(root.host_dir())
-                        .unwrap_or(entry.path()),
-                );
+                let exact = Path::new("/")
+                    .join(host_path.strip_prefix(root.host_dir()).unwrap_or(host_path));
                 return Some(Outcome::Error(Problem {
                     path,
                     message: format!(

@@ -55,6 +55,28 @@ pub trait Tree: Send + Sync {
         None
     }
 
+    /// Identity and ELF facts of a regular file found by walking the tree
+    /// (its directories are symlink-free). The default is `lstat` then
+    /// [`Tree::facts`]; a host root does it with one open and `fstat`.
+    fn walked_facts(
+        &self,
+        path: &Path,
+    ) -> Result<(FileId, Result<ElfFacts, FactsError>), RootError> {
+        let Some(st) = self.lstat(path)? else {
+            return Err(RootError::NotRegular(path.to_path_buf()));
+        };
+        if st.node != Node::Regular {
+            return Err(RootError::NotRegular(path.to_path_buf()));
+        }
+        let file = Resolved {
+            path: path.to_path_buf(),
+            kind: Kind::Regular,
+            id: st.id,
+            size: st.size,
+        };
+        Ok((st.id, self.facts(&file)))
+    }
+
     /// A short description for reports ("/srv/rootfs", "distroless/cc-debian12").
     fn describe(&self) -> String;
 }
@@ -63,9 +85,22 @@ pub trait Tree: Send + Sync {
 /// when some component does not exist (or a non-directory is used as a
 /// directory); an error naming the chain for symlink loops.
 pub fn resolve(tree: &dyn Tree, path: &Path) -> Result<Option<Resolved>, RootError> {
-    let mut pending: VecDeque<OsString> = components(path.as_os_str()).collect();
-    let mut cur = PathBuf::from("/");
-    let mut cur_stat: Option<Stat> = None;
+    resolve_from(tree, PathBuf::from("/"), None, path)
+}
+
+/// Resolve `rel` starting in the directory `start` (canonical, symlink-free,
+/// with its stat when known): what the loader's lookups of many names in
+/// one directory share, so the directory is resolved once.
+pub fn resolve_from(
+    tree: &dyn Tree,
+    start: PathBuf,
+    start_stat: Option<Stat>,
+    rel: &Path,
+) -> Result<Option<Resolved>, RootError> {
+    let path = rel;
+    let mut pending: VecDeque<OsString> = components(rel.as_os_str()).collect();
+    let mut cur = start;
+    let mut cur_stat: Option<Stat> = start_stat;
     let mut chain: Vec<PathBuf> = Vec::new();
     while let Some(comp) = pending.pop_front() {
         if comp == ".." {

@@ -14,7 +14,7 @@ fn clean_root_exits_zero_and_counts_objects() {
         &[],
     );
     w.write("/usr/share/doc/readme", b"not an object");
-    let o = w.ldslim("scan", &["--format", "json"]);
+    let o = w.ldslim("scan", &["--scope", "all", "--format", "json"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -88,7 +88,7 @@ fn bad_files_are_reported_and_the_scan_goes_on() {
     .collect();
     let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
     w.exe("/usr/bin/app", &needs, &[]);
-    let o = w.ldslim("scan", &["--format", "json"]);
+    let o = w.ldslim("scan", &["--scope", "all", "--format", "json"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -176,11 +176,11 @@ fn output_is_deterministic() {
         &["/opt/l/lib3.so", &gone],
         &["-Wl,-rpath,/opt/l"],
     );
-    let a = w.ldslim("scan", &["--format", "json"]);
-    let b = w.ldslim("scan", &["--format", "json"]);
+    let a = w.ldslim("scan", &["--scope", "all", "--format", "json"]);
+    let b = w.ldslim("scan", &["--scope", "all", "--format", "json"]);
     assert_eq!(a.stdout, b.stdout);
-    let a = w.ldslim("scan", &[]);
-    let b = w.ldslim("scan", &[]);
+    let a = w.ldslim("scan", &["--scope", "all"]);
+    let b = w.ldslim("scan", &["--scope", "all"]);
     assert_eq!(a.stdout, b.stdout);
 }
 
@@ -192,8 +192,21 @@ fn pseudo_filesystems_are_not_walked() {
     w.lib("/proc/1/libhidden.so", "libhidden.so", &[], &[]);
     w.lib("/dev/libdev.so", "libdev.so", &[], &[]);
     w.lib("/opt/proc/libseen.so", "libseen.so", &[], &[]);
-    let o = w.ldslim("scan", &["--format", "json"]);
+    let o = w.ldslim("scan", &["--scope", "all", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     // ld.so, libc, libseen
     assert_eq!(v["objects"], 3, "{v}");
+}
+
+/// The default scope is Python: a root without any says so.
+#[test]
+fn a_root_without_python_says_so() {
+    let w = World::new();
+    let o = w.ldslim("scan", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no Python installation found; give PATHs to scan, or --scope all"),
+        "{err}"
+    );
 }
