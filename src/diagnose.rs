@@ -73,6 +73,7 @@ fn diagnose_one(cx: &Context<'_>, f: &Finding) -> Diagnosis {
             d.in_builder = w.files.clone();
             d.owner = w.files.first().and_then(|p| cx.owners.owner(p));
             missing_library_fix(cx, library, &w.files, &mut d.fix);
+            also_missing(cx, library, d.chain.as_ref(), &mut d.fix);
         }
         Failure::MissingVersion {
             version,
@@ -159,6 +160,46 @@ fn pick_chain(cx: &Context<'_>, chains: &[Chain], f: &Finding) -> Option<Chain> 
             .find(|c| c.entry == o || c.entry.ends_with(&format!("/{o}")))
     });
     by_module.or(by_object).or(chains.first()).cloned()
+}
+
+/// The object that failed usually lacks more than the one library the
+/// loader stopped at (it reports the first): add the plan's other copies
+/// for the same object, so one round of fixing is enough.
+fn also_missing(cx: &Context<'_>, library: &str, chain: Option<&Chain>, fix: &mut Vec<String>) {
+    let (Some(plan), Some(chain)) = (cx.plan, chain) else {
+        return;
+    };
+    let items: Vec<_> = plan
+        .copy
+        .items
+        .iter()
+        .filter(|i| i.needed_as != library && i.chain.first() == Some(&chain.entry))
+        .cloned()
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let names: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.needed_as.as_str()).collect();
+    fix.push(format!(
+        "{} also needs {}, which the target lacks too:",
+        chain.entry,
+        names.into_iter().collect::<Vec<_>>().join(", ")
+    ));
+    let sub = CopyPlan {
+        target: plan.copy.target.clone(),
+        items,
+        env: plan.copy.env.clone(),
+    };
+    let mut text = Vec::new();
+    if emit::dockerfile(&mut text, &sub, "builder").is_ok() {
+        fix.extend(
+            String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
 }
 
 fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &mut Vec<String>) {
