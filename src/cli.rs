@@ -12,37 +12,233 @@ use crate::scan::Scope;
 /// Which shared libraries a program needs, resolved exactly as glibc's
 /// loader would inside a root filesystem.
 #[derive(Debug, Parser)]
-#[command(name = "ldslim", version, about, max_term_width = 100)]
+#[command(
+    name = "ldslim",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = MAIN_EXAMPLES
+)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  ldslim scan / --emit copy=/ldslim-out    # in a Dockerfile's builder stage
+  ldslim scan ./rootfs --format json        # in CI, on an exported builder filesystem
+  ldslim why ./rootfs libbz2.so.1.0         # what needs a library
+  ldslim explain ./rootfs --file app.log    # a loader error explained, with the fix
+  ldslim targets                            # the base images ldslim knows
+
+Exit codes: 0 everything loads, 1 findings, 2 usage or I/O error.
+Guides: docs/dockerfile.md, docs/ci.md, docs/cli.md and docs/json.md in the source repository.";
+
+/// The whole command line, with what is known only at run time: the long
+/// version (`--version`), which names the Debian package versions of the
+/// embedded targets. Help, the man page and completions all come from it.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // Built once per process, and it lives as long.
+    let long: &'static str = Box::leak(long_version().into_boxed_str());
+    Cli::command().long_version(long)
+}
+
+/// `0.1.0`, then each embedded target with the packages its data was made
+/// from.
+pub fn long_version() -> String {
+    let mut s = format!(
+        "{}\nembedded targets (the Debian packages their data was made from; `ldslim targets` for more):",
+        env!("CARGO_PKG_VERSION")
+    );
+    for name in crate::target::embedded_names() {
+        match crate::target::embedded(name) {
+            Ok(t) => {
+                let glibc = t
+                    .info
+                    .glibc
+                    .as_deref()
+                    .map(|g| format!(", glibc {g}"))
+                    .unwrap_or_default();
+                let packages: Vec<String> = t
+                    .info
+                    .packages
+                    .iter()
+                    .map(|(p, v)| format!("{p} {v}"))
+                    .collect();
+                s.push_str(&format!(
+                    "\n  {name} ({} {}{glibc}): {}",
+                    t.info.suite,
+                    t.info.arch,
+                    packages.join(", ")
+                ));
+            }
+            Err(e) => s.push_str(&format!("\n  {name}: {e}")),
+        }
+    }
+    s
+}
+
+/// Flags every subcommand takes, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to colour the text report: `auto` colours only a terminal, and
+    /// not when NO_COLOR is set; `always`; `never`.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
+    pub color: ColorWhen,
+    /// Print nothing but errors (on standard error); the exit code tells
+    /// the outcome. Files asked for with --emit are still written.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print each stage's time and counts on standard error.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour a stream that is (or is not) a terminal, given
+    /// the value of NO_COLOR (any non-empty value turns `auto` off).
+    pub fn enabled(self, is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print what glibc's loader would load for each FILE, as `ld.so --list`
     /// run inside ROOT prints it (without addresses).
+    #[command(after_help = LDD_EXAMPLES)]
     Ldd(LddArgs),
     /// Find every ELF object under ROOT (or PATHs inside it), resolve each,
     /// and report what does not load.
+    #[command(after_help = SCAN_EXAMPLES)]
     Scan(ScanArgs),
     /// Every chain of DT_NEEDED edges from the objects in scope that loads
     /// LIB (a soname or a path inside ROOT), the reason for each edge, and
     /// whether the target provides it.
+    #[command(after_help = WHY_EXAMPLES)]
     Why(WhyArgs),
     /// Read an error message, a traceback or a whole container log (TEXT,
     /// --file, or standard input) and explain each loader failure in it:
     /// which object failed, which file it needs, the chain from the Python
     /// module, where that file is in the builder ROOT, who owns it, and the
     /// fix.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
     /// List the base images ldslim knows (embedded target data): glibc
     /// version, entries, ELF objects and Debian package versions of each.
+    #[command(after_help = TARGETS_EXAMPLES)]
     Targets(TargetsArgs),
+    /// Print a shell completion script on standard output.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page ldslim(1) on standard output, or write one page
+    /// per command into a directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
     /// Print the target data of an extracted image root (used by
     /// scripts/make-targets.sh).
     #[command(hide = true)]
     TargetData(TargetDataArgs),
+}
+
+const LDD_EXAMPLES: &str = "\
+Examples:
+  ldslim ldd ./rootfs /usr/bin/python3.11
+  ldslim ldd ./rootfs /usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so
+  ldslim ldd ./rootfs /opt/app/bin/server --library-path /opt/app/lib
+
+Exit codes: 0 every FILE loads, 1 something is not found or would abort, 2 usage or I/O error.";
+
+const SCAN_EXAMPLES: &str = "\
+Examples:
+  # In a Dockerfile's builder stage: the libraries the distroless stage lacks, as a
+  # directory for one `COPY --from=builder /ldslim-out/ /` (docs/dockerfile.md)
+  ldslim scan / --emit copy=/ldslim-out
+  # In CI, on the builder's filesystem (`docker export`; docs/ci.md)
+  ldslim scan ./rootfs
+  ldslim scan ./rootfs --format json > ldslim.json
+  ldslim scan ./rootfs --format github      # GitHub Actions annotations
+  ldslim scan ./rootfs --format gitlab > gl-code-quality-report.json
+  # Another base image; the COPY lines alone; a layer to ADD
+  ldslim scan ./rootfs --target distroless/base-debian12 --emit dockerfile
+  ldslim scan ./rootfs --emit tar=ldslim-layer.tar
+  # Only these paths; every file; one object's tree
+  ldslim scan ./rootfs /usr/bin/python3.11 /usr/lib/python3.11
+  ldslim scan ./rootfs --scope all --target none
+  ldslim scan ./rootfs --tree /usr/bin/python3.11
+
+Exit codes: 0 everything resolves and the final image loads, 1 findings, 2 usage or I/O error.";
+
+const WHY_EXAMPLES: &str = "\
+Examples:
+  ldslim why ./rootfs libbz2.so.1.0
+  ldslim why ./rootfs /usr/lib/x86_64-linux-gnu/libgfortran.so.5 /usr/local/lib/python3.11
+  ldslim why ./rootfs libz.so.1 --format json
+
+Exit codes: 0 something in scope loads LIB, 1 nothing does, 2 usage or I/O error.";
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  ldslim explain ./rootfs 'python3: error while loading shared libraries: libz.so.1: cannot open shared object file'
+  docker logs my-app 2>&1 | ldslim explain ./rootfs -
+  ldslim explain ./rootfs --file crash.log --format json
+
+Exit codes: 0 every failure found has a fix, 1 none recognised or one without a fix, 2 usage or I/O error.";
+
+const TARGETS_EXAMPLES: &str = "\
+Examples:
+  ldslim targets
+  ldslim targets --format json
+
+A target is named as listed (distroless/cc-debian12, distroless/base-debian13:arm64) in
+`scan --target`, `why --target` and `explain --target`.";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  ldslim completions bash > ~/.local/share/bash-completion/completions/ldslim
+  ldslim completions zsh > ~/.zfunc/_ldslim       # with fpath+=(~/.zfunc) in ~/.zshrc
+  ldslim completions fish > ~/.config/fish/completions/ldslim.fish";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  ldslim man | man -l -
+  ldslim man > ~/.local/share/man/man1/ldslim.1
+  ldslim man --dir /usr/local/share/man/man1      # ldslim.1, ldslim-scan.1, ...";
+
+/// A shell to complete in.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write ldslim.1 and one page per command (ldslim-scan.1, ...) into
+    /// this directory instead of printing ldslim.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +321,19 @@ pub enum Format {
     Json,
 }
 
+/// `scan --format`: the formats of [`Format`] plus CI annotations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// The report for people.
+    Text,
+    /// One JSON object (schema: docs/json.md).
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…,title=…::…`).
+    Github,
+    /// A GitLab Code Quality report (JSON).
+    Gitlab,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum ScopeArg {
     /// Every Python installation found in ROOT: interpreters, stdlib,
@@ -153,9 +362,11 @@ pub struct ScanArgs {
     /// Which files to scan when no PATH is given.
     #[arg(long, value_enum, default_value = "python")]
     pub scope: ScopeArg,
-    /// Output format; JSON is described in docs/json.md.
+    /// Output format: `text`; `json` (docs/json.md); `github` (workflow
+    /// commands that annotate a GitHub Actions run); `gitlab` (a GitLab
+    /// Code Quality report). See docs/ci.md.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    pub format: ScanFormat,
     /// Print one object's dependency tree, with the reason for each edge,
     /// instead of scanning.
     #[arg(long, value_name = "FILE")]

@@ -124,11 +124,17 @@ pub struct Session {
     objects: Arc<Objects>,
     opts: Options,
     loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
-    preload: OnceLock<Vec<String>>,
+    /// The preload names simulated, and how many distinct ones the file
+    /// lists.
+    preload: OnceLock<(Vec<String>, usize)>,
 }
 
 /// The file glibc reads for objects to load into every program.
 const PRELOAD: &str = "/etc/ld.so.preload";
+
+/// Real preload lists name a handful of objects; every name costs a search
+/// per entry, so a hostile list is cut here (with a warning).
+const MAX_PRELOAD: usize = 1024;
 
 /// An object mapped during one load (glibc's `struct link_map`, reduced).
 struct Node {
@@ -210,7 +216,7 @@ impl Session {
             Ok(f) => Ok((
                 resolved.id,
                 resolved.path.display().to_string(),
-                Arc::new(f.clone()),
+                Arc::clone(f),
             )),
             Err(e) => Err(EntryError::Unreadable(e.to_string())),
         }
@@ -301,7 +307,17 @@ impl Session {
         // program, as if it needed them (`do_preload` with the main map as
         // loader), and enter the search list before its dependencies. One
         // that cannot be found is reported and ignored.
-        for name in self.preloads() {
+        let (preload, listed) = self.preloads();
+        if listed > preload.len() {
+            warnings.push(Warning {
+                object: PRELOAD.to_string(),
+                needed: String::new(),
+                message: format!(
+                    "lists {listed} different names: only the first {MAX_PRELOAD} are simulated"
+                ),
+            });
+        }
+        for name in preload {
             match self.map_object(&loader, &mut nodes, 0, &name) {
                 Err(f) => {
                     fatal = Some(f);
@@ -381,7 +397,7 @@ impl Session {
                     return Ok((m, How::SameFile));
                 }
                 let facts = match self.objects.facts(&found.file).as_ref() {
-                    Ok(f) => Arc::new(f.clone()),
+                    Ok(f) => Arc::clone(f),
                     Err(e) => {
                         return Err(Fatal {
                             path: found.path.clone(),
@@ -422,20 +438,26 @@ impl Session {
     }
 
     /// Names listed in the root's /etc/ld.so.preload, separated by white
-    /// space or colons (rtld.c), read once per run.
-    fn preloads(&self) -> Vec<String> {
+    /// space or colons (rtld.c), read once per run: each name once (a
+    /// repeated name loads nothing more), at most [`MAX_PRELOAD`] of them,
+    /// with the number of distinct names listed.
+    fn preloads(&self) -> (Vec<String>, usize) {
         self.preload
             .get_or_init(|| {
                 // glibc maps the file whole; a preload list is tiny, so a
                 // huge one is treated as absent rather than read.
                 let Ok(Some(bytes)) = self.objects.read_small(PRELOAD, 1 << 20) else {
-                    return Vec::new();
+                    return (Vec::new(), 0);
                 };
-                String::from_utf8_lossy(&bytes)
+                let text = String::from_utf8_lossy(&bytes);
+                let mut seen = std::collections::HashSet::new();
+                let names: Vec<String> = text
                     .split(|c: char| c == ':' || c.is_ascii_whitespace())
-                    .filter(|s| !s.is_empty())
+                    .filter(|s| !s.is_empty() && seen.insert(*s))
                     .map(str::to_string)
-                    .collect()
+                    .collect();
+                let listed = names.len();
+                (names.into_iter().take(MAX_PRELOAD).collect(), listed)
             })
             .clone()
     }

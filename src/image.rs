@@ -144,7 +144,7 @@ impl Tree for FinalImage {
     fn facts(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
         match self.builder_file(file) {
             Some(src) => match self.builder.facts(&src).as_ref() {
-                Ok(f) => Ok(f.clone()),
+                Ok(f) => Ok(ElfFacts::clone(f)),
                 Err(e) => Err(FactsError::Root(RootError::Io {
                     path: file.path.clone(),
                     source: std::io::Error::other(e.to_string()),

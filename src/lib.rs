@@ -23,4 +23,5 @@ pub mod root;
 pub mod scan;
 pub mod target;
 pub mod vfs;
+pub mod walk;
 pub mod why;

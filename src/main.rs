@@ -4,10 +4,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ldslim::cli::{Cli, Command, Emit, Format, LddArgs, ScanArgs};
+use ldslim::cli::{Cli, Command, Emit, Format, LddArgs, ScanArgs, ScanFormat};
 use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::plan::{self, PlanInput};
@@ -23,14 +22,85 @@ enum Outcome {
     Findings,
 }
 
+/// What the global flags ask of every command: colour, quiet, verbose.
+struct Ui {
+    /// Colour the text report on standard output.
+    color: bool,
+    /// Nothing but errors.
+    quiet: bool,
+    /// Each stage's time and counts on standard error.
+    verbose: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Ui {
+    fn new(g: &ldslim::cli::GlobalArgs) -> Ui {
+        let no_color = std::env::var_os("NO_COLOR");
+        Ui {
+            color: !g.quiet
+                && g.color
+                    .enabled(io::stdout().is_terminal(), no_color.as_deref()),
+            quiet: g.quiet,
+            verbose: g.verbose,
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    /// With --verbose, one line on stderr: the stage that just ended, its
+    /// time since the previous stage, and what it counted.
+    fn stage(&self, name: &str, detail: impl std::fmt::Display) {
+        let now = std::time::Instant::now();
+        let took = now.duration_since(self.last.replace(now));
+        if self.verbose {
+            eprintln!(
+                "ldslim: {name}: {detail} ({:.1} ms)",
+                took.as_secs_f64() * 1000.0
+            );
+        }
+    }
+
+    /// An informational line on stderr (not with --quiet).
+    fn info(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("ldslim: {message}");
+        }
+    }
+
+    /// Where a report goes: standard output (coloured when `text` and
+    /// colour is on), or nowhere with --quiet.
+    fn out(&self, text: bool) -> Box<dyn Write> {
+        if self.quiet {
+            return Box::new(io::sink());
+        }
+        let w = io::BufWriter::new(io::stdout().lock());
+        if text && self.color {
+            Box::new(report::Colored::new(w))
+        } else {
+            Box::new(w)
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The long version parses every embedded target: only when asked for.
+    let cmd = if std::env::args_os().skip(1).any(|a| a == "--version") {
+        ldslim::cli::command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let ui = Ui::new(&cli.global);
     let result = match cli.command {
-        Command::Ldd(args) => ldd(args),
-        Command::Scan(args) => scan_cmd(args),
-        Command::Why(args) => why_cmd(args),
-        Command::Explain(args) => explain_cmd(args),
-        Command::Targets(args) => targets_cmd(args),
+        Command::Ldd(args) => ldd(args, &ui),
+        Command::Scan(args) => scan_cmd(args, &ui),
+        Command::Why(args) => why_cmd(args, &ui),
+        Command::Explain(args) => explain_cmd(args, &ui),
+        Command::Targets(args) => targets_cmd(args, &ui),
+        Command::Completions(args) => completions_cmd(args),
+        Command::Man(args) => man_cmd(args, &ui),
         Command::TargetData(args) => target_data_cmd(args),
     };
     match result {
@@ -46,18 +116,29 @@ fn main() -> ExitCode {
 }
 
 fn open_root(path: &std::path::Path) -> io::Result<Root> {
-    Root::new(path).map_err(|e| io::Error::other(format!("root {}", e)))
+    Root::new(path).map_err(|e| {
+        let expected = "ROOT must be a directory holding a filesystem: `/` inside the builder stage, or the builder exported and extracted (docker export ID | tar -x -C rootfs)";
+        let hint = if path.is_file() && path.to_string_lossy().contains(".tar") {
+            format!(
+                "; this looks like an archive: extract it first (mkdir rootfs && tar -xf {} -C rootfs)",
+                path.display()
+            )
+        } else {
+            String::new()
+        };
+        io::Error::other(format!("root {e}\n{expected}{hint}"))
+    })
 }
 
 /// `ldslim ldd ROOT FILE...`
-fn ldd(args: LddArgs) -> io::Result<Outcome> {
+fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
     let results: Vec<_> = {
         use rayon::prelude::*;
         args.files.par_iter().map(|f| session.load(f)).collect()
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    ui.stage("resolve", format_args!("{} files", args.files.len()));
+    let mut out = ui.out(true);
     let mut clean = true;
     for (file, result) in args.files.iter().zip(&results) {
         clean &= match result {
@@ -84,10 +165,21 @@ impl Progress for Bar {
 }
 
 /// `ldslim scan ROOT [PATH...]`
-fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
+fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
+    if stdout_emits > 1 {
+        return Err(io::Error::other(
+            "only one --emit can write to stdout; give the others a =FILE",
+        ));
+    }
+    // An --emit to stdout is the output asked for: never coloured, written
+    // even with --quiet.
+    let mut out: Box<dyn Write> = if stdout_emits > 0 {
+        Box::new(io::BufWriter::new(io::stdout().lock()))
+    } else {
+        ui.out(args.format == ScanFormat::Text)
+    };
     if let Some(file) = &args.tree {
         return match session.load(file) {
             Ok(order) => {
@@ -102,7 +194,7 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
             Err(e) => Err(io::Error::other(e.to_string())),
         };
     }
-    let bar = if io::stderr().is_terminal() {
+    let bar = if io::stderr().is_terminal() && !ui.quiet {
         let b = ProgressBar::new_spinner();
         b.set_style(
             ProgressStyle::with_template("{spinner} scanning: {pos} files ({per_sec})")
@@ -117,8 +209,41 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
     let report = scan::scan(&session, &args.paths, args.scope.into(), &progress)
         .map_err(|e| io::Error::other(e.to_string()))?;
     progress.0.finish_and_clear();
+    ui.stage(
+        "scan",
+        format_args!(
+            "{} paths ({}), {} files, {} ELF objects, {} resolved, {} not found, {} warnings",
+            report.paths.len(),
+            match &report.python {
+                Some(inv) => format!("Python scope: {} interpreters", inv.installations.len()),
+                None => "as given".to_string(),
+            },
+            report.files,
+            report.objects,
+            report.resolved,
+            report.unresolved.len(),
+            report.warnings.len(),
+        ),
+    );
+    let no_python = args.paths.is_empty()
+        && report
+            .python
+            .as_ref()
+            .is_some_and(|inv| inv.installations.is_empty());
     for e in &report.errors {
+        if no_python && e.path == "/" {
+            continue;
+        }
         eprintln!("ldslim: {}: {}", e.path, e.message);
+    }
+    if no_python {
+        let root = args.root.display();
+        eprintln!(
+            "ldslim: {root}: no Python installation found; give PATHs to scan, or --scope all (e.g. `ldslim scan {root} /app /opt/venv`, or `ldslim scan {root} --scope all`)"
+        );
+        if args.format == ScanFormat::Text && stdout_emits == 0 {
+            return Ok(Outcome::Findings);
+        }
     }
     let mut plan = plan_for(
         &session,
@@ -127,6 +252,20 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
         &args.loader,
         args.fix.into(),
     )?;
+    if let Some(p) = &plan {
+        ui.stage(
+            "plan",
+            format_args!(
+                "{}: {} paths to copy ({} bytes), {} objects checked, {} missing, {} version errors",
+                p.target,
+                p.copy.items.len(),
+                p.bytes,
+                p.checked,
+                p.missing.len(),
+                p.versions.len()
+            ),
+        );
+    }
     if let (true, Some(p), Some(builder)) = (args.owners, plan.as_mut(), session.host_root()) {
         let owners = ldslim::owners::Owners::load(builder, &site_dirs(&report));
         for item in &p.copy.items {
@@ -134,16 +273,11 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
                 p.owners.insert(item.src.clone(), o);
             }
         }
-    }
-    let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
-    if stdout_emits > 1 {
-        return Err(io::Error::other(
-            "only one --emit can write to stdout; give the others a =FILE",
-        ));
+        ui.stage("owners", format_args!("{} files named", p.owners.len()));
     }
     if stdout_emits == 0 {
         match args.format {
-            Format::Text => {
+            ScanFormat::Text => {
                 if let Some(inv) = &report.python {
                     report::python_text(&mut out, inv)?;
                 }
@@ -155,11 +289,14 @@ fn scan_cmd(args: ScanArgs) -> io::Result<Outcome> {
                 }
                 report::scan_text(&mut out, &report)?
             }
-            Format::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Github => report::scan_github(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Gitlab => report::scan_gitlab(&mut out, &report, plan.as_ref())?,
         }
     }
     for e in &args.emit {
-        emit_one(e, &mut out, &report, plan.as_ref(), &session)?;
+        emit_one(e, &mut out, &report, plan.as_ref(), &session, ui)?;
+        ui.stage("emit", format_args!("{e:?}"));
     }
     out.flush()?;
     if let Some(p) = plan.as_ref().filter(|p| !p.loads()) {
@@ -207,11 +344,20 @@ fn plan_for(
 }
 
 /// `ldslim why ROOT LIB [PATH...]`
-fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
+fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
     let report = scan::scan(&session, &args.paths, scan::Scope::Python, &scan::Quiet)
         .map_err(|e| io::Error::other(e.to_string()))?;
+    ui.stage(
+        "scan",
+        format_args!(
+            "{} paths, {} entries",
+            report.paths.len(),
+            report.entries.len()
+        ),
+    );
     let answer = ldslim::why::why(&session, &report.entries, &args.lib);
+    ui.stage("why", format_args!("{} chains", answer.chains.len()));
     let plan = plan_for(
         &session,
         &report,
@@ -219,8 +365,14 @@ fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
         &args.loader,
         plan::Fix::Relocate,
     )?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    ui.stage(
+        "plan",
+        format_args!(
+            "{} paths to copy",
+            plan.as_ref().map_or(0, |p| p.copy.items.len())
+        ),
+    );
+    let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
         Format::Text => report::why_text(&mut out, &answer, plan.as_ref(), report.python.as_ref())?,
         Format::Json => report::why_json(&mut out, &answer, plan.as_ref())?,
@@ -234,7 +386,7 @@ fn why_cmd(args: ldslim::cli::WhyArgs) -> io::Result<Outcome> {
 }
 
 /// `ldslim explain ROOT [TEXT | - | --file F]`
-fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
+fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
     let text = match (&args.file, args.text.as_slice()) {
         (Some(f), _) => std::fs::read(f)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -244,9 +396,25 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
         (None, words) => words.join(" "),
     };
     let findings = ldslim::explain::parse(&text);
+    ui.stage(
+        "parse",
+        format_args!(
+            "{} lines, {} failures",
+            text.lines().count(),
+            findings.len()
+        ),
+    );
     let session = Session::new(open_root(&args.root)?, args.loader.options());
     let report = scan::scan(&session, &[], scan::Scope::Python, &scan::Quiet)
         .map_err(|e| io::Error::other(e.to_string()))?;
+    ui.stage(
+        "scan",
+        format_args!(
+            "{} paths, {} entries",
+            report.paths.len(),
+            report.entries.len()
+        ),
+    );
     let plan = plan_for(
         &session,
         &report,
@@ -268,8 +436,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs) -> io::Result<Outcome> {
         scope: &report.paths,
     };
     let answers = ldslim::diagnose::diagnose(&cx, &findings);
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    ui.stage("diagnose", format_args!("{} answers", answers.len()));
+    let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
         Format::Text => report::explain_text(&mut out, &answers)?,
         Format::Json => report::explain_json(&mut out, &answers)?,
@@ -309,6 +477,7 @@ fn emit_one(
     report: &scan::ScanReport,
     plan: Option<&plan::PlanReport>,
     session: &Session,
+    ui: &Ui,
 ) -> io::Result<()> {
     let Some(plan) = plan else {
         return Err(io::Error::other(
@@ -349,27 +518,34 @@ fn emit_one(
         Emit::Tar(p) => {
             let s = emit::tar(p, &plan.copy, builder)
                 .map_err(|err| io::Error::other(err.to_string()))?;
-            eprintln!(
-                "ldslim: wrote {}: {} files, {} symlinks, {} directories, {} bytes",
+            ui.info(format_args!(
+                "wrote {}: {} files, {} symlinks, {} directories, {} bytes",
                 p.display(),
                 s.files,
                 s.symlinks,
                 s.directories,
                 s.bytes
-            );
+            ));
             Ok(())
         }
         Emit::Copy(dir) => {
+            // A fresh output directory (`RUN ldslim scan / --emit
+            // copy=/ldslim-out` in a Dockerfile) is made; its parent must exist.
+            if !dir.exists() {
+                std::fs::create_dir(dir).map_err(|err| {
+                    io::Error::other(format!("--emit copy={}: {err}", dir.display()))
+                })?;
+            }
             let s = emit::copy(dir, &plan.copy, builder, false)
                 .map_err(|err| io::Error::other(err.to_string()))?;
-            eprintln!(
-                "ldslim: copied into {}: {} files, {} symlinks added ({} bytes), {} already there",
+            ui.info(format_args!(
+                "copied into {}: {} files, {} symlinks added ({} bytes), {} already there",
                 dir.display(),
                 s.files_added,
                 s.symlinks_added,
                 s.bytes_added,
                 s.unchanged
-            );
+            ));
             Ok(())
         }
     }
@@ -390,6 +566,11 @@ fn pick_target(
             let name = root.host_dir().display().to_string();
             return Ok(Some((name, Arc::new(root))));
         }
+        Some(t) if t.starts_with('/') || t.starts_with('.') => {
+            return Err(io::Error::other(format!(
+                "target {t}: not a directory; give a directory holding an extracted base image, or an embedded target (`ldslim targets` lists them)"
+            )));
+        }
         Some(t) => t.to_string(),
         None => {
             let os_release = builder
@@ -402,8 +583,17 @@ fn pick_target(
         }
     };
     let data = ldslim::target::embedded(&name).map_err(|e| {
+        // `cc-debian12` for `distroless/cc-debian12`, and the like.
+        let close: Vec<&str> = ldslim::target::embedded_names()
+            .into_iter()
+            .filter(|k| k.ends_with(&format!("/{name}")) || k.contains(name.as_str()))
+            .collect();
+        let hint = match close.as_slice() {
+            [] => String::new(),
+            some => format!("; did you mean {}?", some.join(" or ")),
+        };
         io::Error::other(format!(
-            "target {name}: {e} (see `ldslim targets`, or give a directory)"
+            "target {name}: {e}{hint}\n(`ldslim targets` describes each; a directory holding an extracted image works too)"
         ))
     })?;
     let label = match &data.info.glibc {
@@ -419,16 +609,46 @@ fn pick_target(
     )))
 }
 
+/// `ldslim completions SHELL`
+fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> io::Result<Outcome> {
+    let mut cmd = ldslim::cli::command();
+    // Into memory first: the generator panics on a write error (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "ldslim", &mut script);
+    let mut out = io::stdout().lock();
+    out.write_all(&script)?;
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// `ldslim man [--dir DIR]`
+fn man_cmd(args: ldslim::cli::ManArgs, ui: &Ui) -> io::Result<Outcome> {
+    let cmd = ldslim::cli::command();
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+            ui.info(format_args!("wrote the man pages into {}", dir.display()));
+        }
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
 /// `ldslim targets`
-fn targets_cmd(args: ldslim::cli::TargetsArgs) -> io::Result<Outcome> {
+fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> io::Result<Outcome> {
     use ldslim::target;
     let targets = target::embedded_names()
         .into_iter()
         .map(|name| Ok((name, target::embedded(name)?)))
         .collect::<Result<Vec<_>, target::TargetError>>()
         .map_err(io::Error::other)?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
         Format::Text => target::list_text(&mut out, &targets)?,
         Format::Json => target::list_json(&mut out, &targets)?,

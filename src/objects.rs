@@ -5,7 +5,8 @@
 //! thousandth object needing `libc.so.6` costs a hash lookup.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use crate::elf::{ElfError, ElfFacts};
@@ -21,7 +22,10 @@ pub enum FactsError {
     Elf { path: String, source: ElfError },
 }
 
-pub type Facts = Arc<Result<ElfFacts, FactsError>>;
+/// The facts are behind their own `Arc` so that every load order mapping
+/// the file shares them instead of cloning them (libc's alone are dozens of
+/// version strings).
+pub type Facts = Arc<Result<Arc<ElfFacts>, FactsError>>;
 
 /// A memoised path resolution: missing is `Ok(None)`.
 pub type Resolution = Result<Option<Resolved>, Arc<RootError>>;
@@ -29,7 +33,11 @@ pub type Resolution = Result<Option<Resolved>, Arc<RootError>>;
 /// Shared, memoised view of the files of one tree.
 pub struct Objects {
     tree: Arc<dyn Tree>,
-    paths: RwLock<HashMap<PathBuf, Resolution>>,
+    /// Keyed by the path's bytes: one hash pass per lookup, where `Path`'s
+    /// own `Hash` feeds the hasher component by component. (Two spellings
+    /// of one path, `/a//b` and `/a/b`, are then two entries with the same
+    /// resolution: only the memo is affected.)
+    paths: RwLock<HashMap<Vec<u8>, Resolution>>,
     facts: RwLock<HashMap<FileId, Facts>>,
 }
 
@@ -48,7 +56,8 @@ impl Objects {
 
     /// Resolve a path inside the tree (memoised).
     pub fn resolve(&self, path: &Path) -> Resolution {
-        if let Some(hit) = read(&self.paths).get(path) {
+        let key = path.as_os_str().as_bytes();
+        if let Some(hit) = read(&self.paths).get(key) {
             return hit.clone();
         }
         // The loader tries one name in many directories and many names in
@@ -73,7 +82,7 @@ impl Objects {
             _ => vfs::resolve(self.tree.as_ref(), path),
         }
         .map_err(Arc::new);
-        write(&self.paths).insert(path.to_path_buf(), got.clone());
+        write(&self.paths).insert(key.to_vec(), got.clone());
         got
     }
 
@@ -83,7 +92,7 @@ impl Objects {
         if let Some(hit) = read(&self.facts).get(&file.id) {
             return hit.clone();
         }
-        let parsed = Arc::new(self.tree.facts(file));
+        let parsed = Arc::new(self.tree.facts(file).map(Arc::new));
         write(&self.facts)
             .entry(file.id)
             .or_insert_with(|| parsed.clone())
@@ -97,7 +106,7 @@ impl Objects {
         if let Some(hit) = read(&self.facts).get(&id) {
             return Ok((id, hit.clone()));
         }
-        let facts = Arc::new(facts);
+        let facts = Arc::new(facts.map(Arc::new));
         // Most walked files are not ELF: keeping them would only grow the
         // memo and its lock traffic; the loader never asks for them.
         if matches!(
@@ -111,6 +120,21 @@ impl Objects {
         }
         let got = write(&self.facts).entry(id).or_insert(facts).clone();
         Ok((id, got))
+    }
+
+    /// Facts of a file the caller found and opened (a scan's walk), keyed
+    /// by its identity: `parse` runs only when no file with that identity
+    /// was parsed yet (a hard link, or a library a load reached first).
+    pub fn facts_with(
+        &self,
+        id: FileId,
+        parse: impl FnOnce() -> Result<ElfFacts, FactsError>,
+    ) -> Facts {
+        if let Some(hit) = read(&self.facts).get(&id) {
+            return hit.clone();
+        }
+        let parsed = Arc::new(parse().map(Arc::new));
+        write(&self.facts).entry(id).or_insert(parsed).clone()
     }
 
     /// The content of a small regular file, `None` when it is missing, not

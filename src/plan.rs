@@ -333,24 +333,19 @@ impl Planner<'_> {
                     .insert(key, "not found in the builder either".into());
                 continue;
             };
-            if self
+            // A file of the scope is already in the image: if the image's
+            // loader still misses it, the builder found it some other way
+            // (typically python:3.x-slim's /usr/local/lib/libpython3.x.so
+            // through its ld.so.cache), and only the fix can help.
+            let in_scope = self
                 .input
                 .scope
                 .iter()
-                .any(|s| Path::new(&real).starts_with(s))
-                && self.attempts.get(&key).copied().unwrap_or(0) >= 1
-            {
-                // Part of what the user copies, yet not found in the image.
-                self.unfixable.insert(
-                    key,
-                    format!("the builder finds it at {found} (in the copied tree), the image's loader does not"),
-                );
-                continue;
-            }
+                .any(|s| Path::new(&real).starts_with(s));
             let attempt = {
                 let a = self.attempts.entry(key.clone()).or_insert(0);
                 *a += 1;
-                *a
+                *a + u32::from(in_scope)
             };
             let added = match attempt {
                 1 => self.add_in_place(m, &found, &real),
@@ -363,7 +358,9 @@ impl Planner<'_> {
                     false
                 }
             };
-            changed |= added || attempt == 2;
+            // Round two must still try the fix after an in-place copy that
+            // added nothing new.
+            changed |= added || attempt == 1;
         }
         changed
     }
@@ -443,12 +440,9 @@ impl Planner<'_> {
     }
 
     fn add_item(&mut self, dest: String, src: String, kind: CopyKind, m: &MissingEdge) -> bool {
-        if self
-            .input
-            .scope
-            .iter()
-            .any(|s| Path::new(&src).starts_with(s))
-        {
+        // A scope file is copied by the user at its own path; a second copy
+        // elsewhere (a relocation) is still an item.
+        if dest == src && self.input.scope.iter().any(|s| Path::new(&src).starts_with(s)) {
             return false;
         }
         let dest = target_path(self.input.target.as_ref(), &dest);

@@ -13,9 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
-use walkdir::WalkDir;
 
 use crate::elf::{self, ReadAt};
 use crate::root::{FileId, Kind, Resolved, Root, RootError};
@@ -238,6 +238,105 @@ struct Walked {
     bin_names: Vec<String>,
 }
 
+/// What the venv walk finds.
+enum Finding {
+    Cfg(String),
+    Python(String),
+    NotUtf8(String),
+    /// A directory that could not be listed, and why.
+    Unreadable(String, String),
+}
+
+/// The venv walk: bounded in depth and in entries, never into pseudo
+/// filesystems or site trees.
+struct VenvFinder<'a> {
+    host_root: &'a Path,
+    pseudo_mounts: BTreeSet<PathBuf>,
+    /// Entries met (the root is one); past [`MAX_ENTRIES`] the walk stops.
+    entries: AtomicUsize,
+}
+
+impl VenvFinder<'_> {
+    /// Counts one entry; false once past the bound.
+    fn count(&self) -> bool {
+        self.entries.fetch_add(1, Ordering::Relaxed) < MAX_ENTRIES
+    }
+
+    fn candidate(&self, entry: &crate::walk::Entry<'_>) -> Option<Finding> {
+        if !self.count() {
+            return None;
+        }
+        let name = entry.name.to_bytes();
+        let is_cfg = name == b"pyvenv.cfg";
+        let in_bin = entry.dir.file_name().is_some_and(|n| n == "bin");
+        let is_python = in_bin
+            && std::str::from_utf8(name)
+                .ok()
+                .and_then(python_name)
+                .is_some();
+        if !is_cfg && !is_python {
+            return None;
+        }
+        let path = entry.path();
+        let Some(text) = path.to_str() else {
+            return Some(Finding::NotUtf8(path.to_string_lossy().into_owned()));
+        };
+        Some(if is_cfg {
+            Finding::Cfg(text.to_string())
+        } else {
+            Finding::Python(text.to_string())
+        })
+    }
+}
+
+impl crate::walk::Visit for VenvFinder<'_> {
+    type Out = Finding;
+
+    fn enter(&self, path: &Path, depth: usize) -> bool {
+        if depth == 0 {
+            return true;
+        }
+        // A directory at MAX_DEPTH is an entry, but not entered.
+        if !self.count() || depth >= MAX_DEPTH {
+            return false;
+        }
+        let Some(name) = path.file_name() else {
+            return true;
+        };
+        if depth == 1 && PSEUDO_TOP.iter().any(|p| name == *p) {
+            return false;
+        }
+        // Site trees hold packages, not venvs; `.git` and `__pycache__`
+        // hold neither.
+        if name == "site-packages"
+            || name == "dist-packages"
+            || name == "__pycache__"
+            || name == ".git"
+        {
+            return false;
+        }
+        self.pseudo_mounts.is_empty()
+            || !self
+                .pseudo_mounts
+                .contains(&self.host_root.join(path.strip_prefix("/").unwrap_or(path)))
+    }
+
+    fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<Finding> {
+        self.candidate(entry)
+    }
+
+    fn other(&self, entry: &crate::walk::Entry<'_>, _d_type: u8) -> Option<Finding> {
+        self.candidate(entry)
+    }
+
+    fn error(&self, path: &Path, error: std::io::Error) -> Option<Finding> {
+        Some(Finding::Unreadable(
+            path.to_string_lossy().into_owned(),
+            error.to_string(),
+        ))
+    }
+}
+
 impl Discovery<'_> {
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
@@ -398,95 +497,41 @@ impl Discovery<'_> {
 
     /// One walk of the whole root for `pyvenv.cfg` files and `bin/python*`
     /// entries, bounded, without entering pseudo filesystems or site trees.
+    /// Directories are listed on every core ([`crate::walk`]), the results
+    /// come back in the order of a serial walk.
     fn walk(&mut self) -> Walked {
         let host_root = self.root.host_dir().to_path_buf();
-        let pseudo_mounts = pseudo_mounts(&host_root);
+        let finder = VenvFinder {
+            pseudo_mounts: pseudo_mounts(&host_root),
+            host_root: &host_root,
+            entries: AtomicUsize::new(1),
+        };
+        let found = crate::walk::walk(&host_root, Path::new("/"), &finder);
         let mut out = Walked {
             cfgs: Vec::new(),
             bin_names: Vec::new(),
         };
-        let mut entries = 0usize;
         let mut walk_problems = 0usize;
-        let it = WalkDir::new(&host_root)
-            .follow_links(false)
-            .max_depth(MAX_DEPTH)
-            .into_iter()
-            .filter_entry(|e| {
-                if !e.file_type().is_dir() || e.depth() == 0 {
-                    return true;
+        for f in found {
+            match f {
+                Finding::Cfg(path) => out.cfgs.push(path),
+                Finding::Python(path) => out.bin_names.push(path),
+                Finding::NotUtf8(path) => {
+                    self.problem(path, "path is not valid UTF-8; not examined");
                 }
-                let name = e.file_name();
-                if e.depth() == 1 && PSEUDO_TOP.iter().any(|p| name == *p) {
-                    return false;
-                }
-                // Site trees hold packages, not venvs; `.git` and
-                // `__pycache__` hold neither.
-                if name == "site-packages"
-                    || name == "dist-packages"
-                    || name == "__pycache__"
-                    || name == ".git"
-                {
-                    return false;
-                }
-                !pseudo_mounts.contains(e.path())
-            });
-        for entry in it {
-            entries += 1;
-            if entries > MAX_ENTRIES {
-                self.problem(
-                    "/",
-                    format!(
-                        "stopped looking for venvs and interpreters after {MAX_ENTRIES} entries"
-                    ),
-                );
-                break;
-            }
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
+                Finding::Unreadable(path, message) => {
                     walk_problems += 1;
                     if walk_problems <= MAX_WALK_PROBLEMS {
-                        let path = e
-                            .path()
-                            .map(|p| inside(&host_root, p))
-                            .unwrap_or_else(|| "/".to_string());
-                        let message = e
-                            .io_error()
-                            .map(|io| io.to_string())
-                            .unwrap_or_else(|| e.to_string());
                         self.problem(path, format!("not searched for venvs: {message}"));
                     }
-                    continue;
                 }
-            };
-            let ft = entry.file_type();
-            if ft.is_dir() {
-                continue;
             }
-            let name = entry.file_name();
-            let is_cfg = name == "pyvenv.cfg";
-            let in_bin = entry
-                .path()
-                .parent()
-                .and_then(|p| p.file_name())
-                .is_some_and(|n| n == "bin");
-            let is_python = in_bin && name.to_str().and_then(python_name).is_some();
-            if !is_cfg && !is_python {
-                continue;
-            }
-            if entry.path().to_str().is_none() {
-                self.problem(
-                    inside(&host_root, entry.path()),
-                    "path is not valid UTF-8; not examined",
-                );
-                continue;
-            }
-            let path = inside(&host_root, entry.path());
-            if is_cfg {
-                out.cfgs.push(path);
-            } else {
-                out.bin_names.push(path);
-            }
+        }
+        if finder.entries.into_inner() > MAX_ENTRIES {
+            self.problem(
+                "/",
+                format!("stopped looking for venvs and interpreters after {MAX_ENTRIES} entries"),
+            );
         }
         if walk_problems > MAX_WALK_PROBLEMS {
             self.problem(
@@ -1281,15 +1326,6 @@ fn parent(path: &str) -> Option<String> {
 
 fn utf8(p: &Path) -> Option<String> {
     p.to_str().map(str::to_string)
-}
-
-/// The in-root path of a host path below the root.
-fn inside(host_root: &Path, p: &Path) -> String {
-    match p.strip_prefix(host_root) {
-        Ok(rel) if rel.as_os_str().is_empty() => "/".to_string(),
-        Ok(rel) => format!("/{}", rel.to_string_lossy()),
-        Err(_) => p.to_string_lossy().into_owned(),
-    }
 }
 
 /// Errors from lower layers start with the path; the problem has it.

@@ -177,24 +177,7 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(out)?;
     }
-    let scanned = if r.paths == ["/"] {
-        r.root.clone()
-    } else {
-        format!("{} in {}", r.paths.join(", "), r.root)
-    };
-    writeln!(
-        out,
-        "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings, {} bad files",
-        scanned,
-        r.files,
-        r.objects,
-        r.resolved,
-        r.skipped.len(),
-        r.unresolved.len(),
-        r.fatal.len(),
-        r.warnings.len(),
-        r.errors.len()
-    )
+    writeln!(out, "{}", summary_line(r))
 }
 
 /// The scan report as JSON (schema: docs/json.md), with the plan when
@@ -557,4 +540,490 @@ pub fn explain_json(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()
     )
     .map_err(io::Error::other)?;
     writeln!(out)
+}
+
+/// The one-line summary that ends a text scan report.
+fn summary_line(r: &ScanReport) -> String {
+    // A scope of many paths (every Python of a big system) is listed in
+    // the JSON; one line names the first few.
+    const NAMED: usize = 4;
+    let scanned = if r.paths == ["/"] {
+        r.root.clone()
+    } else if r.paths.len() > NAMED + 1 {
+        format!(
+            "{} and {} more paths in {}",
+            r.paths[..NAMED].join(", "),
+            r.paths.len() - NAMED,
+            r.root
+        )
+    } else {
+        format!("{} in {}", r.paths.join(", "), r.root)
+    };
+    format!(
+        "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings, {} bad files",
+        scanned,
+        r.files,
+        r.objects,
+        r.resolved,
+        r.skipped.len(),
+        r.unresolved.len(),
+        r.fatal.len(),
+        r.warnings.len(),
+        r.errors.len()
+    )
+}
+
+/// How serious a CI annotation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Makes the exit code 1: the image would not start or import.
+    Error,
+    /// Works, but only by accident (load order) or not as planned.
+    Warning,
+    /// For information: what the plan copies.
+    Notice,
+}
+
+/// One finding for a CI system, before it is rendered in that system's
+/// format: what ([`Level`], `check`), where (`path`, inside the root or
+/// the image), a one-line `title` and a `message` that may span lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    pub level: Level,
+    /// A stable name of the kind of finding: `not-found`, `load-error`,
+    /// `bad-file`, `load-order`, `image-missing`, `image-version`,
+    /// `image-refused`, `conflict`, `copy`.
+    pub check: &'static str,
+    pub path: String,
+    pub title: String,
+    pub message: String,
+    /// What, besides `check` and `path`, tells this finding from others
+    /// (a library name): part of its fingerprint.
+    pub key: String,
+}
+
+fn steps_text(steps_: &[Step]) -> String {
+    let mut out = Vec::new();
+    // Rendering into memory cannot fail.
+    let _ = steps(&mut out, steps_, "");
+    String::from_utf8_lossy(&out).trim_end().to_string()
+}
+
+/// Every finding of a scan and its plan, in report order: builder
+/// findings first, then the final image's, then what the plan copies (one
+/// notice per library).
+pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for u in &r.unresolved {
+        let more = u.entry_count.saturating_sub(u.entries.len());
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        out.push(Annotation {
+            level: Level::Error,
+            check: "not-found",
+            path: u.needed_by.clone(),
+            title: format!("{} not found", u.name),
+            message: format!(
+                "{} needs {}, which the loader does not find in the builder.\nLoaded from: {}{tail}\nSearched:\n{}",
+                u.needed_by,
+                u.name,
+                u.entries.join(", "),
+                steps_text(&u.searched)
+            ),
+            key: u.name.clone(),
+        });
+    }
+    for f in &r.fatal {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "load-error",
+            path: f.fatal.path.clone(),
+            title: "glibc would abort the load".into(),
+            message: format!("loading {}: {}", f.entry, f.fatal),
+            key: f.entry.clone(),
+        });
+    }
+    for e in &r.errors {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "bad-file",
+            path: e.path.clone(),
+            title: "bad file".into(),
+            message: e.message.clone(),
+            key: String::new(),
+        });
+    }
+    for w in &r.warnings {
+        out.push(Annotation {
+            level: Level::Warning,
+            check: "load-order",
+            path: w.object.clone(),
+            title: format!("{} resolves only by load order", w.needed),
+            message: format!("{}: {}: {}", w.object, w.needed, w.message),
+            key: format!("{}\0{}", w.needed, w.message),
+        });
+    }
+    let Some(p) = plan else {
+        return out;
+    };
+    for m in &p.missing {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-missing",
+            path: m.needed_by.clone(),
+            title: format!("{} will not load in {}", m.name, p.target),
+            message: format!(
+                "{} needs {} (loading {}): {}\nSearched in the image:\n{}",
+                m.needed_by,
+                m.name,
+                m.entry,
+                m.reason,
+                steps_text(&m.searched)
+            ),
+            key: format!("{}\0{}\0{}", m.name, m.entry, p.copy.target),
+        });
+    }
+    for v in &p.versions {
+        let has = if v.provider_has.is_empty() {
+            "no such versions".to_string()
+        } else {
+            format!("up to {}", v.provider_has.join(", "))
+        };
+        let way_out = if !v.provider_in_target {
+            "the copied library is older than what needs it".to_string()
+        } else if v.targets_with_it.is_empty() {
+            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target".to_string()
+        } else {
+            format!(
+                "use a target that has it ({}), or build on a builder as old as the target",
+                v.targets_with_it.join(", ")
+            )
+        };
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-version",
+            path: v.object.clone(),
+            title: format!("{} needs {}, which {} lacks", v.object, v.version, p.target),
+            message: format!(
+                "{} needs {} from {}, but the image's {} defines {has}: {way_out}",
+                v.object, v.version, v.from, v.provider
+            ),
+            key: format!("{}\0{}\0{}", v.version, v.from, p.copy.target),
+        });
+    }
+    for (entry, why) in &p.refused {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-refused",
+            path: entry.clone(),
+            title: format!("{entry} cannot be loaded in {}", p.target),
+            message: without_prefix(why, entry).to_string(),
+            key: p.copy.target.clone(),
+        });
+    }
+    for c in &p.conflicts {
+        out.push(Annotation {
+            level: Level::Warning,
+            check: "conflict",
+            path: c.src.clone(),
+            title: format!("{} would replace the target's own {}", c.needed_as, c.dest),
+            message: format!(
+                "{} (for {}) would replace the target's own {}; not copied",
+                c.src, c.needed_as, c.dest
+            ),
+            key: format!("{}\0{}", c.dest, p.copy.target),
+        });
+    }
+    let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
+    for item in &p.copy.items {
+        by_name.entry(&item.needed_as).or_default().push(item);
+    }
+    for (name, items) in by_name {
+        let file = items
+            .iter()
+            .find(|i| matches!(i.kind, CopyKind::File { .. }))
+            .or(items.first())
+            .map(|i| i.src.clone())
+            .unwrap_or_default();
+        let lines: Vec<String> = items
+            .iter()
+            .map(|i| match &i.kind {
+                CopyKind::Symlink { target } => format!("{} -> {target}", i.dest),
+                CopyKind::File { size, .. } if i.dest == i.src => {
+                    format!("{} ({})", i.dest, human_bytes(*size))
+                }
+                CopyKind::File { size, .. } => {
+                    format!("{} ({}), from {}", i.dest, human_bytes(*size), i.src)
+                }
+            })
+            .collect();
+        let chain = items
+            .first()
+            .map(|i| i.chain.join(" -> "))
+            .unwrap_or_default();
+        out.push(Annotation {
+            level: Level::Notice,
+            check: "copy",
+            path: file,
+            title: format!("{} lacks {name}: copied from the builder", p.target),
+            message: format!("{}\nneeded by {chain}", lines.join("\n")),
+            key: format!("{name}\0{}", p.copy.target),
+        });
+    }
+    out
+}
+
+/// `%`, CR and LF escaped as GitHub's workflow commands need in a message;
+/// in a property (`for_property`), `:` and `,` too.
+fn github_escape(s: &str, for_property: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            ':' if for_property => out.push_str("%3A"),
+            ',' if for_property => out.push_str("%2C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The scan as GitHub Actions workflow commands: one `::error` or
+/// `::warning` per finding (`file=` is the path inside the root), one
+/// `::notice` for the whole copy plan, then the text summary line.
+pub fn scan_github(
+    out: &mut dyn Write,
+    r: &ScanReport,
+    plan: Option<&PlanReport>,
+) -> io::Result<()> {
+    // GitHub shows ten warnings of a step: nine, then how many more.
+    const WARNINGS_SHOWN: usize = 9;
+    let all = annotations(r, plan);
+    let warnings = all.iter().filter(|a| a.level == Level::Warning).count();
+    let mut warned = 0;
+    for a in all.iter().filter(|a| a.level != Level::Notice) {
+        let command = match a.level {
+            Level::Error => "error",
+            _ => "warning",
+        };
+        if a.level == Level::Warning {
+            warned += 1;
+            if warnings > WARNINGS_SHOWN + 1 && warned > WARNINGS_SHOWN {
+                continue;
+            }
+        }
+        writeln!(
+            out,
+            "::{command} file={},title={}::{}",
+            github_escape(&a.path, true),
+            github_escape(&format!("ldslim: {}", a.title), true),
+            github_escape(&a.message, false)
+        )?;
+    }
+    if warnings > WARNINGS_SHOWN + 1 {
+        writeln!(
+            out,
+            "::warning title=ldslim%3A {} more warnings::all of them with --format json or --format gitlab",
+            warnings - WARNINGS_SHOWN
+        )?;
+    }
+    if let Some(p) = plan {
+        let copies: Vec<&Annotation> = all.iter().filter(|a| a.level == Level::Notice).collect();
+        let outcome = if p.loads() {
+            format!("final image: all {} objects of the scope load", p.checked)
+        } else {
+            format!(
+                "final image: would NOT load ({} objects checked)",
+                p.checked
+            )
+        };
+        let message = if copies.is_empty() {
+            format!(
+                "The target provides every library the scope needs; nothing to copy.\n{outcome}"
+            )
+        } else {
+            let names: Vec<&str> = copies
+                .iter()
+                .map(|a| a.key.split('\0').next().unwrap_or_default())
+                .collect();
+            format!(
+                "The target lacks {} librar{} ({}); copy {} path{} ({}) from the builder.\n{outcome}",
+                names.len(),
+                if names.len() == 1 { "y" } else { "ies" },
+                names.join(", "),
+                p.copy.items.len(),
+                if p.copy.items.len() == 1 { "" } else { "s" },
+                human_bytes(p.bytes)
+            )
+        };
+        writeln!(
+            out,
+            "::notice title={}::{}",
+            github_escape(&format!("ldslim: plan for {}", p.target), true),
+            github_escape(&message, false)
+        )?;
+    }
+    writeln!(out, "{}", summary_line(r))
+}
+
+/// A stable 128-bit fingerprint (two FNV-1a hashes) in hex: the same
+/// finding gets the same fingerprint on every run and every machine.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x6c62_272e_07bb_0142;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0xff)) {
+            a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            b = b.rotate_left(5);
+        }
+    }
+    format!("{a:016x}{b:016x}")
+}
+
+/// The scan as a GitLab Code Quality report: a JSON array of issues
+/// (`description`, `check_name`, `fingerprint`, `severity`, `location`).
+/// Errors are `critical`, warnings `minor`, the copy plan `info` (one
+/// issue per library, so a merge request shows a library that is new).
+pub fn scan_gitlab(
+    out: &mut dyn Write,
+    r: &ScanReport,
+    plan: Option<&PlanReport>,
+) -> io::Result<()> {
+    let issues: Vec<serde_json::Value> = annotations(r, plan)
+        .into_iter()
+        .map(|a| {
+            let severity = match a.level {
+                Level::Error => "critical",
+                Level::Warning => "minor",
+                Level::Notice => "info",
+            };
+            let check = format!("ldslim/{}", a.check);
+            serde_json::json!({
+                "description": format!("{}\n{}", a.title, a.message),
+                "check_name": check,
+                "fingerprint": fingerprint(&[&check, &a.path, &a.key]),
+                "severity": severity,
+                "location": { "path": a.path, "lines": { "begin": 1 } },
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *out, &issues).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+const RED: &str = "\x1b[31m";
+const BOLD_RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// Colours a text report line by line, by what each line says, so that
+/// every renderer stays plain text. Used only when colour is on: with
+/// colour off the report is not passed through it at all, and the bytes
+/// are the renderers' own. A line is written once its newline is (the
+/// rest at [`Write::flush`]).
+pub struct Colored<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Colored<W> {
+    pub fn new(inner: W) -> Colored<W> {
+        Colored {
+            inner,
+            line: Vec::new(),
+        }
+    }
+
+    fn emit_line(&mut self) -> io::Result<()> {
+        let line = String::from_utf8_lossy(&self.line).into_owned();
+        self.line.clear();
+        self.inner.write_all(paint(&line).as_bytes())
+    }
+}
+
+impl<W: Write> Write for Colored<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for chunk in buf.split_inclusive(|&b| b == b'\n') {
+            self.line.extend_from_slice(chunk);
+            if chunk.ends_with(b"\n") {
+                self.emit_line()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit_line()?;
+        }
+        self.inner.flush()
+    }
+}
+
+/// One line of a text report with ANSI colours: problems red, warnings
+/// yellow, a final image that loads green, headings bold.
+pub fn paint(line: &str) -> String {
+    let (body, nl) = match line.strip_suffix('\n') {
+        Some(b) => (b, "\n"),
+        None => (line, ""),
+    };
+    let whole = |style: &str| format!("{style}{body}{RESET}{nl}");
+    let label = |prefix: &str, style: &str| {
+        format!(
+            "{style}{}{RESET}{}{nl}",
+            prefix.trim_end(),
+            &body[prefix.trim_end().len()..]
+        )
+    };
+    const LABELS: &[(&str, &str)] = &[
+        ("not found: ", BOLD_RED),
+        ("load error: ", BOLD_RED),
+        ("error: ", BOLD_RED),
+        ("bad file: ", RED),
+        ("warning: ", YELLOW),
+        ("conflict: ", YELLOW),
+        ("target: ", BOLD),
+    ];
+    if body.starts_with("final image: all") {
+        return whole(GREEN);
+    }
+    if body.starts_with("final image: would NOT load") {
+        return whole(BOLD_RED);
+    }
+    if body.starts_with("The target lacks") || body.starts_with("Dockerfile (after FROM") {
+        return whole(BOLD);
+    }
+    if body.starts_with("The target provides every library") {
+        return whole(GREEN);
+    }
+    if body.starts_with('#') || body.starts_with("… and ") {
+        return whole(DIM);
+    }
+    if body.starts_with("target ") && body.ends_with(": provides it; nothing to copy") {
+        return whole(GREEN);
+    }
+    if body.starts_with("target ") && body.contains(": lacks it;") {
+        return whole(YELLOW);
+    }
+    if body == "  fix:" {
+        return whole(GREEN);
+    }
+    for (prefix, style) in LABELS {
+        if body.starts_with(prefix) {
+            return label(prefix, style);
+        }
+    }
+    if let Some(name) = body.strip_suffix(" => not found") {
+        return format!("{name} => {BOLD_RED}not found{RESET}{nl}");
+    }
+    line.to_string()
 }

@@ -2,19 +2,17 @@
 //! parallel, resolve each as an entry, and gather what does not load.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
 use serde::Serialize;
-use walkdir::WalkDir;
 
-use crate::elf::{ElfError, ElfFacts};
+use crate::elf::{ElfError, ElfFacts, SizedFile};
 use crate::graph::{EntryError, LoadOrder, Session, Warning};
 use crate::ldso::{Fatal, Step};
-use crate::objects::FactsError;
-use crate::root::RootError;
+use crate::objects::{Facts, FactsError};
+use crate::root::{FileId, RootError};
 
 /// Top-level directories that hold pseudo filesystems on a live system and
 /// device nodes in an image: never objects, never walked.
@@ -164,64 +162,24 @@ pub fn scan(
     starts.sort();
     starts.dedup();
 
-    let files = AtomicUsize::new(0);
-    let walk_errors = Mutex::new(Vec::new());
-    // The walk itself is cheap (getdents; the file type comes with each
-    // entry): do it serially into a list, then examine the files on every
-    // core. `par_bridge` over the walk would serialise on its mutex.
-    let mut regular: Vec<PathBuf> = Vec::new();
+    // The walk opens each regular file relative to its directory and reads
+    // four bytes; the few ELF files are parsed through the same descriptor
+    // and resolved right away. All of it on every core, with the outcomes
+    // in the order of a serial walk.
+    let walker = Walker {
+        session,
+        files: AtomicUsize::new(0),
+        progress,
+    };
+    let mut outcomes: Vec<Outcome> = Vec::new();
     for start in &starts {
-        let host = root.host_path(start);
-        let host_root = root.host_dir().to_path_buf();
-        let walk = WalkDir::new(host)
-            .follow_links(false)
-            .into_iter()
-            .filter_entry(move |e| !is_pseudo(&host_root, e.path()));
-        for entry in walk {
-            match entry {
-                Ok(e) if e.file_type().is_file() => regular.push(e.into_path()),
-                Ok(_) => {}
-                Err(e) => {
-                    let path = e
-                        .path()
-                        .map(|p| inside(root.host_dir(), p))
-                        .unwrap_or_default();
-                    let message = e
-                        .io_error()
-                        .map(|io| io.to_string())
-                        .unwrap_or_else(|| e.to_string());
-                    lock(&walk_errors).push(Problem { path, message });
-                }
-            }
-        }
+        outcomes.extend(crate::walk::walk(root.host_dir(), start, &walker));
     }
-    let outcomes: Vec<Outcome> = regular
-        .par_iter()
-        .filter_map(|host_path| {
-            files.fetch_add(1, Ordering::Relaxed);
-            progress.file();
-            let path = inside(root.host_dir(), host_path);
-            if host_path.to_str().is_none() {
-                // `path` is lossy; the message gives the exact bytes.
-                let exact = Path::new("/")
-                    .join(host_path.strip_prefix(root.host_dir()).unwrap_or(host_path));
-                return Some(Outcome::Error(Problem {
-                    path,
-                    message: format!(
-                        "file name is not valid UTF-8 ({:?}); not examined",
-                        exact.as_os_str()
-                    ),
-                }));
-            }
-            Some(examine(session, &path, progress))
-        })
-        .collect();
-    errors.extend(walk_errors.into_inner().unwrap_or_else(|e| e.into_inner()));
     let mut report = gather(
         root.host_dir().display().to_string(),
         starts.iter().map(|p| p.display().to_string()).collect(),
         scope,
-        files.into_inner(),
+        walker.files.into_inner(),
         outcomes,
         errors,
     );
@@ -229,38 +187,94 @@ pub fn scan(
     Ok(report)
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// The walk of a scan: every regular file is counted and its first four
+/// bytes read through a descriptor of its directory; most files are not
+/// ELF and cost nothing more.
+struct Walker<'a> {
+    session: &'a Session,
+    files: AtomicUsize,
+    progress: &'a dyn Progress,
 }
 
-fn is_pseudo(host_root: &Path, p: &Path) -> bool {
-    match p.strip_prefix(host_root) {
-        Ok(rel) => {
-            let mut c = rel.components();
-            match (c.next(), c.next()) {
-                (Some(first), None) => PSEUDO.iter().any(|x| first.as_os_str() == *x),
-                _ => false,
-            }
+impl crate::walk::Visit for Walker<'_> {
+    type Out = Outcome;
+
+    fn enter(&self, path: &Path, _depth: usize) -> bool {
+        !is_pseudo(path)
+    }
+
+    fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<Outcome> {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.progress.file();
+        let problem = |message: String| {
+            Some(Outcome::Error(Problem {
+                path: entry.path().to_string_lossy().into_owned(),
+                message,
+            }))
+        };
+        if entry.dir.to_str().is_none() || entry.name.to_str().is_err() {
+            // `path` is lossy; the message gives the exact bytes.
+            return problem(format!(
+                "file name is not valid UTF-8 ({:?}); not examined",
+                entry.path().as_os_str()
+            ));
         }
-        Err(_) => false,
+        let file = match entry.open() {
+            Ok(f) => f,
+            Err(e) => return problem(e.to_string()),
+        };
+        let mut magic = [0u8; 4];
+        match file.read_at(&mut magic, 0) {
+            Ok(4) if magic == *b"\x7fELF" => {}
+            Ok(_) => return None,
+            Err(e) => return problem(e.to_string()),
+        }
+        // Only ELF files pay for their identity, which memoises their facts.
+        let meta = match file.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return None,
+            Err(e) => return problem(e.to_string()),
+        };
+        let id = FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        let path = entry.path().to_string_lossy().into_owned();
+        let facts = self.session.objects().facts_with(id, || {
+            let file = SizedFile {
+                file,
+                size: meta.len(),
+            };
+            crate::elf::read_facts(&file).map_err(|source| FactsError::Elf {
+                path: path.clone(),
+                source,
+            })
+        });
+        Some(examine(self.session, &path, &facts, self.progress))
+    }
+
+    fn error(&self, path: &Path, error: std::io::Error) -> Option<Outcome> {
+        Some(Outcome::Error(Problem {
+            path: path.to_string_lossy().into_owned(),
+            message: error.to_string(),
+        }))
     }
 }
 
-/// The in-root path of a host path below the root.
-fn inside(host_root: &Path, p: &Path) -> String {
-    let rel = p.strip_prefix(host_root).unwrap_or(p);
-    format!("/{}", rel.to_string_lossy()).replace("//", "/")
+/// `/proc`, `/sys` and `/dev` of the root.
+fn is_pseudo(inside: &Path) -> bool {
+    let mut c = inside.components();
+    matches!(
+        (c.next(), c.next(), c.next()),
+        (Some(std::path::Component::RootDir), Some(first), None)
+            if PSEUDO.iter().any(|x| first.as_os_str() == *x)
+    )
 }
 
-fn examine(session: &Session, path: &str, progress: &dyn Progress) -> Outcome {
+fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress) -> Outcome {
     let problem = |message: String| Problem {
         path: path.to_string(),
         message,
-    };
-    let facts = match session.objects().facts_walked(Path::new(path)) {
-        Ok((_, f)) => f,
-        Err(RootError::NotRegular(_)) => return Outcome::NotElf,
-        Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
     };
     let facts: &ElfFacts = match facts.as_ref() {
         Ok(f) => f,

@@ -245,3 +245,30 @@ fn glibc_2_38_against_embedded_debian12_points_to_debian13() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["plan"]["versions"], serde_json::json!([]), "{v}");
 }
+
+/// python:3.x-slim's case: the interpreter in /usr/local/bin needs
+/// /usr/local/lib/libpython3.x.so.1.0, which the builder finds only
+/// through its ld.so.cache. Both are in what the user copies, yet the
+/// image's loader would not find the library: it is relocated too.
+#[test]
+fn scope_library_found_only_through_the_builders_cache() {
+    let builder = World::new();
+    builder.lib("/usr/local/lib/libpython9.9.so.1.0", "libpython9.9.so.1.0", &[], &[]);
+    builder.exe("/usr/local/bin/python9.9", &["/usr/local/lib/libpython9.9.so.1.0"], &[]);
+    builder.ldconfig(&["/usr/local/lib"], "new");
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/usr/local"], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        items(&v),
+        vec![(
+            "/lib/x86_64-linux-gnu/libpython9.9.so.1.0".into(),
+            "/usr/local/lib/libpython9.9.so.1.0".into(),
+            "file".into()
+        )]
+    );
+    let (code, v) = plan_json(&builder, &target, &["/usr/local"], &["--fix", "env"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(items(&v), vec![]);
+    assert_eq!(v["plan"]["copy"]["env"], serde_json::json!([["LD_LIBRARY_PATH", "/usr/local/lib"]]));
+}

@@ -17,6 +17,12 @@ use super::read::ReadAt;
 /// over a hostile one without a DT_NULL.
 pub(crate) const MAX_DYNAMIC_BYTES: u64 = 16 << 20;
 
+/// Real objects need a few dozen libraries, the largest a few hundred.
+/// Each DT_NEEDED costs a search for every program that loads the object,
+/// so a hostile file with hundreds of thousands of them (which fit in the
+/// bounds above) is refused rather than simulated.
+pub(crate) const MAX_NEEDED: usize = 4096;
+
 /// Singletons keep the last occurrence, as glibc's `elf_get_dynamic_info`
 /// does by overwriting `l_info[tag]`.
 #[derive(Default, Debug)]
@@ -84,6 +90,9 @@ pub(crate) fn read_dynamic<R: ReadAt + ?Sized>(
         let val = f.word();
         match tag {
             DT_NULL => return Ok(info),
+            DT_NEEDED if info.needed.len() >= MAX_NEEDED => {
+                return Err(ElfError::TooManyNeeded { limit: MAX_NEEDED });
+            }
             DT_NEEDED => info.needed.push(val),
             DT_SONAME => info.soname = Some(val),
             DT_RPATH => info.rpath = Some(val),

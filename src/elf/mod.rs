@@ -186,6 +186,8 @@ pub enum ElfError {
     BadVersionRecord { what: &'static str, version: u16 },
     #[error("more than {limit} {what} records (corrupt or hostile chain)")]
     TooManyVersionRecords { what: &'static str, limit: usize },
+    #[error("more than {limit} DT_NEEDED entries (corrupt or hostile dynamic section)")]
+    TooManyNeeded { limit: usize },
 }
 
 impl fmt::Display for Class {

@@ -103,14 +103,16 @@ pub fn copy(
     }
     // ... or one may land where another needs a directory.
     for (inside, item) in &landed {
-        if let Some(dir_item) = inside.ancestors().skip(1).find_map(|a| landed.get(a)) {
+        let under = inside
+            .ancestors()
+            .skip(1)
+            .find_map(|a| landed.get(a).map(|dir_item| (a, dir_item)));
+        if let Some((at, dir_item)) = under {
             return Err(EmitError::PlanConflict {
                 path: dir_item.dest.clone(),
                 problem: format!(
                     "lands on {}, which {} needs as a directory",
-                    target
-                        .host_path(&inside.ancestors().nth(1).unwrap_or(inside))
-                        .display(),
+                    target.host_path(at).display(),
                     item.dest
                 ),
             });

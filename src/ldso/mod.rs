@@ -23,7 +23,8 @@ pub mod cache;
 pub mod dst;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
@@ -180,6 +181,8 @@ pub struct Loader {
     /// How the cache treats entries from legacy hwcap subdirectories.
     cache_legacy: cache::LegacyHwcaps,
     library_path: Option<String>,
+    /// Searches that depend on the name alone (see [`Loader::search`]).
+    plain: RwLock<HashMap<String, Lookup>>,
 }
 
 /// The cache file every glibc reads (`LD_SO_CACHE`).
@@ -215,6 +218,7 @@ impl Loader {
             cache,
             cache_problem,
             library_path: opts.library_path.clone(),
+            plain: RwLock::new(HashMap::new()),
         }
     }
 
@@ -296,6 +300,39 @@ impl Loader {
                 }]),
             });
         }
+        let requester = chain.first().copied().unwrap_or(main);
+        // Without an RPATH in the loader chain or on the program, a RUNPATH,
+        // LD_LIBRARY_PATH or DF_1_NODEFLIB, only the cache and the default
+        // directories are searched, and neither the result nor the steps
+        // depend on the requester: most searches (every system library's,
+        // and every search `order_warnings` repeats) are memoised by name.
+        let plain = self.library_path.is_none()
+            && requester.facts.runpath.is_none()
+            && !requester.nodeflib()
+            && main.rpath().is_none()
+            && chain.iter().all(|r| r.rpath().is_none());
+        if !plain {
+            return self.search_rules(objects, name, chain, main);
+        }
+        if let Some(hit) = self.plain.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(hit.clone());
+        }
+        let got = self.search_rules(objects, name, chain, main)?;
+        self.plain
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), got.clone());
+        Ok(got)
+    }
+
+    /// The search rules of `_dl_map_object`, in order.
+    fn search_rules(
+        &self,
+        objects: &Objects,
+        name: &str,
+        chain: &[Requester<'_>],
+        main: Requester<'_>,
+    ) -> Result<Lookup, Fatal> {
         let mut steps = Vec::new();
         let requester = chain.first().copied().unwrap_or(main);
 
@@ -433,7 +470,12 @@ impl Loader {
         for dir in dirs {
             let mut notes = Vec::new();
             for sub in &self.subdirs {
-                let path = format!("{dir}{sub}{name}");
+                // Sized once: `format!` would grow it several times, and
+                // this runs for every candidate of every search.
+                let mut path = String::with_capacity(dir.len() + sub.len() + name.len());
+                path.push_str(dir);
+                path.push_str(sub);
+                path.push_str(name);
                 match self.try_file(objects, &path)? {
                     Candidate::Accepted(file) => {
                         return Ok(Some(Found {

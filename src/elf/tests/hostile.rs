@@ -225,6 +225,27 @@ fn string_too_long_and_budget() {
     assert!(matches!(err(&img), ElfError::StringBudgetExceeded { .. }));
 }
 
+/// Each DT_NEEDED costs a search per program loading the object: a
+/// dynamic section of 100 000 of them (1.6 MB, within every other bound)
+/// is refused, 4096 are read.
+#[test]
+fn too_many_needed_entries() {
+    let names = |n: usize| (0..n).map(|i| format!("l{i}")).collect::<Vec<_>>();
+    let spec = Spec {
+        needed: names(100_000),
+        ..Spec::full(Class::Elf64, Data::Little)
+    };
+    assert!(matches!(
+        err(&build(&spec)),
+        ElfError::TooManyNeeded { limit: 4096 }
+    ));
+    let spec = Spec {
+        needed: names(4096),
+        ..Spec::full(Class::Elf32, Data::Big)
+    };
+    assert_eq!(read_facts(&build(&spec).bytes).unwrap().needed.len(), 4096);
+}
+
 #[test]
 fn unmapped_addresses_are_named() {
     for (class, data) in all_layouts() {

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# ldslim side by side with the tools people use today, on the real builder
+# root of the end-to-end tests (scripts/make-root.sh: Debian 12 + python3 +
+# ~10 wheels, ~18k files, ~1.3k ELF objects), warm page cache. Prints a
+# Markdown table of medians and ratios (docs/performance.md has the latest).
+#
+#   scripts/bench.sh                 # everything (~3 min; lddtree is slow)
+#   RUNS=20 scripts/bench.sh walk    # one or more sections: walk resolve big tty scale
+#
+# Sections:
+#   walk     ldslim scan (--scope all, and the default Python scope) vs
+#            `find ROOT -type f`, and find variants that open every file
+#   resolve  the same ELF objects (every ET_EXEC/ET_DYN file of the root)
+#            resolved by `ldslim ldd`, by `libtree -p` run inside a copy of
+#            the root by chroot, and by pax-utils' `lddtree --root` (slow:
+#            the full list LDDTREE_FULL_RUNS times, medians on every 10th object)
+#   big      one 1 GiB (sparse) shared object vs the small one it was made from
+#   tty      the progress bar: stderr a terminal (`script`) or not
+#   scale    time and peak RSS on copies of the root with its dist-packages
+#            replicated as venvs under /opt/pN (N = SCALE copies, default 10 and 20)
+#
+# Scratch copies (hard links, `cp -al`; the cached root is never modified) go
+# to $LDSLIM_BENCH_DIR (default /var/tmp/ldslim-bench), on the same file
+# system as the root. Needs root (chroot), hyperfine, pax-utils with
+# python3-pyelftools, libtree: `apt-get install -y hyperfine pax-utils
+# python3-pyelftools libtree`.
+#
+# Environment:
+#   LDSLIM_E2E_ROOT   the root (default: scripts/make-root.sh | tail -1)
+#   LDSLIM_BIN        the ldslim binary (default: cargo build --release)
+#   RUNS              runs per command (default 10; medians of >= 5)
+#   LDDTREE_FULL_RUNS runs of lddtree over the full list (default 2)
+#   SCALE             replication counts for `scale` (default "10 20")
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "$0")")/.."
+RUNS=${RUNS:-10}
+LDDTREE_FULL_RUNS=${LDDTREE_FULL_RUNS:-2}
+SCALE=${SCALE:-"10 20"}
+SCRATCH=${LDSLIM_BENCH_DIR:-/var/tmp/ldslim-bench}
+SECTIONS=("$@")
+[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(walk resolve big tty scale)
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+want() { local s; for s in "${SECTIONS[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+
+# The host's own python3 (pyenv shims may hide Debian's, which has pyelftools).
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+
+# ------------------------------------------------------------------ inputs
+[[ $(id -u) -eq 0 ]] || die "must run as root (chroot for libtree)"
+command -v hyperfine >/dev/null || die "hyperfine not found: apt-get install -y hyperfine"
+ROOT=${LDSLIM_E2E_ROOT:-$(scripts/make-root.sh | tail -1)}
+ROOT=$(readlink -f "$ROOT")
+[[ -d $ROOT ]] || die "no root at $ROOT"
+if [[ -z ${LDSLIM_BIN:-} ]]; then
+    log "cargo build --release"
+    cargo build --release --quiet
+    LDSLIM_BIN="${CARGO_TARGET_DIR:-target}/release/ldslim"
+fi
+BIN=$(readlink -f "$LDSLIM_BIN")
+mkdir -p "$SCRATCH"
+NAME=$(basename "$ROOT")
+
+# Every ET_EXEC/ET_DYN file of the root (not /proc, /sys, /dev), found by
+# reading headers with Python: independent of ldslim.
+ELF_LIST=$SCRATCH/$NAME.elf
+if [[ ! -s $ELF_LIST ]]; then
+    log "listing the ELF objects of $ROOT"
+    "$PY" - "$ROOT" >"$ELF_LIST.tmp" <<'EOF'
+import os, struct, sys
+root = sys.argv[1].rstrip('/')
+out = []
+for d, dirs, files in os.walk(root):
+    if d == root:
+        dirs[:] = [x for x in dirs if x not in ('proc', 'sys', 'dev')]
+    for n in files:
+        p = os.path.join(d, n)
+        if os.path.islink(p) or not os.path.isfile(p):
+            continue
+        try:
+            with open(p, 'rb') as f:
+                h = f.read(18)
+        except OSError:
+            continue
+        if len(h) == 18 and h[:4] == b'\x7fELF':
+            if struct.unpack('<H' if h[5] == 1 else '>H', h[16:18])[0] in (2, 3):
+                out.append(p[len(root):])
+print('\n'.join(sorted(out)))
+EOF
+    mv "$ELF_LIST.tmp" "$ELF_LIST"
+fi
+ELF_COUNT=$(wc -l <"$ELF_LIST")
+SUBSET=$SCRATCH/$NAME.elf-subset
+awk 'NR % 10 == 1' "$ELF_LIST" >"$SUBSET"
+SUBSET_COUNT=$(wc -l <"$SUBSET")
+FILES=$(find "$ROOT" -type f | wc -l)
+
+# Commands with ~1.3k arguments go through a small sh script (hyperfine takes
+# one command string, and a kernel argument string is at most 128 KiB); every
+# tool is wrapped the same way, so each pays the same sh start.
+wrap() { # wrap NAME LIST COMMAND-PREFIX...
+    local name=$1 list=$2
+    shift 2
+    printf '#!/bin/sh\nexec %s $(cat %s)\n' "$*" "$list" >"$SCRATCH/$name.sh"
+    printf 'sh %s' "$SCRATCH/$name.sh"
+}
+
+# ------------------------------------------------------------------ report
+TABLE=$SCRATCH/table.md
+: >"$TABLE"
+row() { printf '%s\n' "$*" >>"$TABLE"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# hf TITLE RUNS LABEL=COMMAND...: one hyperfine run of all commands
+# (same run, so ratios compare like with like); medians and ratios to the
+# first command go to the table.
+hf() {
+    local title=$1 runs=$2
+    shift 2
+    local labels=() cmds=() a
+    for a in "$@"; do
+        labels+=("${a%%=*}")
+        cmds+=("${a#*=}")
+    done
+    local json=$SCRATCH/hf.json before after
+    before=$(load)
+    log "$title (load $before)"
+    hyperfine -N -i --style none -w 2 -r "$runs" --export-json "$json" "${cmds[@]}" >&2
+    after=$(load)
+    "$PY" - "$json" "$title" "$before" "$after" "${labels[@]}" >>"$TABLE" <<'EOF'
+import json, sys
+path, title, before, after, *labels = sys.argv[1:]
+res = json.load(open(path))['results']
+ref = res[0]['median']
+print(f"\n**{title}** (load average before {before}, after {after}; {len(res[0]['times'])} runs each)\n")
+print("| command | median | min | max | ratio to first |")
+print("|---|---:|---:|---:|---:|")
+for label, r in zip(labels, res):
+    ms = lambda s: f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+    print(f"| {label} | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} | {r['median'] / ref:.2f}× |")
+EOF
+}
+
+# Peak RSS (KiB), median of 5 runs.
+rss() {
+    local i out=()
+    for i in 1 2 3 4 5; do
+        out+=("$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)")
+    done
+    printf '%s\n' "${out[@]}" | sort -n | sed -n 3p
+}
+
+{
+    echo "# ldslim benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
+    echo "- root: $ROOT ($FILES regular files, $ELF_COUNT ET_EXEC/ET_DYN objects)"
+    echo "- ldslim: $BIN; $(hyperfine --version); find $(find --version | head -1 | awk '{print $NF}'); libtree $(libtree --version 2>/dev/null || echo '?'); lddtree (pax-utils $(dpkg-query -W -f '${Version}' pax-utils 2>/dev/null || echo '?'))"
+    echo "- load average at start: $(load)"
+} >>"$TABLE"
+
+# Warm the page cache.
+find "$ROOT" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
+
+# ------------------------------------------------------------------ walk
+if want walk; then
+    hf "Walk: the whole root ($FILES files)" "$RUNS" \
+        "find ROOT -type f=find $ROOT -type f" \
+        "ldslim scan ROOT --scope all --target none=$BIN scan $ROOT --scope all --target none" \
+        "ldslim scan ROOT --target none (Python scope)=$BIN scan $ROOT --target none" \
+        "find ROOT -type f -size +51c (stat per file)=find $ROOT -type f -size +51c" \
+        "find ROOT -type f -exec head -c4 {} + (open per file)=find $ROOT -type f -exec head -qc4 {} +"
+fi
+
+# ------------------------------------------------------------------ resolve
+if want resolve; then
+    command -v libtree >/dev/null || die "libtree not found: apt-get install -y libtree"
+    command -v lddtree >/dev/null || die "lddtree not found: apt-get install -y pax-utils python3-pyelftools"
+    "$PY" -c 'import elftools' 2>/dev/null || die "lddtree needs pyelftools: apt-get install -y python3-pyelftools"
+    # libtree reads only the running system: run it inside a hard-link copy
+    # of the root, with its binary (it needs only libc, which the root has).
+    CHROOT=$SCRATCH/chroot-$NAME
+    if [[ ! -x $CHROOT/usr/local/bin/libtree ]]; then
+        log "hard-link copy of the root for libtree: $CHROOT"
+        rm -rf "$CHROOT"
+        cp -al "$ROOT" "$CHROOT.tmp"
+        cp "$(command -v libtree)" "$CHROOT.tmp/usr/local/bin/libtree"
+        mv "$CHROOT.tmp" "$CHROOT"
+    fi
+    hf "Resolve: all $ELF_COUNT ELF objects" "$RUNS" \
+        "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
+        "libtree -p FILES (chroot)=$(wrap libtree-all "$ELF_LIST" chroot "$CHROOT" /usr/local/bin/libtree -p)"
+    hf "Resolve: all $ELF_COUNT ELF objects, lddtree (slow: $LDDTREE_FULL_RUNS runs)" "$LDDTREE_FULL_RUNS" \
+        "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
+        "lddtree --root ROOT -l FILES=$(wrap lddtree-all "$ELF_LIST" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
+    hf "Resolve: every 10th ELF object ($SUBSET_COUNT)" "$(( RUNS < 5 ? 5 : RUNS / 2 ))" \
+        "ldslim ldd ROOT FILES=$(wrap ldslim-sub "$SUBSET" "$BIN" ldd "$ROOT")" \
+        "libtree -p FILES (chroot)=$(wrap libtree-sub "$SUBSET" chroot "$CHROOT" /usr/local/bin/libtree -p)" \
+        "lddtree --root ROOT -l FILES=$(wrap lddtree-sub "$SUBSET" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
+fi
+
+# ------------------------------------------------------------------ big
+if want big; then
+    # A 1 GiB file whose first bytes are the root's libz: same headers, same
+    # dynamic section, a hole after them.
+    BIGROOT=$SCRATCH/big-$NAME
+    if [[ ! -f $BIGROOT/opt/big/libbig.so ]]; then
+        rm -rf "$BIGROOT"
+        cp -al "$ROOT" "$BIGROOT.tmp"
+        mkdir -p "$BIGROOT.tmp/opt/big"
+        z=$(readlink -f "$ROOT/usr/lib/x86_64-linux-gnu/libz.so.1")
+        cp "$z" "$BIGROOT.tmp/opt/big/libsmall.so"
+        cp "$z" "$BIGROOT.tmp/opt/big/libbig.so"
+        truncate -s 1G "$BIGROOT.tmp/opt/big/libbig.so"
+        mv "$BIGROOT.tmp" "$BIGROOT"
+    fi
+    hf "One object: 1 GiB sparse vs the $(stat -c %s "$BIGROOT/opt/big/libsmall.so")-byte original" "$RUNS" \
+        "ldslim ldd ROOT /opt/big/libsmall.so=$BIN ldd $BIGROOT /opt/big/libsmall.so" \
+        "ldslim ldd ROOT /opt/big/libbig.so=$BIN ldd $BIGROOT /opt/big/libbig.so"
+    for f in libsmall.so libbig.so; do
+        bytes=$(strace -f -e trace=pread64,read -o "$SCRATCH/strace.out" "$BIN" ldd "$BIGROOT" "/opt/big/$f" >/dev/null 2>&1; \
+            awk '/pread64\(|read\(/ { n = $NF; if (n ~ /^[0-9]+$/) s += n } END { print s + 0 }' "$SCRATCH/strace.out")
+        row "- bytes read by \`ldslim ldd ROOT /opt/big/$f\` (whole process, strace): $bytes"
+    done
+fi
+
+# ------------------------------------------------------------------ tty
+if want tty; then
+    command -v script >/dev/null || die "script not found (bsdutils)"
+    hf "Progress bar: stderr a terminal or not (both under script -qec)" "$RUNS" \
+        "stderr not a terminal=script -qec '$BIN scan $ROOT --scope all --target none >/dev/null 2>/dev/null' /dev/null" \
+        "stderr a terminal (bar drawn)=script -qec '$BIN scan $ROOT --scope all --target none >/dev/null' /dev/null"
+fi
+
+# ------------------------------------------------------------------ scale
+if want scale; then
+    row ""
+    row "**Scale: hard-link copies of the root with dist-packages replicated N times as venvs /opt/pN** (load average before $(load))"
+    row ""
+    row "| tree | files | ldslim scan --scope all: median | per 1k files | peak RSS | Python scope: median | peak RSS | find -type f |"
+    row "|---|---:|---:|---:|---:|---:|---:|---:|"
+    site=usr/local/lib/python3.11/dist-packages
+    for n in 0 $SCALE; do
+        if [[ $n -eq 0 ]]; then
+            tree=$ROOT
+        else
+            tree=$SCRATCH/scale$n-$NAME
+            if [[ ! -f $tree/.bench-complete ]]; then
+                log "building $tree ($n copies of $site)"
+                rm -rf "$tree"
+                cp -al "$ROOT" "$tree.tmp"
+                for i in $(seq 1 "$n"); do
+                    v=$tree.tmp/opt/p$i
+                    mkdir -p "$v/bin" "$v/lib/python3.11"
+                    printf 'home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.11.2\n' >"$v/pyvenv.cfg"
+                    ln -s /usr/bin/python3.11 "$v/bin/python"
+                    cp -al "$ROOT/$site" "$v/lib/python3.11/site-packages"
+                done
+                touch "$tree.tmp/.bench-complete"
+                mv "$tree.tmp" "$tree"
+            fi
+            find "$tree" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
+        fi
+        nfiles=$(find "$tree" -type f | wc -l)
+        json=$SCRATCH/scale.json
+        hyperfine -N -i --style none -w 1 -r "$(( RUNS < 5 ? 5 : RUNS / 2 ))" --export-json "$json" \
+            "find $tree -type f" \
+            "$BIN scan $tree --scope all --target none" \
+            "$BIN scan $tree --target none" >&2
+        rss_all=$(rss "$BIN" scan "$tree" --scope all --target none)
+        rss_py=$(rss "$BIN" scan "$tree" --target none)
+        "$PY" - "$json" "$n" "$nfiles" "$rss_all" "$rss_py" >>"$TABLE" <<'EOF'
+import json, sys
+path, n, files, rss_all, rss_py = sys.argv[1:]
+r = [x['median'] for x in json.load(open(path))['results']]
+files = int(files)
+name = 'the root' if n == '0' else f'root + {n} × dist-packages'
+print(f"| {name} | {files} | {r[1]*1000:.0f} ms | {r[1]*1e6/files:.2f} ms | {int(rss_all)/1024:.1f} MiB "
+      f"| {r[2]*1000:.0f} ms | {int(rss_py)/1024:.1f} MiB | {r[0]*1000:.0f} ms |")
+EOF
+    done
+fi
+
+row ""
+row "- load average at end: $(load)"
+cat "$TABLE"
