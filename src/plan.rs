@@ -442,7 +442,13 @@ impl Planner<'_> {
     fn add_item(&mut self, dest: String, src: String, kind: CopyKind, m: &MissingEdge) -> bool {
         // A scope file is copied by the user at its own path; a second copy
         // elsewhere (a relocation) is still an item.
-        if dest == src && self.input.scope.iter().any(|s| Path::new(&src).starts_with(s)) {
+        if dest == src
+            && self
+                .input
+                .scope
+                .iter()
+                .any(|s| Path::new(&src).starts_with(s))
+        {
             return false;
         }
         let dest = target_path(self.input.target.as_ref(), &dest);

@@ -253,8 +253,17 @@ fn glibc_2_38_against_embedded_debian12_points_to_debian13() {
 #[test]
 fn scope_library_found_only_through_the_builders_cache() {
     let builder = World::new();
-    builder.lib("/usr/local/lib/libpython9.9.so.1.0", "libpython9.9.so.1.0", &[], &[]);
-    builder.exe("/usr/local/bin/python9.9", &["/usr/local/lib/libpython9.9.so.1.0"], &[]);
+    builder.lib(
+        "/usr/local/lib/libpython9.9.so.1.0",
+        "libpython9.9.so.1.0",
+        &[],
+        &[],
+    );
+    builder.exe(
+        "/usr/local/bin/python9.9",
+        &["/usr/local/lib/libpython9.9.so.1.0"],
+        &[],
+    );
     builder.ldconfig(&["/usr/local/lib"], "new");
     let target = World::new();
     let (code, v) = plan_json(&builder, &target, &["/usr/local"], &[]);
@@ -270,5 +279,8 @@ fn scope_library_found_only_through_the_builders_cache() {
     let (code, v) = plan_json(&builder, &target, &["/usr/local"], &["--fix", "env"]);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(items(&v), vec![]);
-    assert_eq!(v["plan"]["copy"]["env"], serde_json::json!([["LD_LIBRARY_PATH", "/usr/local/lib"]]));
+    assert_eq!(
+        v["plan"]["copy"]["env"],
+        serde_json::json!([["LD_LIBRARY_PATH", "/usr/local/lib"]])
+    );
 }

@@ -22,8 +22,8 @@ pub mod abi;
 pub mod cache;
 pub mod dst;
 
-use std::path::Path;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
@@ -314,7 +314,12 @@ impl Loader {
         if !plain {
             return self.search_rules(objects, name, chain, main);
         }
-        if let Some(hit) = self.plain.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(hit) = self
+            .plain
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
             return Ok(hit.clone());
         }
         let got = self.search_rules(objects, name, chain, main)?;
