@@ -183,8 +183,36 @@ pub fn scan(
         outcomes,
         errors,
     );
+    if scope == Scope::Paths {
+        report
+            .warnings
+            .extend(venvs_leaving_the_scope(root, &starts));
+        report.warnings.sort();
+    }
     report.python = python;
     Ok(report)
+}
+
+/// A virtual environment given as a path runs an interpreter that usually
+/// lives elsewhere (`bin/python -> /usr/bin/python3.11`): if that is not
+/// scanned too, nothing checks that it will load in the image.
+fn venvs_leaving_the_scope(root: &crate::root::Root, starts: &[PathBuf]) -> Vec<Warning> {
+    let inside = |p: &str| starts.iter().any(|s| Path::new(p).starts_with(s));
+    crate::python::discover(root)
+        .venvs
+        .into_iter()
+        .filter(|v| inside(&v.root))
+        .filter_map(|v| {
+            let interp = v.interpreter?;
+            (!inside(&interp)).then(|| Warning {
+                object: v.root.clone(),
+                needed: interp.clone(),
+                message: format!(
+                    "this virtual environment runs {interp}, which is outside what was scanned: copy it into the image too and scan it (the default Python scope includes it)"
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The walk of a scan: every regular file is counted and its first four

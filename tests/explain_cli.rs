@@ -224,3 +224,18 @@ fn why_libbz2() {
         "{text}"
     );
 }
+
+/// Scanning only a venv warns that its interpreter lives outside it.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn a_venv_alone_warns_about_its_interpreter() {
+    let root = std::env::var("LDSLIM_E2E_ROOT").expect("LDSLIM_E2E_ROOT");
+    let v = ldslim_json(&["scan", &root, "/app/.venv", "--format", "json"]);
+    let warnings = v["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["object"] == "/app/.venv" && w["needed"] == "/usr/bin/python3.11"),
+        "{warnings:?}"
+    );
+}
