@@ -104,7 +104,8 @@ FILES=$(find "$ROOT" -type f | wc -l)
 wrap() { # wrap NAME LIST COMMAND-PREFIX...
     local name=$1 list=$2
     shift 2
-    printf '#!/bin/sh\nexec %s $(cat %s)\n' "$*" "$list" >"$SCRATCH/$name.sh"
+    # shellcheck disable=SC2016 # $(cat ...) is for the generated script
+    printf '#!/bin/sh\nexec %s$(cat %q)\n' "$(printf '%q ' "$@")" "$list" >"$SCRATCH/$name.sh"
     printf 'sh %s' "$SCRATCH/$name.sh"
 }
 
@@ -146,11 +147,11 @@ EOF
 
 # Peak RSS (KiB), median of 5 runs.
 rss() {
-    local i out=()
+    local i
     for i in 1 2 3 4 5; do
-        out+=("$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)")
-    done
-    printf '%s\n' "${out[@]}" | sort -n | sed -n 3p
+        /usr/bin/time -f '%M' -o "$SCRATCH/rss.txt" "$@" >/dev/null 2>&1 || true
+        tail -1 "$SCRATCH/rss.txt"
+    done | sort -n | sed -n 3p
 }
 
 {
@@ -158,6 +159,7 @@ rss() {
     echo
     echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
     echo "- root: $ROOT ($FILES regular files, $ELF_COUNT ET_EXEC/ET_DYN objects)"
+    # shellcheck disable=SC2185 # GNU find --version
     echo "- ldslim: $BIN; $(hyperfine --version); find $(find --version | head -1 | awk '{print $NF}'); libtree $(libtree --version 2>/dev/null || echo '?'); lddtree (pax-utils $(dpkg-query -W -f '${Version}' pax-utils 2>/dev/null || echo '?'))"
     echo "- load average at start: $(load)"
 } >>"$TABLE"
@@ -171,6 +173,7 @@ if want walk; then
         "find ROOT -type f=find $ROOT -type f" \
         "ldslim scan ROOT --scope all --target none=$BIN scan $ROOT --scope all --target none" \
         "ldslim scan ROOT --target none (Python scope)=$BIN scan $ROOT --target none" \
+        "ldslim scan ROOT --scope all --target none, one thread=env RAYON_NUM_THREADS=1 $BIN scan $ROOT --scope all --target none" \
         "find ROOT -type f -size +51c (stat per file)=find $ROOT -type f -size +51c" \
         "find ROOT -type f -exec head -c4 {} + (open per file)=find $ROOT -type f -exec head -qc4 {} +"
 fi
@@ -192,7 +195,8 @@ if want resolve; then
     fi
     hf "Resolve: all $ELF_COUNT ELF objects" "$RUNS" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
-        "libtree -p FILES (chroot)=$(wrap libtree-all "$ELF_LIST" chroot "$CHROOT" /usr/local/bin/libtree -p)"
+        "libtree -p FILES (chroot)=$(wrap libtree-all "$ELF_LIST" chroot "$CHROOT" /usr/local/bin/libtree -p)" \
+        "ldslim ldd ROOT FILES, one thread=$(wrap ldslim-all-1 "$ELF_LIST" env RAYON_NUM_THREADS=1 "$BIN" ldd "$ROOT")"
     hf "Resolve: all $ELF_COUNT ELF objects, lddtree (slow: $LDDTREE_FULL_RUNS runs)" "$LDDTREE_FULL_RUNS" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
         "lddtree --root ROOT -l FILES=$(wrap lddtree-all "$ELF_LIST" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
@@ -217,7 +221,7 @@ if want big; then
         truncate -s 1G "$BIGROOT.tmp/opt/big/libbig.so"
         mv "$BIGROOT.tmp" "$BIGROOT"
     fi
-    hf "One object: 1 GiB sparse vs the $(stat -c %s "$BIGROOT/opt/big/libsmall.so")-byte original" "$RUNS" \
+    hf "One object: 1 GiB sparse vs the $(stat -c %s "$BIGROOT/opt/big/libsmall.so")-byte original" "$(( RUNS < 50 ? 50 : RUNS ))" \
         "ldslim ldd ROOT /opt/big/libsmall.so=$BIN ldd $BIGROOT /opt/big/libsmall.so" \
         "ldslim ldd ROOT /opt/big/libbig.so=$BIN ldd $BIGROOT /opt/big/libbig.so"
     for f in libsmall.so libbig.so; do

@@ -99,29 +99,6 @@ impl Objects {
             .clone()
     }
 
-    /// Facts of a file found by walking the tree, whose directories are
-    /// already symlink-free: one `lstat`, then the shared memo.
-    pub fn facts_walked(&self, path: &Path) -> Result<(FileId, Facts), RootError> {
-        let (id, facts) = self.tree.walked_facts(path)?;
-        if let Some(hit) = read(&self.facts).get(&id) {
-            return Ok((id, hit.clone()));
-        }
-        let facts = Arc::new(facts.map(Arc::new));
-        // Most walked files are not ELF: keeping them would only grow the
-        // memo and its lock traffic; the loader never asks for them.
-        if matches!(
-            facts.as_ref(),
-            Err(FactsError::Elf {
-                source: ElfError::NotElf,
-                ..
-            })
-        ) {
-            return Ok((id, facts));
-        }
-        let got = write(&self.facts).entry(id).or_insert(facts).clone();
-        Ok((id, got))
-    }
-
     /// Facts of a file the caller found and opened (a scan's walk), keyed
     /// by its identity: `parse` runs only when no file with that identity
     /// was parsed yet (a hard link, or a library a load reached first).

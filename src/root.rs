@@ -235,37 +235,6 @@ impl Tree for Root {
         Ok(Some(bytes))
     }
 
-    fn walked_facts(
-        &self,
-        path: &Path,
-    ) -> Result<(FileId, Result<ElfFacts, FactsError>), RootError> {
-        // One open (O_NOFOLLOW, so a walked path swapped for a symlink is
-        // refused); most walked files are not ELF, and four bytes say so
-        // before any fstat. Only ELF files pay for their identity.
-        let file = self.open_raw(path)?;
-        let mut magic = [0u8; 4];
-        let n = file
-            .read_at(&mut magic, 0)
-            .map_err(|source| RootError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        if n < 4 || magic != *b"\x7fELF" {
-            let facts = Err(FactsError::Elf {
-                path: path.display().to_string(),
-                source: elf::ElfError::NotElf,
-            });
-            // Not ELF: no identity is needed (nothing memoises it).
-            return Ok((FileId { dev: 0, ino: 0 }, facts));
-        }
-        let (f, id) = self.stat_regular(path, file)?;
-        let facts = elf::read_facts(&f).map_err(|source| FactsError::Elf {
-            path: path.display().to_string(),
-            source,
-        });
-        Ok((id, facts))
-    }
-
     fn describe(&self) -> String {
         self.host.display().to_string()
     }

@@ -55,28 +55,6 @@ pub trait Tree: Send + Sync {
         None
     }
 
-    /// Identity and ELF facts of a regular file found by walking the tree
-    /// (its directories are symlink-free). The default is `lstat` then
-    /// [`Tree::facts`]; a host root does it with one open and `fstat`.
-    fn walked_facts(
-        &self,
-        path: &Path,
-    ) -> Result<(FileId, Result<ElfFacts, FactsError>), RootError> {
-        let Some(st) = self.lstat(path)? else {
-            return Err(RootError::NotRegular(path.to_path_buf()));
-        };
-        if st.node != Node::Regular {
-            return Err(RootError::NotRegular(path.to_path_buf()));
-        }
-        let file = Resolved {
-            path: path.to_path_buf(),
-            kind: Kind::Regular,
-            id: st.id,
-            size: st.size,
-        };
-        Ok((st.id, self.facts(&file)))
-    }
-
     /// A short description for reports ("/srv/rootfs", "distroless/cc-debian12").
     fn describe(&self) -> String;
 }
