@@ -186,20 +186,7 @@ fn also_missing(cx: &Context<'_>, library: &str, chain: Option<&Chain>, fix: &mu
         chain.entry,
         names.into_iter().collect::<Vec<_>>().join(", ")
     ));
-    let sub = CopyPlan {
-        target: plan.copy.target.clone(),
-        items,
-        env: plan.copy.env.clone(),
-    };
-    let mut text = Vec::new();
-    if emit::dockerfile(&mut text, &sub, "builder").is_ok() {
-        fix.extend(
-            String::from_utf8_lossy(&text)
-                .lines()
-                .filter(|l| !l.starts_with('#'))
-                .map(str::to_string),
-        );
-    }
+    fix.extend(copy_lines(plan, items));
 }
 
 fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &mut Vec<String>) {
@@ -249,20 +236,7 @@ fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &
         .cloned()
         .collect();
     if !items.is_empty() {
-        let sub = CopyPlan {
-            target: plan.copy.target.clone(),
-            items,
-            env: plan.copy.env.clone(),
-        };
-        let mut text = Vec::new();
-        if emit::dockerfile(&mut text, &sub, "builder").is_ok() {
-            fix.extend(
-                String::from_utf8_lossy(&text)
-                    .lines()
-                    .filter(|l| !l.starts_with('#'))
-                    .map(str::to_string),
-            );
-        }
+        fix.extend(copy_lines(plan, items));
     } else if files.is_empty() {
         fix.push(format!(
             "{library} is not in the builder either: install the package that provides it in the builder stage"
@@ -273,4 +247,22 @@ fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &
             plan.target
         ));
     }
+}
+
+/// The Dockerfile lines that copy `items` (comments left out).
+fn copy_lines(plan: &PlanReport, items: Vec<crate::plan::CopyItem>) -> Vec<String> {
+    let sub = CopyPlan {
+        target: plan.copy.target.clone(),
+        items,
+        env: plan.copy.env.clone(),
+    };
+    let mut text = Vec::new();
+    if emit::dockerfile(&mut text, &sub, "builder").is_err() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
 }

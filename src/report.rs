@@ -283,21 +283,7 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
         )?;
     }
     for v in &p.versions {
-        let has = if v.provider_has.is_empty() {
-            "no such versions".to_string()
-        } else {
-            format!("up to {}", v.provider_has.join(", "))
-        };
-        let way_out = if !v.provider_in_target {
-            "the copied library is older than what needs it".to_string()
-        } else if v.targets_with_it.is_empty() {
-            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target".to_string()
-        } else {
-            format!(
-                "use a target that has it ({}), or build on a builder as old as the target",
-                v.targets_with_it.join(", ")
-            )
-        };
+        let (has, way_out) = version_words(v);
         writeln!(
             out,
             "error: {} needs {} from {}, but the image's {} defines {has}: {way_out}",
@@ -687,21 +673,7 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
         });
     }
     for v in &p.versions {
-        let has = if v.provider_has.is_empty() {
-            "no such versions".to_string()
-        } else {
-            format!("up to {}", v.provider_has.join(", "))
-        };
-        let way_out = if !v.provider_in_target {
-            "the copied library is older than what needs it".to_string()
-        } else if v.targets_with_it.is_empty() {
-            "use a target whose libraries are as new as the builder's, or build on a builder as old as the target".to_string()
-        } else {
-            format!(
-                "use a target that has it ({}), or build on a builder as old as the target",
-                v.targets_with_it.join(", ")
-            )
-        };
+        let (has, way_out) = version_words(v);
         out.push(Annotation {
             level: Level::Error,
             check: "image-version",
@@ -1026,4 +998,25 @@ pub fn paint(line: &str) -> String {
         return format!("{name} => {BOLD_RED}not found{RESET}{nl}");
     }
     line.to_string()
+}
+
+/// What a version problem's provider has, and the way out, in words shared
+/// by the text report and the CI annotations.
+fn version_words(v: &crate::plan::VersionProblem) -> (String, String) {
+    let has = if v.provider_has.is_empty() {
+        "no such versions".to_string()
+    } else {
+        format!("up to {}", v.provider_has.join(", "))
+    };
+    let way_out = if !v.provider_in_target {
+        "the copied library is older than what needs it".to_string()
+    } else if v.targets_with_it.is_empty() {
+        "use a target whose libraries are as new as the builder's, or build on a builder as old as the target".to_string()
+    } else {
+        format!(
+            "use a target that has it ({}), or build on a builder as old as the target",
+            v.targets_with_it.join(", ")
+        )
+    };
+    (has, way_out)
 }
