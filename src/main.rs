@@ -343,10 +343,16 @@ fn plan_for(
     Ok(Some(plan::plan(&input)))
 }
 
-/// `ldslim why ROOT LIB [PATH...]`
-fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
-    let session = Session::new(open_root(&args.root)?, args.loader.options());
-    let report = scan::scan(&session, &args.paths, scan::Scope::Python, &scan::Quiet)
+/// The scope (PATHs, else the Python installations) of a builder root,
+/// scanned without a progress bar: what `why` and `explain` start from.
+fn scan_quietly(
+    root: &std::path::Path,
+    loader: &ldslim::cli::LoaderArgs,
+    paths: &[String],
+    ui: &Ui,
+) -> io::Result<(Session, scan::ScanReport)> {
+    let session = Session::new(open_root(root)?, loader.options());
+    let report = scan::scan(&session, paths, scan::Scope::Python, &scan::Quiet)
         .map_err(|e| io::Error::other(e.to_string()))?;
     ui.stage(
         "scan",
@@ -356,6 +362,12 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
             report.entries.len()
         ),
     );
+    Ok((session, report))
+}
+
+/// `ldslim why ROOT LIB [PATH...]`
+fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
+    let (session, report) = scan_quietly(&args.root, &args.loader, &args.paths, ui)?;
     let answer = ldslim::why::why(&session, &report.entries, &args.lib);
     ui.stage("why", format_args!("{} chains", answer.chains.len()));
     let plan = plan_for(
@@ -404,17 +416,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
             findings.len()
         ),
     );
-    let session = Session::new(open_root(&args.root)?, args.loader.options());
-    let report = scan::scan(&session, &[], scan::Scope::Python, &scan::Quiet)
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    ui.stage(
-        "scan",
-        format_args!(
-            "{} paths, {} entries",
-            report.paths.len(),
-            report.entries.len()
-        ),
-    );
+    let (session, report) = scan_quietly(&args.root, &args.loader, &[], ui)?;
     let plan = plan_for(
         &session,
         &report,
