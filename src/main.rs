@@ -159,8 +159,8 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
 struct Bar(ProgressBar);
 
 impl Progress for Bar {
-    fn file(&self) {
-        self.0.inc(1);
+    fn files(&self, n: usize) {
+        self.0.inc(n as u64);
     }
 }
 
@@ -308,11 +308,16 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         );
     }
     let image_fails = plan.as_ref().is_some_and(|p| !p.loads());
-    Ok(if report.has_findings() || image_fails {
+    let outcome = if report.has_findings() || image_fails {
         Outcome::Findings
     } else {
         Outcome::Clean
-    })
+    };
+    // The process ends next: freeing every memoised object, path and load
+    // order one at a time would only delay the exit (~5 % of a scan of a
+    // whole root).
+    std::mem::forget((session, report, plan));
+    Ok(outcome)
 }
 
 /// The plan of `report`'s scope against the chosen target (`None` for

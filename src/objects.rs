@@ -86,6 +86,26 @@ impl Objects {
         got
     }
 
+    /// Record a regular file a walk of this tree reached by directory
+    /// descriptors (so `path` is canonical: no symlink on the way), with the
+    /// identity and size its open descriptor gave: resolving it later costs
+    /// no `lstat`. A path already resolved keeps its resolution.
+    pub fn known_regular(&self, path: &Path, id: FileId, size: u64) {
+        let key = path.as_os_str().as_bytes();
+        if read(&self.paths).contains_key(key) {
+            return;
+        }
+        let resolved = Resolved {
+            path: path.to_path_buf(),
+            kind: Kind::Regular,
+            id,
+            size,
+        };
+        write(&self.paths)
+            .entry(key.to_vec())
+            .or_insert(Ok(Some(resolved)));
+    }
+
     /// ELF facts of a resolved regular file (memoised by file identity, so
     /// a library reached through five symlinks is parsed once).
     pub fn facts(&self, file: &Resolved) -> Facts {

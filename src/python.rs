@@ -506,7 +506,7 @@ impl Discovery<'_> {
             host_root: &host_root,
             entries: AtomicUsize::new(1),
         };
-        let found = crate::walk::walk(&host_root, Path::new("/"), &finder);
+        let found = crate::walk::walk(&host_root, &[PathBuf::from("/")], &finder);
         let mut out = Walked {
             cfgs: Vec::new(),
             bin_names: Vec::new(),

@@ -98,7 +98,8 @@ impl ScanReport {
 
 /// Progress callbacks, so the library does not draw on a terminal itself.
 pub trait Progress: Sync {
-    fn file(&self) {}
+    /// `n` more files were read (reported in batches).
+    fn files(&self, _n: usize) {}
     fn object(&self, _path: &str) {}
 }
 
@@ -171,10 +172,7 @@ pub fn scan(
         files: AtomicUsize::new(0),
         progress,
     };
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    for start in &starts {
-        outcomes.extend(crate::walk::walk(root.host_dir(), start, &walker));
-    }
+    let outcomes = crate::walk::walk(root.host_dir(), &starts, &walker);
     let mut report = gather(
         root.host_dir().display().to_string(),
         starts.iter().map(|p| p.display().to_string()).collect(),
@@ -231,9 +229,12 @@ impl crate::walk::Visit for Walker<'_> {
         !is_pseudo(path)
     }
 
+    fn visited(&self, files: usize) {
+        self.files.fetch_add(files, Ordering::Relaxed);
+        self.progress.files(files);
+    }
+
     fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<Outcome> {
-        self.files.fetch_add(1, Ordering::Relaxed);
-        self.progress.file();
         let problem = |message: String| {
             Some(Outcome::Error(Problem {
                 path: entry.path().to_string_lossy().into_owned(),
@@ -267,7 +268,11 @@ impl crate::walk::Visit for Walker<'_> {
             dev: meta.dev(),
             ino: meta.ino(),
         };
-        let path = entry.path().to_string_lossy().into_owned();
+        let inside = entry.path();
+        let path = inside.to_string_lossy().into_owned();
+        self.session
+            .objects()
+            .known_regular(&inside, id, meta.len());
         let facts = self.session.objects().facts_with(id, || {
             let file = SizedFile {
                 file,

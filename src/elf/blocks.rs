@@ -45,6 +45,19 @@ impl<'a, R: ReadAt + ?Sized> BlockReader<'a, R> {
         self.len
     }
 
+    /// Up to `n` bytes from the start of the file: fewer when the file is
+    /// shorter (or shrank below the size we were given).
+    pub(crate) fn head(&mut self, n: usize) -> Result<&[u8], ElfError> {
+        if self.len == 0 {
+            return Ok(&[]);
+        }
+        match self.chunk_at(0, "e_ident") {
+            Ok(chunk) => Ok(chunk.get(..n.min(chunk.len())).unwrap_or_default()),
+            Err(ElfError::Truncated { .. }) => Ok(&[]),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Fills `out` with the bytes at `offset`, or says which structure
     /// (`what`) runs past the end of the file.
     pub(crate) fn read_exact(

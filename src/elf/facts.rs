@@ -5,7 +5,7 @@ use goblin::elf::header::{ELFMAG, SELFMAG};
 
 use super::blocks::BlockReader;
 use super::dynamic::{DynamicInfo, read_dynamic};
-use super::header::{read_header, read_ident};
+use super::header::{read_header, read_ident_cached};
 use super::phdr::{FileRange, Segments, read_program_headers};
 use super::read::{ReadAt, read_full};
 use super::strings::StringTable;
@@ -25,12 +25,12 @@ pub fn has_elf_magic<R: ReadAt + ?Sized>(r: &R) -> std::io::Result<bool> {
 /// Read the facts of one ELF file.
 ///
 /// Reads only the ELF header, the program headers, PT_INTERP, PT_DYNAMIC
-/// and the strings and version records PT_DYNAMIC refers to. A non-ELF file
-/// costs one read of at most 16 bytes.
+/// and the strings and version records PT_DYNAMIC refers to, in 4 KiB
+/// blocks. A non-ELF file costs one read of at most one block.
 pub fn read_facts<R: ReadAt + ?Sized>(r: &R) -> Result<ElfFacts, ElfError> {
-    let ident = read_ident(r)?;
-    let layout = ident.layout;
     let mut rd = BlockReader::new(r);
+    let ident = read_ident_cached(&mut rd)?;
+    let layout = ident.layout;
     let hdr = read_header(&mut rd, layout)?;
     let segs = read_program_headers(&mut rd, layout, &hdr)?;
     let interp = match segs.interp {

@@ -16,23 +16,39 @@ pub(crate) struct Ident {
     pub abi_version: u8,
 }
 
-/// Reads `e_ident` with one read of at most 16 bytes, so that the many
-/// non-ELF files of a root filesystem cost no more than that.
+/// Reads `e_ident` with one read of at most 16 bytes (for callers that
+/// only ask whether a file is ELF, and tests).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn read_ident<R: ReadAt + ?Sized>(r: &R) -> Result<Ident, ElfError> {
     let mut ident = [0u8; SIZEOF_IDENT];
     let want = usize::try_from(r.size()).map_or(SIZEOF_IDENT, |n| n.min(SIZEOF_IDENT));
     let got = read_full(r, ident.get_mut(..want).unwrap_or_default(), 0)?;
-    if got < SELFMAG || ident[..SELFMAG] != ELFMAG[..] {
+    parse_ident(ident.get(..got).unwrap_or_default(), r.size())
+}
+
+/// `e_ident` through the block cache: the first block holds the ELF header
+/// and usually the program headers too, so an ELF file's facts cost one
+/// read fewer; a non-ELF file costs one read of at most a block.
+pub(crate) fn read_ident_cached<R: ReadAt + ?Sized>(
+    rd: &mut BlockReader<'_, R>,
+) -> Result<Ident, ElfError> {
+    let len = rd.len();
+    parse_ident(rd.head(SIZEOF_IDENT)?, len)
+}
+
+/// `bytes`: the first (at most 16) bytes of a file of `len` bytes.
+fn parse_ident(bytes: &[u8], len: u64) -> Result<Ident, ElfError> {
+    if bytes.len() < SELFMAG || bytes[..SELFMAG] != ELFMAG[..] {
         return Err(ElfError::NotElf);
     }
-    if got < SIZEOF_IDENT {
+    let Ok(ident) = <[u8; SIZEOF_IDENT]>::try_from(bytes) else {
         return Err(ElfError::Truncated {
             what: "e_ident",
             start: 0,
             end: SIZEOF_IDENT as u64,
-            len: r.size(),
+            len,
         });
-    }
+    };
     let class = match ident[EI_CLASS] {
         ELFCLASS32 => Class::Elf32,
         ELFCLASS64 => Class::Elf64,
