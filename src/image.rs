@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::elf::ElfFacts;
+use crate::elf::{ElfFacts, ReadAt};
 use crate::objects::{FactsError, Objects};
 use crate::plan::{CopyItem, CopyKind};
 use crate::root::{FileId, Resolved, RootError};
@@ -158,6 +158,13 @@ impl Tree for FinalImage {
         match self.builder_file(file) {
             Some(src) => self.builder.tree().read(&src, max),
             None => self.target.read(file, max),
+        }
+    }
+
+    fn reader(&self, file: &Resolved) -> Result<Option<Box<dyn ReadAt + '_>>, RootError> {
+        match self.builder_file(file) {
+            Some(src) => self.builder.tree().reader(&src),
+            None => self.target.reader(file),
         }
     }
 

@@ -12,7 +12,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::elf::{self, ElfFacts, SizedFile};
+use crate::elf::{self, ElfFacts, ReadAt, SizedFile};
 use crate::objects::FactsError;
 use crate::vfs::{Node, Stat, Tree};
 
@@ -233,6 +233,10 @@ impl Tree for Root {
                 source,
             })?;
         Ok(Some(bytes))
+    }
+
+    fn reader(&self, file: &Resolved) -> Result<Option<Box<dyn ReadAt + '_>>, RootError> {
+        Ok(Some(Box::new(self.open(file)?)))
     }
 
     fn describe(&self) -> String {

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
 
-use crate::elf::ElfFacts;
+use crate::elf::{ElfFacts, ReadAt};
 use crate::objects::FactsError;
 use crate::root::{FileId, Kind, Resolved, RootError};
 
@@ -48,6 +48,13 @@ pub trait Tree: Send + Sync {
     /// (`None` when it is larger). Used for `/etc/ld.so.cache`,
     /// `/etc/ld.so.preload` and the loader binary.
     fn read(&self, file: &Resolved, max: u64) -> Result<Option<Vec<u8>>, RootError>;
+
+    /// A positional reader over a resolved regular file, for reading parts
+    /// of a large file (the loader's `.rodata`) without reading it all;
+    /// `None` when the tree has no file bytes (an embedded image).
+    fn reader(&self, _file: &Resolved) -> Result<Option<Box<dyn ReadAt + '_>>, RootError> {
+        Ok(None)
+    }
 
     /// The default directories of the loader at `interp`, when the tree
     /// knows them without reading the loader (an embedded image does).

@@ -473,6 +473,11 @@ fn open_beneath(root: BorrowedFd<'_>, rel: &[u8]) -> io::Result<OwnedFd> {
     if rel.is_empty() {
         return openat(root, c".", DIR_FLAGS);
     }
+    // Paths here come from listings: a `..` is never one, and would make
+    // the result depend on more than the names given.
+    if rel.split(|&b| b == b'/').any(|p| p == b"..") {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
     if OPENAT2.load(Ordering::Relaxed) && rel.len() < libc::PATH_MAX as usize {
         let c = CString::new(rel).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         // SAFETY: an all-zero `open_how` is valid; the fields are set below.
@@ -512,11 +517,7 @@ fn open_beneath(root: BorrowedFd<'_>, rel: &[u8]) -> io::Result<OwnedFd> {
     }
     let mut dir: Option<OwnedFd> = None;
     for part in rel.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
-        if part == b".." {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
-        }
-        let name =
-            CString::new(part).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let name = CString::new(part).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         let at = dir.as_ref().map_or(root, |d| d.as_fd());
         dir = Some(openat(at, &name, DIR_FLAGS)?);
     }
@@ -546,23 +547,25 @@ pub(crate) fn without_atime<T>(f: impl Fn(libc::c_int) -> io::Result<T>) -> io::
 }
 
 fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    without_atime(|extra| loop {
-        // SAFETY: `name` is NUL-terminated; the flags open nothing that
-        // needs a mode.
-        let fd = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                name.as_ptr(),
-                flags | extra | libc::O_CLOEXEC,
-            )
-        };
-        if fd >= 0 {
-            // SAFETY: a fresh descriptor owned by nobody else.
-            return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+    without_atime(|extra| {
+        loop {
+            // SAFETY: `name` is NUL-terminated; the flags open nothing that
+            // needs a mode.
+            let fd = unsafe {
+                libc::openat(
+                    dir.as_raw_fd(),
+                    name.as_ptr(),
+                    flags | extra | libc::O_CLOEXEC,
+                )
+            };
+            if fd >= 0 {
+                // SAFETY: a fresh descriptor owned by nobody else.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
         }
     })
 }
@@ -579,7 +582,7 @@ fn open_path(path: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
 mod tests {
     use super::*;
     use std::fs;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{MetadataExt, symlink};
     use std::sync::Mutex;
 
     struct Collect(Mutex<usize>);
@@ -641,7 +644,10 @@ mod tests {
             walk(r, &[PathBuf::from("/d7")], &v),
             walkdir_order(r, Path::new("/d7"))
         );
-        assert_eq!(walk(r, &[PathBuf::from("/top")], &v), vec!["/top".to_string()]);
+        assert_eq!(
+            walk(r, &[PathBuf::from("/top")], &v),
+            vec!["/top".to_string()]
+        );
         assert!(walk(r, &[PathBuf::from("/link-to-dir")], &v).is_empty());
     }
 
@@ -654,5 +660,121 @@ mod tests {
         let got = walk(r, &[PathBuf::from("/missing")], &Collect(Mutex::new(0)));
         assert_eq!(got.len(), 1);
         assert!(got[0].starts_with("error /missing"), "{got:?}");
+    }
+
+    fn open_fds() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    #[test]
+    fn leaves_no_descriptor_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for d in 0..20 {
+            fs::create_dir_all(r.join(format!("d{d}/e"))).unwrap();
+            for f in 0..150 {
+                fs::write(r.join(format!("d{d}/e/f{f}")), b"x").unwrap();
+            }
+        }
+        let before = open_fds();
+        let v = Collect(Mutex::new(0));
+        let got = walk(r, &[PathBuf::from("/"), PathBuf::from("/d3")], &v);
+        assert_eq!(got.len(), 20 * 150 + 150);
+        assert_eq!(open_fds(), before);
+    }
+
+    #[test]
+    fn opening_beneath_the_root_never_follows_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        fs::create_dir_all(r.join("a/b/c")).unwrap();
+        symlink("/", r.join("a/up")).unwrap();
+        symlink("b", r.join("a/sideways")).unwrap();
+        let root = open_path(r, DIR_FLAGS).unwrap();
+        let root = root.as_fd();
+        let same = |a: &OwnedFd, p: &Path| {
+            let m = fs::metadata(format!("/proc/self/fd/{}", a.as_raw_fd())).unwrap();
+            let n = fs::metadata(p).unwrap();
+            (m.dev(), m.ino()) == (n.dev(), n.ino())
+        };
+        let check = || {
+            assert!(same(
+                &open_beneath(root, b"a/b/c").unwrap(),
+                &r.join("a/b/c")
+            ));
+            assert!(same(&open_beneath(root, b"").unwrap(), r));
+            for bad in [
+                &b"a/up"[..],
+                b"a/up/etc",
+                b"a/sideways/c",
+                b"a/../a",
+                b"a/b/nope",
+            ] {
+                assert!(
+                    open_beneath(root, bad).is_err(),
+                    "{}",
+                    String::from_utf8_lossy(bad)
+                );
+            }
+        };
+        check();
+        // The same answers one component at a time, as without openat2.
+        let had = OPENAT2.swap(false, Ordering::Relaxed);
+        check();
+        OPENAT2.store(had, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_directory_deeper_than_path_max_is_opened_by_components() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = CString::new("d".repeat(200)).unwrap();
+        let mut rel = Vec::new();
+        // Made one level at a time, relative to the level above: the full
+        // path is too long for mkdir.
+        let mut at = open_path(dir.path(), DIR_FLAGS).unwrap();
+        for _ in 0..30 {
+            // SAFETY: a valid directory descriptor and a NUL-terminated name.
+            assert_eq!(
+                unsafe { libc::mkdirat(at.as_raw_fd(), name.as_ptr(), 0o755) },
+                0
+            );
+            at = openat(at.as_fd(), &name, DIR_FLAGS).unwrap();
+            if !rel.is_empty() {
+                rel.push(b'/');
+            }
+            rel.extend_from_slice(name.to_bytes());
+        }
+        assert!(rel.len() > libc::PATH_MAX as usize);
+        let root = open_path(dir.path(), DIR_FLAGS).unwrap();
+        let deep = open_beneath(root.as_fd(), &rel).unwrap();
+        let (a, b) = (
+            fs::metadata(format!("/proc/self/fd/{}", deep.as_raw_fd())).unwrap(),
+            fs::metadata(format!("/proc/self/fd/{}", at.as_raw_fd())).unwrap(),
+        );
+        assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
+    }
+
+    #[test]
+    fn reading_a_file_leaves_its_access_time_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, b"\x7fELF and more").unwrap();
+        // Two days old: under relatime a read would move it to now.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86400);
+        let f = fs::File::options().write(true).open(&file).unwrap();
+        f.set_times(fs::FileTimes::new().set_accessed(old).set_modified(old))
+            .unwrap();
+        drop(f);
+        let v = Collect(Mutex::new(0));
+        walk(dir.path(), &[PathBuf::from("/")], &v);
+        let mut buf = [0u8; 4];
+        let dirfd = open_path(dir.path(), DIR_FLAGS).unwrap();
+        let e = Entry {
+            dir_fd: dirfd.as_fd(),
+            dir: Path::new("/"),
+            name: c"f",
+        };
+        std::os::unix::fs::FileExt::read_at(&e.open().unwrap(), &mut buf, 0).unwrap();
+        assert_eq!(fs::metadata(&file).unwrap().accessed().unwrap(), old);
     }
 }

@@ -958,12 +958,21 @@ fn deep_nesting() {
     exe_needing(&w, "/app/vd", b"libvd.so.1");
     let (r, v) = scan(&w.root, &[]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    let e = list(&v, "errors")
-        .iter()
-        .find(|e| str_of(e, "path").starts_with(&format!("/verydeep/{long}/")))
-        .unwrap_or_else(|| panic!("{:#}", v["errors"]));
-    assert!(str_of(e, "message").contains("File name too long"), "{e}");
+    // The walk opens every directory relative to its parent, so the library
+    // deeper than PATH_MAX is read and examined like any other (nothing is
+    // wrong with it); only naming it by its full path fails, below.
+    assert!(
+        list(&v, "errors")
+            .iter()
+            .all(|e| !str_of(e, "path").starts_with("/verydeep/")),
+        "{:#}",
+        v["errors"]
+    );
     unresolved(&v, "libvd.so.1", "/app/vd");
+    let vd = format!("/verydeep{}/libvd.so.1", format!("/{long}").repeat(30));
+    let r = ldd(&w.root, &[vd.as_str()], &[]);
+    assert_eq!(r.code, Some(1), "{}", r.text());
+    assert!(r.text().contains("File name too long"), "{}", r.text());
     let r = ldd(&w.root, &["/app/deep"], &[]);
     assert_eq!(r.code, Some(0), "{}", r.text());
     assert_ldd_line(&r, &format!("libdeep.so.1 => {LIBDIR}/libdeep.so.1"));

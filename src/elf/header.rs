@@ -38,7 +38,7 @@ pub(crate) fn read_ident_cached<R: ReadAt + ?Sized>(
 
 /// `bytes`: the first (at most 16) bytes of a file of `len` bytes.
 fn parse_ident(bytes: &[u8], len: u64) -> Result<Ident, ElfError> {
-    if bytes.len() < SELFMAG || bytes[..SELFMAG] != ELFMAG[..] {
+    if bytes.get(..SELFMAG) != ELFMAG.get(..SELFMAG) {
         return Err(ElfError::NotElf);
     }
     let Ok(ident) = <[u8; SIZEOF_IDENT]>::try_from(bytes) else {

@@ -25,6 +25,7 @@ mod fields;
 mod header;
 mod phdr;
 mod read;
+mod sections;
 mod strings;
 #[cfg(test)]
 #[allow(
@@ -38,7 +39,9 @@ mod tests;
 mod version;
 
 pub use facts::{has_elf_magic, read_facts};
+pub(crate) use read::read_full;
 pub use read::{ReadAt, SizedFile};
+pub use sections::section_range;
 
 /// 32- or 64-bit, from `e_ident[EI_CLASS]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

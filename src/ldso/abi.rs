@@ -163,8 +163,10 @@ impl SystemDirs {
     pub fn detect(objects: &Objects, abi: &Abi, interp: &str) -> SystemDirs {
         let known = objects.tree().loader_dirs(interp);
         let read = || {
-            let bytes = objects.read_small(interp, MAX_LOADER).ok()??;
-            find_dir_list(&bytes)
+            rodata_dirs(objects, interp).or_else(|| {
+                let bytes = objects.read_small(interp, MAX_LOADER).ok()??;
+                find_dir_list(&bytes)
+            })
         };
         if let Some(dirs) = known.or_else(read).filter(|d| !d.is_empty()) {
             let lib = dirs[0].trim_matches('/').to_string();
@@ -194,6 +196,21 @@ impl SystemDirs {
             source: DirsSource::Layout,
         }
     }
+}
+
+/// The directory list from the loader's `.rodata` alone (where
+/// `system_dirs`, a `const char[]`, lives): ~24 KiB read instead of the
+/// whole ~215 KiB loader, which was a tenth of a one-object `ldd`.
+fn rodata_dirs(objects: &Objects, interp: &str) -> Option<Vec<String>> {
+    let file = objects.resolve(Path::new(interp)).ok()??;
+    if file.kind != Kind::Regular {
+        return None;
+    }
+    let r = objects.tree().reader(&file).ok()??;
+    let (offset, size) = crate::elf::section_range(&*r, b".rodata").ok()??;
+    let mut bytes = vec![0u8; usize::try_from(size.min(MAX_LOADER)).ok()?];
+    let got = crate::elf::read_full(&*r, &mut bytes, offset).ok()?;
+    find_dir_list(bytes.get(..got)?)
 }
 
 /// The first run of at least two NUL-terminated absolute directory names
@@ -345,6 +362,22 @@ mod tests {
             dirs.contains(&"/usr/lib/".to_string()) || dirs.contains(&"/usr/lib64/".to_string()),
             "{dirs:?}"
         );
+    }
+
+    #[test]
+    fn rodata_alone_gives_the_whole_files_directory_list() {
+        for interp in ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux.so.2"] {
+            let Ok(bytes) = std::fs::read(interp) else {
+                continue;
+            };
+            let root = crate::root::Root::new(Path::new("/")).unwrap();
+            let objects = Objects::new(std::sync::Arc::new(root));
+            assert_eq!(
+                rodata_dirs(&objects, interp),
+                find_dir_list(&bytes),
+                "{interp}"
+            );
+        }
     }
 
     #[test]

@@ -74,3 +74,44 @@ fn host_files_agree_with_readelf() {
     }
     assert!(checked > 0, "no host file to compare");
 }
+
+#[test]
+fn sections_agree_with_goblin() {
+    use crate::elf::section_range;
+    let candidates = [
+        LIBC,
+        "/lib64/ld-linux-x86-64.so.2",
+        "/lib/ld-linux.so.2",
+        "/bin/ls",
+        "/usr/bin/gcc",
+    ];
+    let mut checked = 0;
+    for path in candidates.iter().filter(|p| Path::new(p).exists()) {
+        let bytes = std::fs::read(path).unwrap();
+        let elf = goblin::elf::Elf::parse(&bytes).unwrap();
+        for want in [".rodata", ".dynstr", ".text", ".gnu.version_r", ".no-such"] {
+            let expected = elf
+                .section_headers
+                .iter()
+                .find(|s| {
+                    elf.shdr_strtab.get_at(s.sh_name) == Some(want)
+                        && s.sh_type != goblin::elf::section_header::SHT_NOBITS
+                })
+                .map(|s| (s.sh_offset, s.sh_size));
+            let file = SizedFile::open(path).unwrap();
+            let got = section_range(&file, want.as_bytes()).unwrap();
+            assert_eq!(got, expected, "{path} {want}");
+            checked += 1;
+        }
+        // Every truncation either finds the same section or nothing (a
+        // table cut off is no table); never a panic, never a wrong range.
+        let rodata = section_range(&bytes, b".rodata").unwrap();
+        for cut in (0..bytes.len()).step_by(bytes.len() / 257 + 1) {
+            let short = &bytes[..cut];
+            if let Ok(Some(r)) = section_range(short, b".rodata") {
+                assert_eq!(Some(r), rodata, "{path} cut at {cut}");
+            }
+        }
+    }
+    assert!(checked > 0, "no host file to compare");
+}
