@@ -150,21 +150,35 @@ fn open_root(path: &std::path::Path) -> io::Result<Root> {
 /// `ldslim ldd ROOT FILE...`
 fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
-    let results: Vec<_> = {
+    // Each entry is resolved and its lines formatted on a worker; only the
+    // writing, in the order given, is left to this thread.
+    let results: Vec<(bool, Vec<u8>)> = {
         use rayon::prelude::*;
-        args.files.par_iter().map(|f| session.load(f)).collect()
+        args.files
+            .par_iter()
+            .map(|f| {
+                let result = session.load(f);
+                let clean = match &result {
+                    Ok(order) => order.is_complete(),
+                    Err(e) => matches!(e, ldslim::graph::EntryError::IsLoader(_)),
+                };
+                let mut text = Vec::new();
+                // Writing to a Vec cannot fail.
+                let _ = report::ldd(&mut text, f, &result);
+                (clean, text)
+            })
+            .collect()
     };
     ui.stage("resolve", format_args!("{} files", args.files.len()));
     let mut out = ui.out(true);
     let mut clean = true;
-    for (file, result) in args.files.iter().zip(&results) {
-        clean &= match result {
-            Ok(order) => order.is_complete(),
-            Err(e) => matches!(e, ldslim::graph::EntryError::IsLoader(_)),
-        };
-        report::ldd(&mut out, file, result)?;
+    for (ok, text) in &results {
+        clean &= ok;
+        out.write_all(text)?;
     }
     out.flush()?;
+    // As in `scan`: the process ends next, nothing needs freeing.
+    std::mem::forget((session, results));
     Ok(if clean {
         Outcome::Clean
     } else {
