@@ -28,13 +28,17 @@
 # Environment:
 #   LDSLIM_E2E_ROOT   the root (default: scripts/make-root.sh | tail -1)
 #   LDSLIM_BIN        the ldslim binary (default: cargo build --release)
-#   RUNS              runs per command (default 10; medians of >= 5)
+#   RUNS              runs per command (default 20; medians of >= 5)
+#   ROUNDS            hyperfine runs the RUNS are split into (default 4)
+#   LDSLIM_APPS_ROOT  the second root of the walk section (default:
+#                     scripts/make-apps-root.sh | tail -1; APPS=0 skips it)
 #   LDDTREE_FULL_RUNS runs of lddtree over the full list (default 2)
 #   SCALE             replication counts for `scale` (default "10 20")
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
-RUNS=${RUNS:-10}
+RUNS=${RUNS:-20}
+ROUNDS=${ROUNDS:-4}
 LDDTREE_FULL_RUNS=${LDDTREE_FULL_RUNS:-2}
 SCALE=${SCALE:-"10 20"}
 SCRATCH=${LDSLIM_BENCH_DIR:-/var/tmp/ldslim-bench}
@@ -64,12 +68,15 @@ BIN=$(readlink -f "$LDSLIM_BIN")
 mkdir -p "$SCRATCH"
 NAME=$(basename "$ROOT")
 
-# Every ET_EXEC/ET_DYN file of the root (not /proc, /sys, /dev), found by
-# reading headers with Python: independent of ldslim.
-ELF_LIST=$SCRATCH/$NAME.elf
-if [[ ! -s $ELF_LIST ]]; then
-    log "listing the ELF objects of $ROOT"
-    "$PY" - "$ROOT" >"$ELF_LIST.tmp" <<'EOF'
+# elf_list ROOT: every ET_EXEC/ET_DYN file of ROOT (not /proc, /sys, /dev),
+# found by reading headers with Python: independent of ldslim. Cached in
+# $SCRATCH; prints the list's path.
+elf_list() {
+    local root=$1 list
+    list=$SCRATCH/$(basename "$root").elf
+    if [[ ! -s $list ]]; then
+        log "listing the ELF objects of $root"
+        "$PY" - "$root" >"$list.tmp" <<'EOF'
 import os, struct, sys
 root = sys.argv[1].rstrip('/')
 out = []
@@ -90,8 +97,11 @@ for d, dirs, files in os.walk(root):
                 out.append(p[len(root):])
 print('\n'.join(sorted(out)))
 EOF
-    mv "$ELF_LIST.tmp" "$ELF_LIST"
-fi
+        mv "$list.tmp" "$list"
+    fi
+    printf '%s\n' "$list"
+}
+ELF_LIST=$(elf_list "$ROOT")
 ELF_COUNT=$(wc -l <"$ELF_LIST")
 SUBSET=$SCRATCH/$NAME.elf-subset
 awk 'NR % 10 == 1' "$ELF_LIST" >"$SUBSET"
@@ -115,33 +125,41 @@ TABLE=$SCRATCH/table.md
 row() { printf '%s\n' "$*" >>"$TABLE"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# hf TITLE RUNS LABEL=COMMAND...: one hyperfine run of all commands
-# (same run, so ratios compare like with like); medians and ratios to the
-# first command go to the table.
+# hf TITLE RUNS LABEL=COMMAND...: all commands timed together, RUNS times
+# each, split into $ROUNDS hyperfine runs one after the other (A B C, A B C,
+# ...), so a slow spell of this shared machine hits every command alike;
+# medians over all runs and ratios to the first command go to the table.
 hf() {
     local title=$1 runs=$2
     shift 2
-    local labels=() cmds=() a
+    local labels=() cmds=() a round jsons=() before after
     for a in "$@"; do
         labels+=("${a%%=*}")
         cmds+=("${a#*=}")
     done
-    local json=$SCRATCH/hf.json before after
+    local per=$(( (runs + ROUNDS - 1) / ROUNDS ))
     before=$(load)
     log "$title (load $before)"
-    hyperfine -N -i --style none -w 2 -r "$runs" --export-json "$json" "${cmds[@]}" >&2
+    for round in $(seq 1 "$ROUNDS"); do
+        hyperfine -N -i --style none -w 2 -r "$per" --export-json "$SCRATCH/hf-$round.json" "${cmds[@]}" >&2
+        jsons+=("$SCRATCH/hf-$round.json")
+    done
     after=$(load)
-    "$PY" - "$json" "$title" "$before" "$after" "${labels[@]}" >>"$TABLE" <<'EOF'
-import json, sys
-path, title, before, after, *labels = sys.argv[1:]
-res = json.load(open(path))['results']
-ref = res[0]['median']
-print(f"\n**{title}** (load average before {before}, after {after}; {len(res[0]['times'])} runs each)\n")
+    "$PY" - "$title" "$before" "$after" "${#jsons[@]}" "${jsons[@]}" "${labels[@]}" >>"$TABLE" <<'EOF'
+import json, statistics, sys
+title, before, after, n, *rest = sys.argv[1:]
+paths, labels = rest[:int(n)], rest[int(n):]
+times = [[] for _ in labels]
+for p in paths:
+    for i, r in enumerate(json.load(open(p))['results']):
+        times[i].extend(r['times'])
+med = [statistics.median(t) for t in times]
+print(f"\n**{title}** (load average before {before}, after {after}; {len(times[0])} runs each in {len(paths)} rounds)\n")
 print("| command | median | min | max | ratio to first |")
 print("|---|---:|---:|---:|---:|")
-for label, r in zip(labels, res):
+for label, t, m in zip(labels, times, med):
     ms = lambda s: f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
-    print(f"| {label} | {ms(r['median'])} | {ms(r['min'])} | {ms(r['max'])} | {r['median'] / ref:.2f}× |")
+    print(f"| {label} | {ms(m)} | {ms(min(t))} | {ms(max(t))} | {m / med[0]:.2f}× |")
 EOF
 }
 
@@ -169,7 +187,21 @@ find "$ROOT" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
 
 # ------------------------------------------------------------------ walk
 if want walk; then
-    hf "Walk: the whole root ($FILES files)" "$RUNS" \
+    # The root the performance issue describes (Debian 12 + python3 + ~15
+    # wheels with vendored libraries, ~25k files, ~1k ELF objects) is the
+    # six-apps root of the end-to-end tests; the fidelity root follows.
+    if [[ ${APPS:-1} != 0 ]]; then
+        APPS_ROOT=$(readlink -f "${LDSLIM_APPS_ROOT:-$(scripts/make-apps-root.sh | tail -1)}")
+        find "$APPS_ROOT" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
+        apps_files=$(find "$APPS_ROOT" -type f | wc -l)
+        apps_elf=$(wc -l <"$(elf_list "$APPS_ROOT")")
+        row "- apps root: $APPS_ROOT ($apps_files regular files, $apps_elf ET_EXEC/ET_DYN objects, $(du -sh --apparent-size "$APPS_ROOT" | cut -f1))"
+        hf "Walk: the apps root ($apps_files files, $apps_elf ELF objects)" "$RUNS" \
+            "find ROOT -type f=find $APPS_ROOT -type f" \
+            "ldslim scan ROOT --scope all --target none=$BIN scan $APPS_ROOT --scope all --target none" \
+            "ldslim scan ROOT --target none (Python scope)=$BIN scan $APPS_ROOT --target none"
+    fi
+    hf "Walk: the fidelity root ($FILES files, $ELF_COUNT ELF objects)" "$RUNS" \
         "find ROOT -type f=find $ROOT -type f" \
         "ldslim scan ROOT --scope all --target none=$BIN scan $ROOT --scope all --target none" \
         "ldslim scan ROOT --target none (Python scope)=$BIN scan $ROOT --target none" \

@@ -372,9 +372,7 @@ fn gather(
     let mut warnings = Vec::new();
     let mut entries = Vec::new();
     let mut missing: BTreeMap<(String, String), Miss> = BTreeMap::new();
-    // (needed_by, name) -> some entry that loads needed_by as a dependency
-    // and resolves the name.
-    let mut resolved_as_dep: HashMap<(String, String), String> = HashMap::new();
+    let mut orders = Vec::new();
     for o in outcomes {
         match o {
             Outcome::NotElf => {}
@@ -383,20 +381,10 @@ fn gather(
                 skipped.push(p);
             }
             Outcome::Error(p) => errors.push(p),
-            Outcome::Loaded(order) => {
+            Outcome::Loaded(mut order) => {
                 objects += 1;
                 resolved += 1;
                 entries.push(order.entry.clone());
-                for obj in order.objects.iter().skip(1) {
-                    let Some(real) = &obj.real else { continue };
-                    for e in &obj.needs {
-                        if order.objects[e.object].path.is_some() {
-                            resolved_as_dep
-                                .entry((real.clone(), e.needed.clone()))
-                                .or_insert_with(|| order.entry.clone());
-                        }
-                    }
-                }
                 for m in order.missing() {
                     let needed_by = m
                         .loaded_by
@@ -416,13 +404,42 @@ fn gather(
                     }
                     slot.entries.push(order.entry.clone());
                 }
-                if let Some(f) = order.fatal {
+                if let Some(f) = order.fatal.take() {
                     fatal.push(FatalLoad {
                         entry: order.entry.clone(),
                         fatal: f,
                     });
                 }
-                warnings.extend(order.warnings);
+                warnings.append(&mut order.warnings);
+                orders.push(order);
+            }
+        }
+    }
+    // (needed_by, name) -> some entry that loads needed_by as a dependency
+    // and resolves the name; asked only for the pairs found missing (few),
+    // so the edges of every load are not copied into a map.
+    let mut resolved_as_dep: HashMap<(String, String), String> = HashMap::new();
+    if !missing.is_empty() {
+        let wanted: HashMap<&str, Vec<&str>> =
+            missing
+                .keys()
+                .fold(HashMap::new(), |mut m, (name, needed_by)| {
+                    m.entry(needed_by.as_str()).or_default().push(name.as_str());
+                    m
+                });
+        for order in &orders {
+            for obj in order.objects.iter().skip(1) {
+                let Some(names) = obj.real.as_deref().and_then(|r| wanted.get(r)) else {
+                    continue;
+                };
+                for e in &obj.needs {
+                    if names.contains(&e.needed.as_str()) && order.objects[e.object].path.is_some()
+                    {
+                        resolved_as_dep
+                            .entry((obj.real.clone().unwrap_or_default(), e.needed.clone()))
+                            .or_insert_with(|| order.entry.clone());
+                    }
+                }
             }
         }
     }

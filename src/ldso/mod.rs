@@ -183,6 +183,9 @@ pub struct Loader {
     library_path: Option<String>,
     /// Searches that depend on the name alone (see [`Loader::search`]).
     plain: RwLock<HashMap<String, Lookup>>,
+    /// Per search directory, which of `subdirs` are missing under it (see
+    /// [`Loader::missing_subdirs`]).
+    missing: RwLock<HashMap<String, u64>>,
 }
 
 /// The cache file every glibc reads (`LD_SO_CACHE`).
@@ -219,6 +222,7 @@ impl Loader {
             cache_problem,
             library_path: opts.library_path.clone(),
             plain: RwLock::new(HashMap::new()),
+            missing: RwLock::new(HashMap::new()),
         }
     }
 
@@ -474,7 +478,11 @@ impl Loader {
     ) -> Result<Option<Found>, Fatal> {
         for dir in dirs {
             let mut notes = Vec::new();
-            for sub in &self.subdirs {
+            let missing = self.missing_subdirs(objects, dir);
+            for (i, sub) in self.subdirs.iter().enumerate() {
+                if missing & (1 << i) != 0 {
+                    continue;
+                }
                 // Sized once: `format!` would grow it several times, and
                 // this runs for every candidate of every search.
                 let mut path = String::with_capacity(dir.len() + sub.len() + name.len());
@@ -500,6 +508,53 @@ impl Loader {
             });
         }
         Ok(None)
+    }
+
+    /// Which subdirectories of the search directory `dir` are missing
+    /// (bit `i` for `subdirs[i]`): no name can be found there. glibc learns
+    /// the same the first time a name is not found in a directory and never
+    /// tries it again (`open_path` in `elf/dl-load.c`: a failed `stat` of
+    /// the directory sets `r->status[cnt] = nonexisting`); here it is asked
+    /// once per directory, so a search does not build and resolve a
+    /// candidate for each of the nine hwcaps and legacy subdirectories that
+    /// a root rarely has. A subdirectory that cannot be resolved (a symlink
+    /// loop) is not missing: its candidates are tried and the error noted.
+    fn missing_subdirs(&self, objects: &Objects, dir: &str) -> u64 {
+        // Relative directories (an empty RUNPATH element) depend on the
+        // working directory: always tried.
+        if !dir.starts_with('/') || self.subdirs.len() > 64 {
+            return 0;
+        }
+        if let Some(&m) = self
+            .missing
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(dir)
+        {
+            return m;
+        }
+        let mut mask = 0u64;
+        for (i, sub) in self.subdirs.iter().enumerate() {
+            let mut path = String::with_capacity(dir.len() + sub.len());
+            path.push_str(dir);
+            path.push_str(sub);
+            while path.len() > 1 && path.ends_with('/') {
+                path.pop();
+            }
+            let absent = match objects.resolve(Path::new(&path)) {
+                Ok(None) => true,
+                Ok(Some(r)) => r.kind != Kind::Directory,
+                Err(_) => false,
+            };
+            if absent {
+                mask |= 1 << i;
+            }
+        }
+        self.missing
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(dir.to_string(), mask);
+        mask
     }
 
     /// `open_verify`: would glibc accept this file for this ABI?
