@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # ldslim side by side with the tools people use today, on the real builder
-# root of the end-to-end tests (scripts/make-root.sh: Debian 12 + python3 +
-# ~10 wheels, ~18k files, ~1.3k ELF objects), warm page cache. Prints a
-# Markdown table of medians and ratios (docs/performance.md has the latest).
+# roots of the end-to-end tests, warm page cache: the apps root
+# (scripts/make-apps-root.sh: Debian 12 + python3 + the six apps' wheels,
+# ~24k files, ~1.1k ELF objects; the walk section) and the fidelity root
+# (scripts/make-root.sh: ~18k files, ~1.3k ELF objects; every section).
+# Prints a Markdown table of medians and ratios (docs/performance.md has the
+# latest).
 #
-#   scripts/bench.sh                 # everything (~3 min; lddtree is slow)
+#   scripts/bench.sh                 # everything (~4 min; lddtree is slow)
 #   RUNS=20 scripts/bench.sh walk    # one or more sections: walk resolve big tty scale
 #
 # Sections:
 #   walk     ldslim scan (--scope all, and the default Python scope) vs
-#            `find ROOT -type f`, and find variants that open every file
+#            `find ROOT -type f` on both roots, and find variants that open
+#            every file
 #   resolve  the same ELF objects (every ET_EXEC/ET_DYN file of the root)
 #            resolved by `ldslim ldd`, by `libtree -p` run inside a copy of
 #            the root by chroot, and by pax-utils' `lddtree --root` (slow:
@@ -32,14 +36,14 @@
 #   ROUNDS            hyperfine runs the RUNS are split into (default 4)
 #   LDSLIM_APPS_ROOT  the second root of the walk section (default:
 #                     scripts/make-apps-root.sh | tail -1; APPS=0 skips it)
-#   LDDTREE_FULL_RUNS runs of lddtree over the full list (default 2)
+#   LDDTREE_FULL_RUNS runs of lddtree over the full list (default 4, one per round)
 #   SCALE             replication counts for `scale` (default "10 20")
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
 RUNS=${RUNS:-20}
 ROUNDS=${ROUNDS:-4}
-LDDTREE_FULL_RUNS=${LDDTREE_FULL_RUNS:-2}
+LDDTREE_FULL_RUNS=${LDDTREE_FULL_RUNS:-4}
 SCALE=${SCALE:-"10 20"}
 SCRATCH=${LDSLIM_BENCH_DIR:-/var/tmp/ldslim-bench}
 SECTIONS=("$@")
@@ -229,7 +233,7 @@ if want resolve; then
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
         "libtree -p FILES (chroot)=$(wrap libtree-all "$ELF_LIST" chroot "$CHROOT" /usr/local/bin/libtree -p)" \
         "ldslim ldd ROOT FILES, one thread=$(wrap ldslim-all-1 "$ELF_LIST" env RAYON_NUM_THREADS=1 "$BIN" ldd "$ROOT")"
-    hf "Resolve: all $ELF_COUNT ELF objects, lddtree (slow: $LDDTREE_FULL_RUNS runs)" "$LDDTREE_FULL_RUNS" \
+    hf "Resolve: all $ELF_COUNT ELF objects, lddtree (slow)" "$LDDTREE_FULL_RUNS" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
         "lddtree --root ROOT -l FILES=$(wrap lddtree-all "$ELF_LIST" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
     hf "Resolve: every 10th ELF object ($SUBSET_COUNT)" "$(( RUNS < 5 ? 5 : RUNS / 2 ))" \
