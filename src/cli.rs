@@ -386,7 +386,8 @@ pub struct ScanArgs {
     /// `tar -C BUILDER -T`), `dockerfile` (COPY --from=builder lines),
     /// `json` (the whole report), each to stdout or to `=FILE`;
     /// `tar=FILE` (a layer, symlinks kept); `copy=DIR` (materialise into
-    /// an extracted base image). Repeatable.
+    /// an extracted base image). Repeatable. A FILE is written whole or
+    /// not at all (a temporary file beside it, renamed when complete).
     #[arg(long, value_name = "KIND[=PATH]", value_parser = parse_emit)]
     pub emit: Vec<Emit>,
     /// Name the Debian package or wheel that owns each file to copy (from

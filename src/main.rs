@@ -530,13 +530,10 @@ fn emit_one(
      -> io::Result<()> {
         match path {
             None => body(stdout),
+            // Whole or not at all: a failed write leaves any earlier file
+            // as it was and nothing that looks complete.
             Some(p) => {
-                let mut f = io::BufWriter::new(
-                    std::fs::File::create(p)
-                        .map_err(|err| io::Error::other(format!("{}: {err}", p.display())))?,
-                );
-                body(&mut f)?;
-                f.flush()
+                emit::write_file(p, |w| body(w)).map_err(|err| io::Error::other(err.to_string()))
             }
         }
     };

@@ -2007,6 +2007,110 @@ fn failed_emits_leave_nothing_that_looks_complete() {
     assert_eq!(snapshot(&img2), before);
 }
 
+/// A text emit (`json=`, `list=`, `dockerfile=`) is written whole or not
+/// at all: it replaces an earlier file only once complete, and a write that
+/// fails half-way (here the disk fills up: a one-page tmpfs) leaves the
+/// earlier file as it was and no temporary file beside it.
+#[test]
+fn text_emits_are_written_whole_or_not_at_all() {
+    let s = emit_setup();
+    let emit = |what: &str, dest: &Path| {
+        let spec = format!("{what}={}", dest.display());
+        let args: Vec<&OsStr> = vec![
+            os("scan"),
+            s.builder.root.as_os_str(),
+            os("/usr/bin"),
+            os("--target"),
+            s.img.as_os_str(),
+            os("--emit"),
+            os(&spec),
+        ];
+        let r = run_with_timeout(ldslim_cmd(&args));
+        sane(&r, "emit");
+        r
+    };
+    let names = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Replacing earlier files, successfully.
+    let out = s.outer.path().join("out");
+    fs::create_dir(&out).unwrap();
+    for (what, file) in [
+        ("json", "plan.json"),
+        ("list", "files.txt"),
+        ("dockerfile", "Dockerfile"),
+    ] {
+        let dest = out.join(file);
+        fs::write(&dest, b"the previous one\n").unwrap();
+        let r = emit(what, &dest);
+        assert_eq!(r.code, Some(0), "{what}: {}", r.stderr);
+        let text = fs::read_to_string(&dest).unwrap();
+        assert!(!text.contains("the previous one"), "{what}: {text}");
+        match what {
+            "json" => {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                let items = v["plan"]["copy"]["items"].as_array();
+                assert!(items.is_some_and(|i| !i.is_empty()), "{v:#}");
+            }
+            // This plan relocates every file, which a list cannot say: it
+            // is written empty and the items are named on stderr.
+            "list" => {
+                assert!(text.is_empty(), "{text}");
+                assert!(r.stderr.contains("a list cannot say that"), "{}", r.stderr);
+            }
+            _ => assert!(text.contains("COPY --from=builder"), "{text}"),
+        }
+    }
+    assert_eq!(names(&out), ["Dockerfile", "files.txt", "plan.json"]);
+
+    if !is_root() {
+        eprintln!("note: not root: cannot mount a small tmpfs; the full-disk case is skipped");
+        return;
+    }
+    let small = s.outer.path().join("small");
+    fs::create_dir(&small).unwrap();
+    let c = CString::new(small.as_os_str().as_bytes()).unwrap();
+    // SAFETY: plain system call with valid NUL-terminated strings.
+    let rc = unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            c.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            c"size=4k".as_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, 0, "mount: {}", std::io::Error::last_os_error());
+    struct Unmount(CString);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            // SAFETY: a path we mounted.
+            unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+    let _unmount = Unmount(c);
+    // The earlier file takes the one page: nothing more fits.
+    let dest = small.join("plan.json");
+    fs::write(&dest, b"the previous plan\n").unwrap();
+    // (Not `list`: this plan's list is empty, which fits.)
+    for what in ["json", "dockerfile"] {
+        let r = emit(what, &dest);
+        assert_eq!(r.code, Some(2), "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("No space left on device"),
+            "{what}: {}",
+            r.stderr
+        );
+        assert_eq!(fs::read(&dest).unwrap(), b"the previous plan\n", "{what}");
+        assert_eq!(names(&small), ["plan.json"], "{what}");
+    }
+}
+
 /// The builder changes between planning and emitting (a file grows,
 /// shrinks, vanishes or becomes a link): the emitters fail naming it, no
 /// tar file is left, and the copy leaves the directory as it was.

@@ -16,6 +16,7 @@ mod dockerfile;
 mod list;
 mod source;
 mod tarball;
+mod temp;
 
 use std::io;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ pub use copy::{CopySummary, copy};
 pub use dockerfile::dockerfile;
 pub use list::list;
 pub use tarball::{TarSummary, source_date_epoch, tar, tar_with_mtime};
+pub use temp::write_file;
 
 #[cfg(doc)]
 use crate::plan::CopyPlan;

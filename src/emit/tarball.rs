@@ -12,15 +12,14 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tar::{Builder, EntryType, Header};
 
 use super::source::{self, Exact};
+use super::temp::TempFile;
 use super::{EmitError, check};
 use crate::plan::{CopyItem, CopyKind, CopyPlan};
 use crate::root::Root;
@@ -175,60 +174,6 @@ fn append_symlink<W: Write>(
     let n = bytes.len().min(slot.len());
     slot[..n].copy_from_slice(&bytes[..n]);
     b.append_data(&mut h, rel, io::empty())
-}
-
-/// A file created next to its final path and renamed over it when
-/// complete; removed if dropped before.
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    committed: bool,
-}
-
-impl TempFile {
-    fn create(dest: &Path) -> Result<TempFile, EmitError> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        dest.file_name().ok_or_else(|| EmitError::Destination {
-            path: dest.to_path_buf(),
-            problem: "names no file".into(),
-        })?;
-        // Not the file's own name: one near NAME_MAX would make the
-        // temporary name too long.
-        let mut tmp = OsString::from(".ldslim");
-        tmp.push(format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let path = dest.with_file_name(tmp);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(EmitError::io(&path))?;
-        Ok(TempFile {
-            path,
-            file,
-            committed: false,
-        })
-    }
-
-    fn commit(mut self, dest: &Path) -> Result<(), EmitError> {
-        self.file.sync_all().map_err(EmitError::io(&self.path))?;
-        fs::rename(&self.path, dest).map_err(EmitError::io(dest))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]
