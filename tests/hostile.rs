@@ -1938,6 +1938,24 @@ fn emitters_stay_inside() {
     assert!(tar_paths(&layer).is_empty());
 }
 
+/// `ldslim scan BUILDER /usr/bin --target IMG --emit E...` on an
+/// [`emit_setup`], checked to end sanely.
+fn scan_emitting(s: &EmitSetup, emits: &[String]) -> Run {
+    let mut args: Vec<&OsStr> = vec![
+        os("scan"),
+        s.builder.root.as_os_str(),
+        os("/usr/bin"),
+        os("--target"),
+        s.img.as_os_str(),
+    ];
+    for e in emits {
+        args.extend([os("--emit"), os(e)]);
+    }
+    let r = run_with_timeout(ldslim_cmd(&args));
+    sane(&r, "emit");
+    r
+}
+
 /// A copy that conflicts with the target, and tar files that cannot be
 /// written: exit 2, the file named, no tar file and no temporary file,
 /// the target directory untouched.
@@ -1962,21 +1980,7 @@ fn failed_emits_leave_nothing_that_looks_complete() {
     let before = snapshot(&img2);
     let before_img = snapshot(&s.img);
     let layer = s.outer.path().join("layer.tar");
-    let emit = |emits: &[String]| {
-        let mut args: Vec<&OsStr> = vec![
-            os("scan"),
-            s.builder.root.as_os_str(),
-            os("/usr/bin"),
-            os("--target"),
-            s.img.as_os_str(),
-        ];
-        for e in emits {
-            args.extend([os("--emit"), os(e)]);
-        }
-        let r = run_with_timeout(ldslim_cmd(&args));
-        sane(&r, "emit");
-        r
-    };
+    let emit = |emits: &[String]| scan_emitting(&s, emits);
     let r = emit(&[
         format!("copy={}", img2.display()),
         format!("tar={}", layer.display()),
@@ -2014,21 +2018,7 @@ fn failed_emits_leave_nothing_that_looks_complete() {
 #[test]
 fn text_emits_are_written_whole_or_not_at_all() {
     let s = emit_setup();
-    let emit = |what: &str, dest: &Path| {
-        let spec = format!("{what}={}", dest.display());
-        let args: Vec<&OsStr> = vec![
-            os("scan"),
-            s.builder.root.as_os_str(),
-            os("/usr/bin"),
-            os("--target"),
-            s.img.as_os_str(),
-            os("--emit"),
-            os(&spec),
-        ];
-        let r = run_with_timeout(ldslim_cmd(&args));
-        sane(&r, "emit");
-        r
-    };
+    let emit = |what: &str, dest: &Path| scan_emitting(&s, &[format!("{what}={}", dest.display())]);
     let names = |dir: &Path| -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)
             .unwrap()
