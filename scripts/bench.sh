@@ -38,6 +38,8 @@
 #                     scripts/make-apps-root.sh | tail -1; APPS=0 skips it)
 #   LDDTREE_FULL_RUNS runs of lddtree over the full list (default 4, one per round)
 #   SCALE             replication counts for `scale` (default "10 20")
+#   STATIC            0 leaves out the static build's rows (default: built
+#                     with crt-static into target/static, or LDSLIM_STATIC_BIN)
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -69,6 +71,19 @@ if [[ -z ${LDSLIM_BIN:-} ]]; then
     LDSLIM_BIN="${CARGO_TARGET_DIR:-target}/release/ldslim"
 fi
 BIN=$(readlink -f "$LDSLIM_BIN")
+# The static build docs/cli.md gives for copying into builder images: no
+# shared libraries to map at start-up, which is most of a short run.
+# STATIC=0 leaves it out; LDSLIM_STATIC_BIN gives one.
+STATIC_BIN=
+if [[ ${STATIC:-1} != 0 ]]; then
+    if [[ -z ${LDSLIM_STATIC_BIN:-} ]]; then
+        log "cargo build --release (static)"
+        RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
+            --target x86_64-unknown-linux-gnu --target-dir "${CARGO_TARGET_DIR:-target}/static"
+        LDSLIM_STATIC_BIN="${CARGO_TARGET_DIR:-target}/static/x86_64-unknown-linux-gnu/release/ldslim"
+    fi
+    STATIC_BIN=$(readlink -f "$LDSLIM_STATIC_BIN")
+fi
 mkdir -p "$SCRATCH"
 NAME=$(basename "$ROOT")
 
@@ -182,7 +197,7 @@ rss() {
     echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
     echo "- root: $ROOT ($FILES regular files, $ELF_COUNT ET_EXEC/ET_DYN objects)"
     # shellcheck disable=SC2185 # GNU find --version
-    echo "- ldslim: $BIN; $(hyperfine --version); find $(find --version | head -1 | awk '{print $NF}'); libtree $(libtree --version 2>/dev/null || echo '?'); lddtree (pax-utils $(dpkg-query -W -f '${Version}' pax-utils 2>/dev/null || echo '?'))"
+    echo "- ldslim: $BIN${STATIC_BIN:+ (static build: $STATIC_BIN)}; $(hyperfine --version); find $(find --version | head -1 | awk '{print $NF}'); libtree $(libtree --version 2>/dev/null || echo '?'); lddtree (pax-utils $(dpkg-query -W -f '${Version}' pax-utils 2>/dev/null || echo '?'))"
     echo "- load average at start: $(load)"
 } >>"$TABLE"
 
@@ -229,17 +244,24 @@ if want resolve; then
         cp "$(command -v libtree)" "$CHROOT.tmp/usr/local/bin/libtree"
         mv "$CHROOT.tmp" "$CHROOT"
     fi
+    static_all=() static_sub=()
+    if [[ -n $STATIC_BIN ]]; then
+        static_all=("ldslim ldd ROOT FILES, static build=$(wrap ldslim-static-all "$ELF_LIST" "$STATIC_BIN" ldd "$ROOT")")
+        static_sub=("ldslim ldd ROOT FILES, static build=$(wrap ldslim-static-sub "$SUBSET" "$STATIC_BIN" ldd "$ROOT")")
+    fi
     hf "Resolve: all $ELF_COUNT ELF objects" "$RUNS" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
         "libtree -p FILES (chroot)=$(wrap libtree-all "$ELF_LIST" chroot "$CHROOT" /usr/local/bin/libtree -p)" \
-        "ldslim ldd ROOT FILES, one thread=$(wrap ldslim-all-1 "$ELF_LIST" env RAYON_NUM_THREADS=1 "$BIN" ldd "$ROOT")"
+        "ldslim ldd ROOT FILES, one thread=$(wrap ldslim-all-1 "$ELF_LIST" env RAYON_NUM_THREADS=1 "$BIN" ldd "$ROOT")" \
+        "${static_all[@]}"
     hf "Resolve: all $ELF_COUNT ELF objects, lddtree (slow)" "$LDDTREE_FULL_RUNS" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-all "$ELF_LIST" "$BIN" ldd "$ROOT")" \
         "lddtree --root ROOT -l FILES=$(wrap lddtree-all "$ELF_LIST" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
     hf "Resolve: every 10th ELF object ($SUBSET_COUNT)" "$(( RUNS < 5 ? 5 : RUNS / 2 ))" \
         "ldslim ldd ROOT FILES=$(wrap ldslim-sub "$SUBSET" "$BIN" ldd "$ROOT")" \
         "libtree -p FILES (chroot)=$(wrap libtree-sub "$SUBSET" chroot "$CHROOT" /usr/local/bin/libtree -p)" \
-        "lddtree --root ROOT -l FILES=$(wrap lddtree-sub "$SUBSET" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)"
+        "lddtree --root ROOT -l FILES=$(wrap lddtree-sub "$SUBSET" "$PY" "$(command -v lddtree)" --root "$ROOT" -l)" \
+        "${static_sub[@]}"
 fi
 
 # ------------------------------------------------------------------ big
