@@ -487,12 +487,17 @@ impl Session {
             }
             cur = nodes[c].loaded_by;
         }
+        // The entry node is made from its facts; a node without them here
+        // would be a bug, reported as the entry's defect, not a panic.
+        let Some(main_facts) = nodes[0].facts.as_deref() else {
+            return Err(Fatal {
+                path: nodes[0].path.clone(),
+                message: "internal error: the entry has no ELF facts".into(),
+            });
+        };
         let main = Requester {
             path: &nodes[0].path,
-            facts: nodes[0]
-                .facts
-                .as_deref()
-                .expect("the entry node always has facts"),
+            facts: main_facts,
             is_main: true,
         };
         loader.search(&self.objects, name, &chain, main)

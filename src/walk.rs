@@ -236,10 +236,8 @@ impl<V: Visit> Walk<'_, V> {
         let mut out = Vec::new();
         let mut regular = 0usize;
         for (name, kind) in range.filter_map(|i| listing.entry(i)) {
-            let kind = match kind {
-                libc::DT_UNKNOWN => lstat_kind(dir_fd, name),
-                k => k,
-            };
+            // `list` already asked `lstat` for what `getdents64` left
+            // unknown; what is still unknown could not be told.
             let entry = Entry {
                 dir_fd,
                 dir: path,
@@ -291,8 +289,8 @@ impl<V: Visit> Walk<'_, V> {
 
 /// The entries of one directory, `.` and `..` left out: names back to back,
 /// each NUL-terminated, and per entry the offset of its name and its
-/// `d_type` (`DT_UNKNOWN` from file systems that do not fill it in: the
-/// visiting task asks `lstat`).
+/// `d_type` (asked of `lstat` where the file system leaves it
+/// `DT_UNKNOWN`; still `DT_UNKNOWN` when even that failed).
 struct Listing {
     names: Vec<u8>,
     entries: Vec<(usize, u8)>,
@@ -306,10 +304,7 @@ impl Listing {
     }
 
     /// The listing cut into tasks, in directory order: each subdirectory
-    /// alone, the other entries in runs of at most [`CHUNK`]. A `DT_UNKNOWN`
-    /// entry is assumed not to be a directory here; the task that meets it
-    /// asks `lstat` and, if it is one, leaves it (as `walkdir` would not
-    /// know better without the `stat` either).
+    /// alone, the other entries in runs of at most [`CHUNK`].
     fn items(&self) -> Vec<Item> {
         let mut items = Vec::new();
         let mut run: Option<Range<usize>> = None;

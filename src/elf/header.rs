@@ -73,6 +73,12 @@ pub(crate) struct Header {
     pub phoff: u64,
     pub phentsize: u16,
     pub phnum: u16,
+    /// The section header table, for the few readers that want a section
+    /// ([`super::section_range`]); the loader never looks at it.
+    pub shoff: u64,
+    pub shentsize: u16,
+    pub shnum: u16,
+    pub shstrndx: u16,
 }
 
 pub(crate) fn read_header<R: ReadAt + ?Sized>(
@@ -87,16 +93,23 @@ pub(crate) fn read_header<R: ReadAt + ?Sized>(
     let _e_version = f.u32();
     let _e_entry = f.word();
     let phoff = f.word();
-    let _e_shoff = f.word();
+    let shoff = f.word();
     let _e_flags = f.u32();
     let _e_ehsize = f.u16();
     let phentsize = f.u16();
     let phnum = f.u16();
+    let shentsize = f.u16();
+    let shnum = f.u16();
+    let shstrndx = f.u16();
     Ok(Header {
         e_type,
         machine,
         phoff,
         phentsize,
         phnum,
+        shoff,
+        shentsize,
+        shnum,
+        shstrndx,
     })
 }

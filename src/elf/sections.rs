@@ -5,7 +5,7 @@
 
 use super::blocks::BlockReader;
 use super::fields::Layout;
-use super::header::read_ident_cached;
+use super::header::{Header, read_header, read_ident_cached};
 use super::read::ReadAt;
 use super::{Class, ElfError};
 
@@ -60,19 +60,13 @@ pub fn section_range<R: ReadAt + ?Sized>(
     const SHT_NOBITS: u32 = 8;
     let mut rd = BlockReader::new(r);
     let layout = read_ident_cached(&mut rd)?.layout;
-    let ehdr = rd.read_record(0, layout.ehdr_size(), "ELF header")?;
-    let mut f = ehdr.fields(layout);
-    f.skip(16 + 2 + 2 + 4);
-    let _entry = f.word();
-    let _phoff = f.word();
-    let shoff = f.word();
-    let _flags = f.u32();
-    let _ehsize = f.u16();
-    let _phentsize = f.u16();
-    let _phnum = f.u16();
-    let shentsize = f.u16();
-    let shnum = f.u16();
-    let shstrndx = f.u16();
+    let Header {
+        shoff,
+        shentsize,
+        shnum,
+        shstrndx,
+        ..
+    } = read_header(&mut rd, layout)?;
     // shnum 0 with a nonzero shoff means "more than 0xff00, see section 0":
     // not a loader; and a table we cannot walk is no table.
     if shoff == 0 || shnum == 0 || shnum > MAX_SECTIONS || shentsize < shdr_size(layout) {
