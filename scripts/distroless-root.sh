@@ -48,6 +48,11 @@
 #   LDSLIM_KEEP_ROOTS       builds kept per SUITE-ARCH-FLAVOR (default 2)
 #   LDSLIM_APT_MAX_AGE      seconds the fetched package lists count as current
 #                           (default 600; 0 always fetches them)
+#   LDSLIM_PIN              "NAME=VERSION ..." for every package of the image:
+#                           build from exactly these versions (what an embedded
+#                           target records), from the mirror or from .debs
+#                           cached earlier. Exit status 3 when one of them is in
+#                           neither (Debian replaced it in a point release).
 #
 # Progress goes to stderr; only the root's path goes to stdout.
 set -euo pipefail
@@ -174,15 +179,51 @@ else
     fi
 fi
 
-# The candidate version of each package: the newest of SUITE, -updates and
-# -security.
-PKG_VERSIONS=$(
-    apt-cache "${APT_OPTS[@]}" show --no-all-versions "${ALL_PKGS[@]}" 2>/dev/null \
-        | awk '/^Package:/ { p = $2 } /^Version:/ { print p, $2 }'
-)
-for pkg in "${ALL_PKGS[@]}"; do
-    grep -q "^$pkg " <<<"$PKG_VERSIONS" || die "package $pkg not found in $SUITE for $ARCH"
-done
+# A .deb of PKG at VERSION kept from an earlier run (apt names it
+# NAME_VERSION_ARCH.deb, with an epoch's ':' as '%3a').
+cached_deb() {
+    local pkg=$1 version=$2 f
+    for f in "$DEB_DIR/${pkg}_${version//:/%3a}_"*.deb; do
+        [[ -f "$f" ]] && dpkg-deb --info "$f" >/dev/null 2>&1 && { printf '%s\n' "$f"; return 0; }
+    done
+    return 1
+}
+
+declare -A PIN=()
+if [[ -n "${LDSLIM_PIN:-}" ]]; then
+    # Exactly the versions asked for; each one from the cache or the mirror.
+    for nv in $LDSLIM_PIN; do
+        PIN[${nv%%=*}]=${nv#*=}
+    done
+    PKG_VERSIONS=$(
+        for pkg in "${ALL_PKGS[@]}"; do
+            [[ -n "${PIN[$pkg]:-}" ]] || die "LDSLIM_PIN names no version of $pkg"
+            printf '%s %s\n' "$pkg" "${PIN[$pkg]}"
+        done
+    )
+    GONE=()
+    for pkg in "${ALL_PKGS[@]}"; do
+        cached_deb "$pkg" "${PIN[$pkg]}" >/dev/null && continue
+        # `apt-cache show NAME=VERSION` succeeds even for a version it lacks.
+        apt-cache "${APT_OPTS[@]}" madison "$pkg" 2>/dev/null \
+            | awk -v v="${PIN[$pkg]}" -F' *[|] *' '$2 == v { found = 1 } END { exit !found }' && continue
+        GONE+=("$pkg ${PIN[$pkg]}")
+    done
+    if [[ ${#GONE[@]} -gt 0 ]]; then
+        log "not on the mirror any more, and not cached in $DEB_DIR: $(printf '%s, ' "${GONE[@]}" | sed 's/, $//')"
+        exit 3
+    fi
+else
+    # The candidate version of each package: the newest of SUITE, -updates
+    # and -security.
+    PKG_VERSIONS=$(
+        apt-cache "${APT_OPTS[@]}" show --no-all-versions "${ALL_PKGS[@]}" 2>/dev/null \
+            | awk '/^Package:/ { p = $2 } /^Version:/ { print p, $2 }'
+    )
+    for pkg in "${ALL_PKGS[@]}"; do
+        grep -q "^$pkg " <<<"$PKG_VERSIONS" || die "package $pkg not found in $SUITE for $ARCH"
+    done
+fi
 log "packages: $(tr '\n' ' ' <<<"$PKG_VERSIONS")"
 
 # ---------------------------------------------------------------- cache key
@@ -202,11 +243,27 @@ fi
 
 # ---------------------------------------------------------------- download
 # `apt-get --print-uris download` names each .deb and its checksum without
-# fetching it; only what the cache lacks (or holds corrupted) is fetched.
-mapfile -t URIS < <(apt-get "${APT_OPTS[@]}" --print-uris download "${ALL_PKGS[@]}" 2>/dev/null | grep "^'")
-[[ ${#URIS[@]} -eq ${#ALL_PKGS[@]} ]] \
-    || die "apt-get --print-uris listed ${#URIS[@]} .debs for ${#ALL_PKGS[@]} packages"
+# fetching it; only what the cache lacks (or holds corrupted) is fetched. A
+# pinned version already cached is used as it is: the mirror may not have it.
 declare -A DEB_FILE=()
+SPECS=()
+for pkg in "${ALL_PKGS[@]}"; do
+    if [[ -n "${PIN[$pkg]:-}" ]]; then
+        if f=$(cached_deb "$pkg" "${PIN[$pkg]}"); then
+            DEB_FILE[$pkg]=$f
+        else
+            SPECS+=("$pkg=${PIN[$pkg]}")
+        fi
+    else
+        SPECS+=("$pkg")
+    fi
+done
+URIS=()
+if [[ ${#SPECS[@]} -gt 0 ]]; then
+    mapfile -t URIS < <(apt-get "${APT_OPTS[@]}" --print-uris download "${SPECS[@]}" 2>/dev/null | grep "^'")
+fi
+[[ ${#URIS[@]} -eq ${#SPECS[@]} ]] \
+    || die "apt-get --print-uris listed ${#URIS[@]} .debs for ${#SPECS[@]} packages"
 MISSING=()
 for line in "${URIS[@]}"; do
     # 'URI' FILENAME SIZE SHA256:HEX

@@ -18,6 +18,9 @@ fi
 [[ -d "$LDSLIM_E2E_ROOT" ]] || { echo "[test] error: root '$LDSLIM_E2E_ROOT' is not a directory" >&2; exit 1; }
 export LDSLIM_E2E_ROOT
 echo "[test] LDSLIM_E2E_ROOT=$LDSLIM_E2E_ROOT" >&2
+# Every part of every test runs here: a test that would skip a part for want
+# of root or of a tool (strace, qemu-user-static, binutils...) fails instead.
+export LDSLIM_TEST_STRICT=1
 
 if cargo nextest --version >/dev/null 2>&1; then
     exec cargo nextest run --run-ignored all --no-fail-fast "$@"

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ldso::Options;
-use crate::ldso::abi::Hwcaps;
+use crate::ldso::cpu::{Cpu, Platform};
 use crate::scan::Scope;
 
 /// Which shared libraries a program needs, resolved exactly as glibc's
@@ -275,6 +275,13 @@ pub struct LoaderArgs {
     /// (`host`), none (`baseline`), or up to an x86-64 level.
     #[arg(long, value_enum, default_value = "host")]
     pub hwcaps: HwcapsArg,
+    /// The platform glibc gives the CPU, which `$PLATFORM` expands to and,
+    /// before glibc 2.37, names a subdirectory tried in every search
+    /// directory: this CPU's (`host`: `haswell` or `xeon_phi` on Intel CPUs
+    /// with those features, else `x86_64`), or the one named. A result that
+    /// depends on it is reported with what every other kind of CPU gets.
+    #[arg(long, value_enum, default_value = "host")]
+    pub platform: PlatformArg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -289,16 +296,43 @@ pub enum HwcapsArg {
     V4,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PlatformArg {
+    Host,
+    /// The kernel's AT_PLATFORM, kept (AMD, and Intel before Haswell).
+    #[value(name = "x86_64")]
+    X86_64,
+    /// Intel since Haswell.
+    Haswell,
+    /// Intel Xeon Phi.
+    #[value(name = "xeon_phi")]
+    XeonPhi,
+}
+
 impl LoaderArgs {
     pub fn options(&self) -> Options {
         Options {
             library_path: self.library_path.clone(),
-            hwcaps: match self.hwcaps {
-                HwcapsArg::Host => Hwcaps::Host,
-                HwcapsArg::Baseline => Hwcaps::X86Level(1),
-                HwcapsArg::V2 => Hwcaps::X86Level(2),
-                HwcapsArg::V3 => Hwcaps::X86Level(3),
-                HwcapsArg::V4 => Hwcaps::X86Level(4),
+            cpu: self.cpu(),
+        }
+    }
+
+    /// The CPU the flags describe.
+    pub fn cpu(&self) -> Cpu {
+        let host = Cpu::host();
+        Cpu {
+            level: match self.hwcaps {
+                HwcapsArg::Host => host.level,
+                HwcapsArg::Baseline => 1,
+                HwcapsArg::V2 => 2,
+                HwcapsArg::V3 => 3,
+                HwcapsArg::V4 => 4,
+            },
+            platform: match self.platform {
+                PlatformArg::Host => host.platform,
+                PlatformArg::X86_64 => Platform::Kernel,
+                PlatformArg::Haswell => Platform::Haswell,
+                PlatformArg::XeonPhi => Platform::XeonPhi,
             },
         }
     }

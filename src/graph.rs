@@ -20,9 +20,11 @@ use serde::Serialize;
 
 use crate::elf::ElfFacts;
 use crate::ldso::abi::Abi;
-use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Step};
+use crate::ldso::cpu::Cpu;
+use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Searched, Step};
 use crate::objects::Objects;
 use crate::root::{FileId, Kind, Root};
+use crate::variants::CpuDependence;
 use crate::vfs::Tree;
 
 /// Why an entry object cannot be loaded at all.
@@ -103,6 +105,14 @@ pub struct LoadOrder {
     /// before it.
     pub fatal: Option<Fatal>,
     pub warnings: Vec<Warning>,
+    /// Some search of this load, or a DT_NEEDED name, depends on the CPU
+    /// (`ldso::Searched`): another kind of CPU may load something else.
+    #[serde(skip)]
+    pub cpu_sensitive: bool,
+    /// DT_NEEDED edges that other kinds of CPU resolve differently (filled
+    /// by [`Session::load`] when the load is CPU-sensitive).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpu_dependent: Vec<CpuDependence>,
 }
 
 impl LoadOrder {
@@ -123,7 +133,9 @@ pub struct Session {
     host: Option<Arc<Root>>,
     objects: Arc<Objects>,
     opts: Options,
-    loaders: Mutex<HashMap<&'static str, Arc<Loader>>>,
+    /// One loader per ABI and CPU (loads for other kinds of CPU are asked
+    /// for when a load depends on the CPU).
+    loaders: Mutex<HashMap<(&'static str, Cpu), Arc<Loader>>>,
     /// The preload names simulated, and how many distinct ones the file
     /// lists.
     preload: OnceLock<(Vec<String>, usize)>,
@@ -194,11 +206,22 @@ impl Session {
         &self.opts
     }
 
-    /// The root's loader for `abi`, built on first use.
+    /// The root's loader for `abi` on the session's CPU, built on first use.
     pub fn loader(&self, abi: Abi) -> Arc<Loader> {
+        self.loader_on(abi, self.opts.cpu)
+    }
+
+    /// The root's loader for `abi` on `cpu`.
+    fn loader_on(&self, abi: Abi, cpu: Cpu) -> Arc<Loader> {
         let mut map = self.loaders.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(abi.name)
-            .or_insert_with(|| Arc::new(Loader::new(&self.objects, abi, &self.opts)))
+        map.entry((abi.name, cpu))
+            .or_insert_with(|| {
+                let opts = Options {
+                    cpu,
+                    ..self.opts.clone()
+                };
+                Arc::new(Loader::new(&self.objects, abi, &opts))
+            })
             .clone()
     }
 
@@ -223,15 +246,31 @@ impl Session {
     }
 
     /// What glibc would load for `entry` (a path inside the root), as
-    /// `ld.so --list entry` computes it.
+    /// `ld.so --list entry` computes it on the session's CPU; when that
+    /// depends on the CPU, with what other kinds of CPU load instead.
     pub fn load(&self, entry: &str) -> Result<LoadOrder, EntryError> {
+        let mut order = self.load_on(entry, self.opts.cpu)?;
+        if order.cpu_sensitive {
+            order.cpu_dependent = crate::variants::differences(self, &order);
+        }
+        Ok(order)
+    }
+
+    /// The CPU of the session's options.
+    pub fn cpu(&self) -> Cpu {
+        self.opts.cpu
+    }
+
+    /// What glibc would load for `entry` on `cpu`.
+    pub fn load_on(&self, entry: &str, cpu: Cpu) -> Result<LoadOrder, EntryError> {
         let (id, real, facts) = self.entry_facts(entry)?;
         let abi = Abi::for_object(&facts).ok_or_else(|| EntryError::NoAbi {
             path: entry.into(),
             class: facts.class.to_string(),
             machine: facts.machine,
         })?;
-        let loader = self.loader(abi);
+        let loader = self.loader_on(abi, cpu);
+        let mut sensitive = false;
         // The main object goes through open_verify too; for it a wrong
         // class is fatal ("wrong ELF class").
         match loader.verdict(&facts) {
@@ -318,7 +357,7 @@ impl Session {
             });
         }
         for name in preload {
-            match self.map_object(&loader, &mut nodes, 0, &name) {
+            match self.map_object(&loader, &mut nodes, 0, &name, &mut sensitive) {
                 Err(f) => {
                     fatal = Some(f);
                     break;
@@ -346,6 +385,7 @@ impl Session {
                 continue;
             };
             for needed in &facts.needed {
+                sensitive |= loader.platform_dependent(needed);
                 let Some(name) = loader.expand_needed(needed, &nodes[n].path) else {
                     fatal = Some(Fatal {
                         path: nodes[n].path.clone(),
@@ -353,13 +393,14 @@ impl Session {
                     });
                     break 'bfs;
                 };
-                let (target, how) = match self.map_object(&loader, &mut nodes, n, &name) {
-                    Ok(x) => x,
-                    Err(f) => {
-                        fatal = Some(f);
-                        break 'bfs;
-                    }
-                };
+                let (target, how) =
+                    match self.map_object(&loader, &mut nodes, n, &name, &mut sensitive) {
+                        Ok(x) => x,
+                        Err(f) => {
+                            fatal = Some(f);
+                            break 'bfs;
+                        }
+                    };
                 // Placeholders never enter the search list (dl-deps.c).
                 if !nodes[target].faked() && !order.contains(&target) {
                     order.push(target);
@@ -373,7 +414,9 @@ impl Session {
         }
         warnings.extend(self.order_warnings(&loader, &nodes));
         let listed = list_order(&order, nodes.len());
-        Ok(finish(abi, entry, nodes, &listed, fatal, warnings))
+        let mut done = finish(abi, entry, nodes, &listed, fatal, warnings);
+        done.cpu_sensitive = sensitive;
+        Ok(done)
     }
 
     /// `_dl_map_object` for node `n` needing `name`: an object already
@@ -386,11 +429,14 @@ impl Session {
         nodes: &mut Vec<Node>,
         n: usize,
         name: &str,
+        sensitive: &mut bool,
     ) -> Result<(usize, How), Fatal> {
         if let Some(m) = find_loaded(nodes, name) {
             return Ok((m, How::AlreadyLoaded));
         }
-        match self.search_for(loader, nodes, n, name)? {
+        let searched = self.search_for(loader, nodes, n, name)?;
+        *sensitive |= searched.cpu_sensitive;
+        match searched.lookup {
             Lookup::Found(found) => {
                 if let Some(m) = nodes.iter().position(|x| x.id == Some(found.file.id)) {
                     nodes[m].names.push(name.to_string());
@@ -469,7 +515,7 @@ impl Session {
         nodes: &[Node],
         n: usize,
         name: &str,
-    ) -> Result<Lookup, Fatal> {
+    ) -> Result<Searched, Fatal> {
         let mut chain = Vec::new();
         let mut cur = Some(n);
         // l_loader links only point to earlier nodes, so this ends; the
@@ -523,7 +569,7 @@ impl Session {
                         let Some(name) = loader.expand_needed(&e.needed, &node.path) else {
                             continue;
                         };
-                        match self.search_for(loader, nodes, n, &name) {
+                        match self.search_for(loader, nodes, n, &name).map(|s| s.lookup) {
                             Ok(Lookup::NotFound(_)) => out.push(warn(format!(
                                 "resolves only because {} was loaded earlier; searched on its own it is not found",
                                 target.path
@@ -639,5 +685,7 @@ fn finish(
         objects,
         fatal,
         warnings,
+        cpu_sensitive: false,
+        cpu_dependent: Vec::new(),
     }
 }

@@ -204,11 +204,12 @@ impl TargetTree {
         &self.data
     }
 
-    fn omitted(&self, path: &str) -> bool {
+    /// The omitted prefix (and its file count) `path` lies under.
+    fn omitted(&self, path: &str) -> Option<&(String, usize)> {
         self.data
             .omitted
             .iter()
-            .any(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .find(|(prefix, _)| path.starts_with(prefix.as_str()))
     }
 }
 
@@ -228,10 +229,14 @@ impl Tree for TargetTree {
                     mode: 0o755,
                 }));
             }
-            if self.omitted(&key) {
-                // Listed only as a count: there is something there, but no
-                // loader ever needs it; say "absent" rather than guess.
-                return Ok(None);
+            // Under a prefix listed only as a count, the image may well
+            // have the path: neither "absent" nor "present" would be true.
+            if let Some((prefix, files)) = self.omitted(&key) {
+                return Err(RootError::Unlisted {
+                    path: path.to_path_buf(),
+                    prefix: prefix.clone(),
+                    files: *files,
+                });
             }
             return Ok(None);
         };
@@ -273,5 +278,56 @@ impl Tree for TargetTree {
 
     fn describe(&self) -> String {
         format!("{} ({})", self.data.info.name, self.data.info.arch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Session;
+    use crate::ldso::Options;
+
+    fn cc_debian12() -> Arc<dyn Tree> {
+        Arc::new(TargetTree::new(
+            crate::target::embedded("distroless/cc-debian12").unwrap(),
+        ))
+    }
+
+    /// Listed paths and paths outside every omitted prefix are answered;
+    /// under an omitted prefix the answer is "not known", naming why.
+    #[test]
+    fn omitted_prefixes_are_unknown_not_absent() {
+        let t = cc_debian12();
+        let stat = |p: &str| t.lstat(Path::new(p));
+        assert!(matches!(stat("/etc/passwd"), Ok(Some(_))));
+        assert!(matches!(stat("/etc/nothing-here"), Ok(None)));
+        assert!(matches!(stat("/usr/share/zoneinfo"), Ok(Some(_))));
+        let e = stat("/usr/share/zoneinfo/Europe/Paris").unwrap_err();
+        assert!(
+            matches!(&e, RootError::Unlisted { prefix, files, .. }
+                if prefix == "/usr/share/zoneinfo/" && *files > 500),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with(
+            "/usr/share/zoneinfo/Europe/Paris: not known: the target data records /usr/share/zoneinfo/ only as a count"
+        ));
+    }
+
+    /// A search through such a directory says it could not look there,
+    /// instead of reporting a plain "not found".
+    #[test]
+    fn a_search_through_an_omitted_directory_says_so() {
+        let session = Session::over(cc_debian12(), Options::default());
+        let loader = session.loader(crate::ldso::abi::ABIS[0]);
+        match loader.try_file(session.objects(), "/usr/share/doc/libfoo.so.1") {
+            Ok(crate::ldso::Candidate::Skipped(why)) => {
+                assert!(why.contains("not known"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            loader.try_file(session.objects(), "/usr/lib/libfoo.so.1"),
+            Ok(crate::ldso::Candidate::Absent)
+        ));
     }
 }

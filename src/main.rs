@@ -152,7 +152,10 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
     let session = Session::new(open_root(&args.root)?, args.loader.options());
     // Each entry is resolved and its lines formatted on a worker; only the
     // writing, in the order given, is left to this thread.
-    let results: Vec<(bool, Vec<u8>)> = {
+    // What the lines say is what glibc prints on this CPU (or the one the
+    // flags describe); what other kinds of CPU would load instead goes to
+    // standard error.
+    let results: Vec<(bool, Vec<u8>, Vec<u8>)> = {
         use rayon::prelude::*;
         args.files
             .par_iter()
@@ -163,18 +166,29 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
                     Err(e) => matches!(e, ldslim::graph::EntryError::IsLoader(_)),
                 };
                 let mut text = Vec::new();
+                let mut notes = Vec::new();
                 // Writing to a Vec cannot fail.
                 let _ = report::ldd(&mut text, f, &result);
-                (clean, text)
+                if let Ok(order) = &result {
+                    for d in &order.cpu_dependent {
+                        let _ = report::cpu_dependence(&mut notes, d, "ldslim: ");
+                    }
+                }
+                (clean, text, notes)
             })
             .collect()
     };
     ui.stage("resolve", format_args!("{} files", args.files.len()));
     let mut out = ui.out(true);
     let mut clean = true;
-    for (ok, text) in &results {
+    for (ok, text, notes) in &results {
         clean &= ok;
         out.write_all(text)?;
+        if !ui.quiet && !notes.is_empty() {
+            // After the lines they are about, on a terminal too.
+            out.flush()?;
+            io::stderr().write_all(notes)?;
+        }
     }
     out.flush()?;
     // As in `scan`: the process ends next, nothing needs freeing.
@@ -261,8 +275,11 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             .python
             .as_ref()
             .is_some_and(|inv| inv.installations.is_empty());
+    // The no-Python finding gets a fuller message below; every other
+    // problem, wherever it is (the root itself included), is printed.
+    let stand_in = scan::no_python();
     for e in &report.errors {
-        if no_python && e.path == "/" {
+        if no_python && *e == stand_in {
             continue;
         }
         eprintln!("ldslim: {}: {}", e.path, e.message);
@@ -370,8 +387,9 @@ fn plan_for(
         scope: report.paths.iter().map(std::path::PathBuf::from).collect(),
         entries: report.entries.clone(),
         opts: ldslim::ldso::Options {
-            // The image's CPU is unknown: rely on no hwcaps subdirectory.
-            hwcaps: ldslim::ldso::abi::Hwcaps::X86Level(1),
+            // The image's CPU is unknown: planned for the baseline, and
+            // checked on every kind of CPU where a load depends on it.
+            cpu: ldslim::ldso::cpu::Cpu::BASELINE,
             ..loader.options()
         },
         fix,

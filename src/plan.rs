@@ -50,9 +50,11 @@ use rayon::prelude::*;
 use crate::graph::{EntryError, LoadOrder, Session};
 use crate::image::FinalImage;
 use crate::ldso::abi::{ABIS, SystemDirs};
+use crate::ldso::cpu::Cpu;
 use crate::ldso::{Options, Step};
 use crate::objects::Objects;
 use crate::root::Kind;
+use crate::variants::{self, CpuDependence};
 use crate::vfs::{self, Node, Tree};
 
 /// How to make a library load that the final image's loader would not find
@@ -94,6 +96,9 @@ pub struct FinalMissing {
     pub reason: String,
     /// The places the final image's loader searched.
     pub searched: Vec<Step>,
+    /// The kinds of CPU it fails on (`Cpu::name`); empty: every CPU.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<String>,
 }
 
 /// A version an object requires that what it loads does not define: glibc
@@ -141,6 +146,10 @@ pub struct PlanReport {
     /// filled on request (`--owners`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub owners: BTreeMap<String, crate::owners::Owner>,
+    /// Edges of the final image that kinds of CPU resolve differently;
+    /// each kind was checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpu_dependent: Vec<CpuDependence>,
 }
 
 impl PlanReport {
@@ -158,6 +167,8 @@ const MAX_ROUNDS: usize = 32;
 /// One unresolved edge in the final image.
 struct MissingEdge {
     entry: String,
+    /// The kinds of CPU whose load misses it; empty: every CPU.
+    cpus: Vec<Cpu>,
     /// The requester's canonical path in the image.
     requester: String,
     needed: String,
@@ -209,16 +220,30 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
     items: BTreeMap<String, CopyItem>,
-    /// How often an edge (requester's builder path, DT_NEEDED) was worked on.
-    attempts: HashMap<(String, String), u32>,
+    /// How often an edge (requester's builder path, DT_NEEDED, kinds of
+    /// CPU) was worked on.
+    attempts: HashMap<EdgeKey, u32>,
     env_dirs: BTreeSet<String>,
     conflicts: BTreeSet<Conflict>,
     /// Edges that cannot be fixed from the builder, and why.
-    unfixable: BTreeMap<(String, String), String>,
-    builder_orders: Mutex<HashMap<String, Arc<Result<LoadOrder, EntryError>>>>,
+    unfixable: BTreeMap<EdgeKey, String>,
+    /// The builder's loads, by entry and CPU (`None`: the builder's own).
+    builder_orders: Mutex<BuilderOrders>,
 }
 
-type Orders = Vec<(String, Result<LoadOrder, EntryError>)>;
+type EdgeKey = (String, String, Vec<Cpu>);
+type BuilderOrders = HashMap<(String, Option<Cpu>), Arc<Result<LoadOrder, EntryError>>>;
+
+/// One entry loaded in the final image.
+struct Run {
+    entry: String,
+    /// The kinds of CPU this load is for; empty: every CPU (the load does
+    /// not depend on it).
+    cpus: Vec<Cpu>,
+    order: Result<LoadOrder, EntryError>,
+}
+
+type Orders = Vec<Run>;
 
 impl Planner<'_> {
     fn options(&self) -> Options {
@@ -242,21 +267,45 @@ impl Planner<'_> {
             &items,
         ));
         let session = Session::over(image.clone(), self.options());
+        // A load that depends on the CPU is checked on every kind of CPU,
+        // one run per group of kinds that load the same.
         let orders = self
             .input
             .entries
             .par_iter()
-            .map(|e| (e.clone(), session.load(e)))
+            .flat_map_iter(|e| {
+                let cpu = session.cpu();
+                match session.load_on(e, cpu) {
+                    Ok(o) if o.cpu_sensitive => variants::loads(&session, &o)
+                        .into_iter()
+                        .map(|(cpus, order)| Run {
+                            entry: e.clone(),
+                            cpus,
+                            order: Ok(order),
+                        })
+                        .collect(),
+                    order => vec![Run {
+                        entry: e.clone(),
+                        cpus: Vec::new(),
+                        order,
+                    }],
+                }
+            })
             .collect();
         (image, orders)
     }
 
-    fn builder_order(&self, entry: &str) -> Arc<Result<LoadOrder, EntryError>> {
-        if let Some(o) = lock(&self.builder_orders).get(entry) {
+    /// The builder's load of `entry`, on its own CPU or on `cpu`.
+    fn builder_order(&self, entry: &str, cpu: Option<Cpu>) -> Arc<Result<LoadOrder, EntryError>> {
+        let key = (entry.to_string(), cpu);
+        if let Some(o) = lock(&self.builder_orders).get(&key) {
             return o.clone();
         }
-        let o = Arc::new(self.input.builder.load(entry));
-        lock(&self.builder_orders).insert(entry.to_string(), o.clone());
+        let o = Arc::new(match cpu {
+            None => self.input.builder.load(entry),
+            Some(c) => self.input.builder.load_on(entry, c),
+        });
+        lock(&self.builder_orders).insert(key, o.clone());
         o
     }
 
@@ -267,9 +316,10 @@ impl Planner<'_> {
         entry: &str,
         requester: &str,
         needed: &str,
+        cpu: Option<Cpu>,
     ) -> Option<(String, String)> {
         for start in [entry, requester] {
-            let order = self.builder_order(start);
+            let order = self.builder_order(start, cpu);
             let Ok(order) = order.as_ref() else { continue };
             for obj in &order.objects {
                 if obj.real.as_deref() != Some(requester) {
@@ -293,6 +343,7 @@ impl Planner<'_> {
         for interp in interps {
             let m = MissingEdge {
                 entry: String::new(),
+                cpus: Vec::new(),
                 requester: String::new(),
                 needed: interp.clone(),
                 name: interp.clone(),
@@ -316,7 +367,7 @@ impl Planner<'_> {
         let mut changed = false;
         let mut seen = BTreeSet::new();
         for m in missing {
-            if !seen.insert((m.requester.clone(), m.needed.clone())) {
+            if !seen.insert((m.requester.clone(), m.needed.clone(), m.cpus.clone())) {
                 continue;
             }
             let requester = self
@@ -324,11 +375,16 @@ impl Planner<'_> {
                 .get(&m.requester)
                 .map(|i| i.src.clone())
                 .unwrap_or_else(|| m.requester.clone());
-            let key = (requester.clone(), m.needed.clone());
+            let key = (requester.clone(), m.needed.clone(), m.cpus.clone());
             if self.unfixable.contains_key(&key) {
                 continue;
             }
-            let Some((found, real)) = self.builder_found(&m.entry, &requester, &m.needed) else {
+            // What the builder loads on the same CPU (any of the group:
+            // they load the same in the image); its own CPU when the load
+            // does not depend on it.
+            let cpu = m.cpus.first().copied();
+            let Some((found, real)) = self.builder_found(&m.entry, &requester, &m.needed, cpu)
+            else {
                 self.unfixable
                     .insert(key, "not found in the builder either".into());
                 continue;
@@ -486,36 +542,72 @@ impl Planner<'_> {
                 .unwrap_or_else(|| m.requester.clone());
             let reason = self
                 .unfixable
-                .get(&(requester, m.needed.clone()))
+                .get(&(requester, m.needed.clone(), m.cpus.clone()))
                 .cloned()
                 .unwrap_or_else(|| "not found in the image".into());
-            missing.insert(FinalMissing {
-                name: m.name,
-                needed_by: m.requester,
-                entry: m.entry,
-                reason,
-                searched: m.searched,
-            });
+            missing.insert((
+                FinalMissing {
+                    name: m.name,
+                    needed_by: m.requester,
+                    entry: m.entry,
+                    reason,
+                    searched: m.searched,
+                    cpus: Vec::new(),
+                },
+                m.cpus,
+            ));
         }
-        // One line per (name, needed_by): the smallest entry stands for all.
-        let mut by_edge: BTreeMap<(String, String), FinalMissing> = BTreeMap::new();
-        for m in missing {
-            by_edge
+        // One line per (name, needed_by): the smallest entry stands for
+        // all, with every kind of CPU it fails on (none named when it
+        // fails on all of them).
+        let mut by_edge: BTreeMap<(String, String), (FinalMissing, BTreeSet<Cpu>, bool)> =
+            BTreeMap::new();
+        for (m, cpus) in missing {
+            let slot = by_edge
                 .entry((m.name.clone(), m.needed_by.clone()))
-                .or_insert(m);
+                .or_insert_with(|| (m, BTreeSet::new(), false));
+            slot.2 |= cpus.is_empty();
+            slot.1.extend(cpus);
         }
+        let by_edge: Vec<FinalMissing> = by_edge
+            .into_values()
+            .map(|(mut m, cpus, everywhere)| {
+                if !everywhere && !Cpu::kinds().iter().all(|k| cpus.contains(k)) {
+                    let mut cpus: Vec<Cpu> = cpus.into_iter().collect();
+                    cpus.sort_by_key(|c| Cpu::kinds().iter().position(|k| k == c));
+                    m.cpus = cpus.iter().map(Cpu::name).collect();
+                }
+                m
+            })
+            .collect();
         let mut refused = Vec::new();
-        for (entry, o) in orders {
-            match o {
-                Err(e) => refused.push((entry.clone(), e.to_string())),
+        for run in orders {
+            match &run.order {
+                Err(e) => refused.push((run.entry.clone(), e.to_string())),
                 Ok(o) => {
                     if let Some(f) = &o.fatal {
-                        refused.push((entry.clone(), f.to_string()));
+                        refused.push((run.entry.clone(), f.to_string()));
                     }
                 }
             }
         }
         refused.sort();
+        refused.dedup();
+        // What differs between kinds of CPU in the final image, from the
+        // runs of each CPU-dependent entry.
+        let mut by_entry: BTreeMap<&str, Vec<(Vec<Cpu>, LoadOrder)>> = BTreeMap::new();
+        for run in orders.iter().filter(|r| !r.cpus.is_empty()) {
+            if let Ok(o) = &run.order {
+                by_entry
+                    .entry(&run.entry)
+                    .or_default()
+                    .push((run.cpus.clone(), o.clone()));
+            }
+        }
+        let cpu_dependent: BTreeSet<CpuDependence> = by_entry
+            .values()
+            .flat_map(|g| variants::compare(g))
+            .collect();
         let mut versions = version_problems(image, orders);
         for v in versions.iter_mut().filter(|v| v.provider_in_target) {
             v.targets_with_it = targets_defining(&v.from, &v.version);
@@ -544,12 +636,17 @@ impl Planner<'_> {
                 env,
             },
             bytes,
-            checked: orders.len(),
-            missing: by_edge.into_values().collect(),
+            checked: orders
+                .iter()
+                .map(|r| r.entry.as_str())
+                .collect::<BTreeSet<_>>()
+                .len(),
+            missing: by_edge,
             versions,
             conflicts: self.conflicts.into_iter().collect(),
             refused,
             owners: BTreeMap::new(),
+            cpu_dependent: cpu_dependent.into_iter().collect(),
         }
     }
 }
@@ -567,8 +664,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// of the extension module that loads it, not something to copy.
 fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
     let mut resolved_as_dep: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for (_, o) in orders {
-        let Ok(o) = o else { continue };
+    for run in orders {
+        let Ok(o) = &run.order else { continue };
         for obj in o.objects.iter().skip(1) {
             let Some(real) = obj.real.as_deref() else {
                 continue;
@@ -581,8 +678,8 @@ fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
         }
     }
     let mut out = Vec::new();
-    for (entry, o) in orders {
-        let Ok(o) = o else { continue };
+    for run in orders {
+        let Ok(o) = &run.order else { continue };
         for (i, obj) in o.objects.iter().enumerate() {
             let Some(requester) = obj.real.clone() else {
                 continue;
@@ -596,7 +693,8 @@ fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
                     continue;
                 }
                 out.push(MissingEdge {
-                    entry: entry.clone(),
+                    entry: run.entry.clone(),
+                    cpus: run.cpus.clone(),
                     requester: requester.clone(),
                     needed: e.needed.clone(),
                     name: target.name.clone(),
@@ -613,7 +711,7 @@ fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
 fn missing_loaders(orders: &Orders) -> BTreeSet<String> {
     orders
         .iter()
-        .filter_map(|(_, o)| match o {
+        .filter_map(|run| match &run.order {
             Err(EntryError::NoLoader { interp, .. }) => Some(interp.clone()),
             _ => None,
         })
@@ -648,8 +746,8 @@ fn chain_to(o: &LoadOrder, i: usize) -> Vec<String> {
 /// symlink met on the way from the path the loader opened.
 fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
-    for (_, o) in orders {
-        let Ok(o) = o else { continue };
+    for run in orders {
+        let Ok(o) = &run.order else { continue };
         for obj in &o.objects {
             if let Some(r) = &obj.real {
                 used.insert(r.clone());
@@ -711,8 +809,8 @@ fn default_dir(target: &Arc<dyn Tree>) -> Option<String> {
 /// there (`elf/dl-version.c`: a missing non-weak version is fatal).
 fn version_problems(image: &FinalImage, orders: &Orders) -> Vec<VersionProblem> {
     let mut out = BTreeSet::new();
-    for (_, o) in orders {
-        let Ok(o) = o else { continue };
+    for run in orders {
+        let Ok(o) = &run.order else { continue };
         for obj in &o.objects {
             let (Some(facts), Some(real)) = (&obj.facts, &obj.real) else {
                 continue;

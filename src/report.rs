@@ -12,6 +12,7 @@ use crate::owners::Owner;
 use crate::plan::{CopyItem, CopyKind, PlanReport};
 use crate::python::{Inventory, SiteKind, module_of};
 use crate::scan::ScanReport;
+use crate::variants::CpuDependence;
 use crate::why::WhyReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test
@@ -68,6 +69,26 @@ pub fn tree(out: &mut dyn Write, order: &LoadOrder) -> io::Result<()> {
     }
     for w in &order.warnings {
         writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+    }
+    for d in &order.cpu_dependent {
+        cpu_dependence(out, d, "")?;
+    }
+    Ok(())
+}
+
+/// What each kind of CPU loads for an edge that depends on the CPU, one
+/// line per distinct outcome.
+pub fn cpu_dependence(out: &mut dyn Write, d: &CpuDependence, indent: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "{indent}depends on the CPU: {} needs {}:",
+        d.object, d.needed
+    )?;
+    for o in &d.outcomes {
+        match &o.path {
+            Some(p) => writeln!(out, "{indent}    {p} on {}", o.cpus.join(", "))?,
+            None => writeln!(out, "{indent}    not found on {}", o.cpus.join(", "))?,
+        }
     }
     Ok(())
 }
@@ -169,6 +190,12 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         )?;
     }
     if !r.warnings.is_empty() {
+        writeln!(out)?;
+    }
+    for d in &r.cpu_dependent {
+        cpu_dependence(out, d, "")?;
+    }
+    if !r.cpu_dependent.is_empty() {
         writeln!(out)?;
     }
     for e in &r.errors {
@@ -293,8 +320,11 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
     for m in &p.missing {
         writeln!(
             out,
-            "error: {} needed by {} will not load in the image: {}",
-            m.name, m.needed_by, m.reason
+            "error: {} needed by {} will not load in the image{}: {}",
+            m.name,
+            m.needed_by,
+            on_cpus(&m.cpus),
+            m.reason
         )?;
         steps(out, &m.searched, "   ")?;
     }
@@ -305,7 +335,20 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             without_prefix(why, entry)
         )?;
     }
-    if p.loads() {
+    let differ = p
+        .cpu_dependent
+        .iter()
+        .map(|d| (&d.object, &d.needed))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if p.loads() && differ > 0 {
+        writeln!(
+            out,
+            "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked)",
+            p.checked,
+            if differ == 1 { "y is" } else { "ies are" }
+        )
+    } else if p.loads() {
         writeln!(
             out,
             "final image: all {} objects of the scope load",
@@ -317,6 +360,16 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             "final image: would NOT load ({} objects checked)",
             p.checked
         )
+    }
+}
+
+/// ` on haswell/x86-64-v3, haswell/x86-64-v4` for a failure on some kinds
+/// of CPU only; nothing when it fails on all.
+fn on_cpus(cpus: &[String]) -> String {
+    if cpus.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", cpus.join(", "))
     }
 }
 
@@ -545,8 +598,12 @@ fn summary_line(r: &ScanReport) -> String {
     } else {
         format!("{} in {}", r.paths.join(", "), r.root)
     };
+    let cpu = match r.cpu_dependent.len() {
+        0 => String::new(),
+        n => format!(", {n} CPU-dependent"),
+    };
     format!(
-        "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings, {} bad files",
+        "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings{cpu}, {} bad files",
         scanned,
         r.files,
         r.objects,
@@ -577,8 +634,8 @@ pub enum Level {
 pub struct Annotation {
     pub level: Level,
     /// A stable name of the kind of finding: `not-found`, `load-error`,
-    /// `bad-file`, `load-order`, `image-missing`, `image-version`,
-    /// `image-refused`, `conflict`, `copy`.
+    /// `bad-file`, `load-order`, `cpu-dependent`, `image-missing`,
+    /// `image-version`, `image-refused`, `conflict`, `copy`.
     pub check: &'static str,
     pub path: String,
     pub title: String,
@@ -652,6 +709,27 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             key: format!("{}\0{}", w.needed, w.message),
         });
     }
+    for d in &r.cpu_dependent {
+        let mut text = Vec::new();
+        // Rendering into memory cannot fail.
+        let _ = cpu_dependence(&mut text, d, "");
+        out.push(Annotation {
+            level: if d.fails_somewhere() {
+                Level::Error
+            } else {
+                Level::Warning
+            },
+            check: "cpu-dependent",
+            path: d.object.clone(),
+            title: if d.fails_somewhere() {
+                format!("{} is not found on some kinds of CPU", d.needed)
+            } else {
+                format!("{} is found differently by kind of CPU", d.needed)
+            },
+            message: String::from_utf8_lossy(&text).trim_end().to_string(),
+            key: d.needed.clone(),
+        });
+    }
     let Some(p) = plan else {
         return out;
     };
@@ -660,7 +738,12 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             level: Level::Error,
             check: "image-missing",
             path: m.needed_by.clone(),
-            title: format!("{} will not load in {}", m.name, p.target),
+            title: format!(
+                "{} will not load in {}{}",
+                m.name,
+                p.target,
+                on_cpus(&m.cpus)
+            ),
             message: format!(
                 "{} needs {} (loading {}): {}\nSearched in the image:\n{}",
                 m.needed_by,

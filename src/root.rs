@@ -52,6 +52,18 @@ pub enum RootError {
     NotRegular(PathBuf),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// A path that a description of a tree (an embedded target) does not
+    /// list, under a directory it records only as a count: whether it
+    /// exists cannot be told.
+    #[error(
+        "{}: not known: the target data records {prefix} only as a count ({files} files); plan against the extracted image (--target DIR) to see inside",
+        path.display()
+    )]
+    Unlisted {
+        path: PathBuf,
+        prefix: String,
+        files: usize,
+    },
 }
 
 fn chain_text(chain: &[PathBuf]) -> String {

@@ -13,6 +13,7 @@ use crate::graph::{EntryError, LoadOrder, Session, Warning};
 use crate::ldso::{Fatal, Step};
 use crate::objects::{Facts, FactsError};
 use crate::root::{FileId, RootError};
+use crate::variants::CpuDependence;
 
 /// Top-level directories that hold pseudo filesystems on a live system and
 /// device nodes in an image: never objects, never walked.
@@ -60,6 +61,15 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The finding of a Python scope that found no Python installation (in
+/// `ScanReport::errors`, so that JSON readers see why the exit code is 1).
+pub fn no_python() -> Problem {
+    Problem {
+        path: "/".into(),
+        message: "no Python installation found; give PATHs to scan, or --scope all".into(),
+    }
+}
+
 /// The outcome of a scan.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanReport {
@@ -79,6 +89,10 @@ pub struct ScanReport {
     pub unresolved: Vec<Unresolved>,
     pub fatal: Vec<FatalLoad>,
     pub warnings: Vec<Warning>,
+    /// DT_NEEDED edges that kinds of CPU resolve differently: the scan
+    /// resolved on one CPU, an image runs on any (a library not found on
+    /// some kind of CPU is a finding).
+    pub cpu_dependent: Vec<CpuDependence>,
     /// Files that are malformed or unreadable.
     pub errors: Vec<Problem>,
     /// The Python installations found (with `--scope python`).
@@ -92,7 +106,10 @@ pub struct ScanReport {
 impl ScanReport {
     /// Whether the scan found anything wrong (exit code 1).
     pub fn has_findings(&self) -> bool {
-        !self.unresolved.is_empty() || !self.fatal.is_empty() || !self.errors.is_empty()
+        !self.unresolved.is_empty()
+            || !self.fatal.is_empty()
+            || !self.errors.is_empty()
+            || self.cpu_dependent.iter().any(|d| d.fails_somewhere())
     }
 }
 
@@ -140,10 +157,7 @@ pub fn scan(
         found = inv.scope();
         errors.extend(inv.problems.iter().cloned());
         if found.is_empty() {
-            errors.push(Problem {
-                path: "/".into(),
-                message: "no Python installation found; give PATHs to scan, or --scope all".into(),
-            });
+            errors.push(no_python());
         }
         python = Some(inv);
         &found
@@ -370,6 +384,7 @@ fn gather(
     let mut skipped = Vec::new();
     let mut fatal = Vec::new();
     let mut warnings = Vec::new();
+    let mut cpu_dependent = Vec::new();
     let mut entries = Vec::new();
     let mut missing: BTreeMap<(String, String), Miss> = BTreeMap::new();
     let mut orders = Vec::new();
@@ -411,6 +426,7 @@ fn gather(
                     });
                 }
                 warnings.append(&mut order.warnings);
+                cpu_dependent.append(&mut order.cpu_dependent);
                 orders.push(order);
             }
         }
@@ -493,6 +509,8 @@ fn gather(
     fatal.sort_by(|a, b| a.entry.cmp(&b.entry));
     warnings.sort();
     warnings.dedup();
+    cpu_dependent.sort();
+    cpu_dependent.dedup();
     entries.sort();
     ScanReport {
         python: None,
@@ -507,6 +525,7 @@ fn gather(
         unresolved,
         fatal,
         warnings,
+        cpu_dependent,
         errors,
     }
 }

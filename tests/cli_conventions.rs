@@ -238,7 +238,7 @@ fn colour_is_only_escapes_and_off_by_default_in_a_pipe() {
 fn colour_auto_on_a_terminal() {
     let have_script = Command::new("script").arg("--version").output().is_ok();
     if !have_script {
-        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        common::cannot_run("no `script` (util-linux) to make a terminal");
         return;
     }
     let w = pyworld::python_world();

@@ -687,7 +687,7 @@ fn special_files_never_block() {
     {
         names.extend(["libchr.so.1", "libblk.so.1"]);
     } else {
-        eprintln!("note: mknod not permitted (not root): device cases skipped");
+        common::cannot_run("mknod not permitted (not root): no device cases");
     }
     mkfifo(&w.host("/etc/ld.so.cache"));
     mkfifo(&w.host("/etc/ld.so.preload"));
@@ -770,10 +770,10 @@ fn as_nobody(args: &[&OsStr]) -> Option<Command> {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("note: root without a working setpriv: permission cases skipped");
-        return None;
-    }
+    assert!(
+        ok,
+        "root without a working setpriv (util-linux): cannot drop to nobody for the permission cases"
+    );
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(BIN)
@@ -868,6 +868,39 @@ fn unreadable_files_and_directories() {
     // when not root.
     mode(&lib("libunread.so.1"), 0o644).unwrap();
     mode("/opt/sealed", 0o755).unwrap();
+}
+
+/// A root that holds no Python and cannot even be listed: both are said,
+/// the problem with the root first (it is not hidden by the no-Python
+/// message, whose path is also `/`).
+#[test]
+fn problems_at_the_root_are_reported_when_no_python_is_found() {
+    let w = World::new();
+    fs::set_permissions(w.root.parent().unwrap(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&w.root, fs::Permissions::from_mode(0o311)).unwrap();
+    let r = run_as_nobody(&[os("scan"), w.root.as_os_str()]).expect("setpriv");
+    fs::set_permissions(&w.root, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("ldslim: /: ")
+            && lines[0].ends_with("Permission denied (os error 13)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(": no Python installation found; give PATHs to scan"),
+        "{}",
+        r.stderr
+    );
+    // The no-Python finding is said once, in its own words.
+    assert_eq!(
+        r.stderr.matches("no Python installation found").count(),
+        1,
+        "{}",
+        r.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1618,7 +1651,7 @@ fn host_only_libraries_are_not_found() {
         .filter(|n| Path::new("/lib/x86_64-linux-gnu").join(n).exists())
         .collect();
     if names.is_empty() {
-        eprintln!("note: the host has neither libz.so.1 nor libselinux.so.1: skipped");
+        common::cannot_run("the host has neither libz.so.1 nor libselinux.so.1");
         return;
     }
     for n in &names {
@@ -1681,7 +1714,7 @@ fn strace_sees_only_paths_in_the_root() {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("note: strace is missing or cannot trace here (apt-get install strace): skipped");
+        common::cannot_run("strace is missing or cannot trace here (apt-get install strace)");
         return;
     }
     let w = World::new();
@@ -2059,7 +2092,7 @@ fn text_emits_are_written_whole_or_not_at_all() {
     assert_eq!(names(&out), ["Dockerfile", "files.txt", "plan.json"]);
 
     if !is_root() {
-        eprintln!("note: not root: cannot mount a small tmpfs; the full-disk case is skipped");
+        common::cannot_run("not root: cannot mount a small tmpfs for the full-disk case");
         return;
     }
     let small = s.outer.path().join("small");
@@ -2331,7 +2364,7 @@ fn a_copy_failing_half_way_says_so() {
         return;
     };
     if !is_root() {
-        eprintln!("note: not root: the unwritable directory is ours, case skipped");
+        common::cannot_run("not root: the unwritable directory is ours");
         return;
     }
     let r = run_with_timeout(cmd);

@@ -158,6 +158,29 @@ fn scan_json_matches_its_schema() {
     assert_eq!(code, Some(1), "{v}");
     assert!(len(&v["plan"]["versions"]) == 1, "{v}");
     check("scan", &v);
+
+    // A library found through $PLATFORM: resolved differently, or not at
+    // all, on other kinds of CPU, in the builder and in the image.
+    let w = common::World::new();
+    let target = common::World::new();
+    for p in ["x86_64", "haswell"] {
+        w.lib(&format!("/opt/p/{p}/libb.so.1"), "libb.so.1", &[], &[]);
+    }
+    w.exe(
+        "/app/bin/app",
+        &["/opt/p/x86_64/libb.so.1"],
+        &["-Wl,--enable-new-dtags", "-Wl,-rpath,/opt/p/$PLATFORM"],
+    );
+    let root = w.root.to_str().unwrap();
+    let t = target.root.to_str().unwrap();
+    let (code, v) = ldslim(&[
+        "scan", root, "/app", "/opt", "--format", "json", "--target", t,
+    ]);
+    assert_eq!(code, Some(1), "not found on Xeon Phi: {v}");
+    assert!(len(&v["cpu_dependent"]) == 1, "{v}");
+    assert!(len(&v["plan"]["cpu_dependent"]) == 1, "{v}");
+    assert!(len(&v["plan"]["missing"][0]["cpus"]) == 1, "{v}");
+    check("scan", &v);
 }
 
 #[test]

@@ -514,7 +514,7 @@ fn glibc_hwcaps_subdirectories_first() {
         &["/opt/h/libx.so.1"],
         &[RUNPATH, "-Wl,-rpath,/opt/h"],
     );
-    if ldslim::ldso::abi::host_x86_64_level() >= 2 {
+    if ldslim::ldso::cpu::Cpu::host().level >= 2 {
         w.expect(
             "/usr/bin/app",
             None,
@@ -529,10 +529,9 @@ fn glibc_hwcaps_subdirectories_first() {
     assert_eq!(lines[0], "\tlibx.so.1 => /opt/h/libx.so.1");
 }
 
-/// `$LIB` is Debian's `lib/x86_64-linux-gnu` and `$PLATFORM` the
-/// kernel's AT_PLATFORM.
-#[test]
-fn lib_and_platform_tokens() {
+/// A root whose program finds liba through `$LIB` and libb through
+/// `$PLATFORM`, which only the `x86_64` and `haswell` platforms have.
+fn platform_world() -> World {
     let w = World::new();
     w.lib(
         "/opt/t/lib/x86_64-linux-gnu/liba.so.1",
@@ -541,6 +540,7 @@ fn lib_and_platform_tokens() {
         &[],
     );
     w.lib("/opt/p/x86_64/libb.so.1", "libb.so.1", &[], &[]);
+    w.lib("/opt/p/haswell/libb.so.1", "libb.so.1", &[], &[]);
     w.exe(
         "/usr/bin/app",
         &[
@@ -549,16 +549,173 @@ fn lib_and_platform_tokens() {
         ],
         &[RUNPATH, "-Wl,-rpath,/opt/t/$LIB:/opt/p/${PLATFORM}"],
     );
-    w.expect(
-        "/usr/bin/app",
-        None,
+    w
+}
+
+fn platform_lines(platform: &str) -> Vec<String> {
+    vec![
+        "liba.so.1 => /opt/t/lib/x86_64-linux-gnu/liba.so.1".into(),
+        format!("libb.so.1 => /opt/p/{platform}/libb.so.1"),
+        LIBC.into(),
+        RTLD.into(),
+    ]
+}
+
+/// `$LIB` is Debian's `lib/x86_64-linux-gnu`; `$PLATFORM` is the platform
+/// glibc gives the CPU: `haswell` on Intel CPUs since Haswell, `x86_64`
+/// (the kernel's AT_PLATFORM) on others. Whatever CPU runs the test,
+/// ldslim told a platform answers for it, says what the others load, and
+/// agrees with glibc on this machine's CPU.
+#[test]
+fn lib_and_platform_tokens() {
+    let w = platform_world();
+    for platform in ["x86_64", "haswell"] {
+        let lines = w.ldd("/usr/bin/app", &["--platform", platform]);
+        let want: Vec<String> = platform_lines(platform)
+            .iter()
+            .map(|l| format!("\t{l}"))
+            .collect();
+        assert_eq!(lines, want, "--platform {platform}");
+    }
+    let o = w.ldslim(
+        "ldd",
         &[
-            "liba.so.1 => /opt/t/lib/x86_64-linux-gnu/liba.so.1",
-            "libb.so.1 => /opt/p/x86_64/libb.so.1",
-            LIBC,
-            RTLD,
+            "/usr/bin/app",
+            "--platform",
+            "xeon_phi",
+            "--hwcaps",
+            "x86-64-v3",
         ],
     );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("\tlibb.so.1 => not found\n"), "{text}");
+    assert_eq!(o.status.code(), Some(1));
+    // What the other kinds of CPU load, whichever this one is.
+    let notes = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        notes,
+        "ldslim: depends on the CPU: /usr/bin/app needs libb.so.1:\n\
+         ldslim:     /opt/p/x86_64/libb.so.1 on x86_64/baseline, x86_64/x86-64-v2, x86_64/x86-64-v3, x86_64/x86-64-v4\n\
+         ldslim:     /opt/p/haswell/libb.so.1 on haswell/x86-64-v3, haswell/x86-64-v4\n\
+         ldslim:     not found on xeon_phi/x86-64-v3\n"
+    );
+    let here = w.ldd("/usr/bin/app", &[]);
+    if let Some(glibc) = w.glibc("/usr/bin/app", None) {
+        assert_eq!(here, glibc, "ldslim and glibc on this machine's CPU");
+    }
+}
+
+/// The same program on each CPU qemu emulates, Intel's Haswell among
+/// them: ldslim told the CPU, ldslim running on it (reading the CPU
+/// itself) and glibc running on it load the same libb.
+#[test]
+#[ignore = "needs root and qemu-user-static; run scripts/test.sh"]
+fn platform_token_on_every_kind_of_cpu() {
+    let w = platform_world();
+    w.expect_on_every_cpu("/usr/bin/app", |cpu| platform_lines(cpu.platform));
+}
+
+/// Before glibc 2.37 every search directory is tried with the legacy
+/// subdirectories first, built from the platform and the HWCAP names, and
+/// after the glibc-hwcaps ones: which file wins depends on the CPU.
+#[test]
+#[ignore = "needs root and qemu-user-static; run scripts/test.sh"]
+fn legacy_and_hwcaps_subdirectories_on_every_kind_of_cpu() {
+    let w = World::new();
+    let libs: &[(&str, &[&str])] = &[
+        // haswell/ on Intel, x86_64/ (the HWCAP name) everywhere else.
+        ("liba.so.1", &["haswell", "x86_64", ""]),
+        // glibc-hwcaps/ from x86-64-v2 up, tls/ below.
+        ("libb.so.1", &["glibc-hwcaps/x86-64-v2", "tls", ""]),
+        // platform/hwcap pairs.
+        ("libq.so.1", &["haswell/x86_64", "x86_64", ""]),
+        // Only the x86_64 platform tries x86_64/x86_64: Haswell finds none.
+        ("libr.so.1", &["x86_64/x86_64"]),
+    ];
+    let mut needs = Vec::new();
+    for (name, dirs) in libs {
+        for d in dirs.iter() {
+            let dir = if d.is_empty() {
+                "/opt/h".to_string()
+            } else {
+                format!("/opt/h/{d}")
+            };
+            w.lib(&format!("{dir}/{name}"), name, &[], &[]);
+        }
+        needs.push(format!("/opt/h/{}/{name}", dirs[0]));
+    }
+    let needs: Vec<&str> = needs.iter().map(String::as_str).collect();
+    w.exe("/usr/bin/app", &needs, &[RUNPATH, "-Wl,-rpath,/opt/h"]);
+    w.expect_on_every_cpu("/usr/bin/app", |cpu| {
+        let intel = cpu.platform == "haswell";
+        let found = |n: &str, d: &str| format!("{n} => /opt/h/{d}/{n}");
+        vec![
+            found("liba.so.1", if intel { "haswell" } else { "x86_64" }),
+            found(
+                "libb.so.1",
+                if cpu.hwcaps == "baseline" {
+                    "tls"
+                } else {
+                    "glibc-hwcaps/x86-64-v2"
+                },
+            ),
+            found("libq.so.1", if intel { "haswell/x86_64" } else { "x86_64" }),
+            if intel {
+                "libr.so.1 => not found".to_string()
+            } else {
+                found("libr.so.1", "x86_64/x86_64")
+            },
+            LIBC.into(),
+            RTLD.into(),
+        ]
+    });
+}
+
+/// The subdirectories tried in a search directory, in order, are exactly
+/// those glibc's LD_DEBUG=libs lists on each emulated CPU.
+#[test]
+#[ignore = "needs root and qemu-user-static; run scripts/test.sh"]
+fn subdirectory_order_is_glibcs_on_every_kind_of_cpu() {
+    use ldslim::ldso::abi::ABIS;
+    use ldslim::ldso::cpu::{Cpu, Platform, subdirs};
+    let w = World::new();
+    w.lib("/opt/n/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/n/libx.so.1"],
+        &[RUNPATH, "-Wl,-rpath,/nowhere"],
+    );
+    for cpu in common::EMULATED {
+        let o = w.run_on(
+            cpu,
+            &[("LD_DEBUG", "libs"), ("LD_TRACE_LOADED_OBJECTS", "1")],
+            &[common::INTERP, "/usr/bin/app"],
+        );
+        let debug = String::from_utf8_lossy(&o.stderr);
+        let glibc: Vec<String> = debug
+            .lines()
+            .find_map(|l| l.split_once("search path=/nowhere").map(|x| x.1))
+            .and_then(|rest| rest.split('\t').next())
+            .unwrap_or_else(|| panic!("no RUNPATH search on {}: {debug}", cpu.model))
+            .split(":/nowhere")
+            .map(|s| s.trim_start_matches('/').to_string())
+            .collect();
+        let level = match cpu.hwcaps {
+            "baseline" => 1,
+            h => h.trim_start_matches("x86-64-v").parse().unwrap(),
+        };
+        let ours = Cpu {
+            level,
+            platform: Platform::from_name(cpu.platform).unwrap(),
+        };
+        let x86_64 = ABIS.iter().find(|a| a.name == "x86_64").unwrap();
+        let ours: Vec<String> = subdirs(&ours.for_abi(x86_64), Some(36))
+            .iter()
+            .map(|s| s.trim_end_matches('/').to_string())
+            .collect();
+        // Both end with the directory itself ("").
+        assert_eq!(ours, glibc, "{} ({})", cpu.model, cpu.name);
+    }
 }
 
 /// A DT_NEEDED with a slash and `$ORIGIN` is opened as a path after

@@ -284,3 +284,137 @@ fn scope_library_found_only_through_the_builders_cache() {
         serde_json::json!([["LD_LIBRARY_PATH", "/usr/local/lib"]])
     );
 }
+
+/// A builder whose program finds libb through `/usr/local/lib/$PLATFORM`
+/// (outside the scope), for the platforms named.
+fn platform_builder(platforms: &[&str]) -> World {
+    let b = World::new();
+    for p in platforms {
+        b.lib(
+            &format!("/usr/local/lib/{p}/libb.so.1"),
+            "libb.so.1",
+            &[],
+            &[],
+        );
+    }
+    b.exe(
+        "/app/bin/app",
+        &[&format!("/usr/local/lib/{}/libb.so.1", platforms[0])],
+        &[
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,/usr/local/lib/$PLATFORM",
+        ],
+    );
+    b
+}
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An image runs on whatever CPU it is given: a library found through
+/// `$PLATFORM` is copied for every kind of CPU the builder has it for,
+/// and the final image is checked on each kind — here Xeon Phi has none.
+#[test]
+fn platform_dependent_library_is_planned_for_every_kind_of_cpu() {
+    let builder = platform_builder(&["x86_64", "haswell"]);
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    let dests: Vec<String> = items(&v).into_iter().map(|i| i.0).collect();
+    assert_eq!(
+        dests,
+        [
+            "/usr/local/lib/haswell/libb.so.1",
+            "/usr/local/lib/x86_64/libb.so.1"
+        ],
+        "{v}"
+    );
+    assert_eq!(v["plan"]["loads"], false, "{v}");
+    assert_eq!(code, Some(1));
+    let missing = v["plan"]["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{v}");
+    assert_eq!(missing[0]["name"], "libb.so.1");
+    assert_eq!(names(&missing[0]["cpus"]), ["xeon_phi/x86-64-v3"]);
+    // The builder's own resolution depends on the CPU too, and says how.
+    let dep = &v["cpu_dependent"][0];
+    assert_eq!(dep["object"], "/app/bin/app", "{v}");
+    assert_eq!(dep["needed"], "libb.so.1");
+    let outcomes = dep["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 3, "{v}");
+    assert_eq!(outcomes[0]["path"], "/usr/local/lib/x86_64/libb.so.1");
+    assert_eq!(outcomes[1]["path"], "/usr/local/lib/haswell/libb.so.1");
+    assert_eq!(
+        names(&outcomes[1]["cpus"]),
+        ["haswell/x86-64-v3", "haswell/x86-64-v4"]
+    );
+    assert!(outcomes[2]["path"].is_null());
+    // The text says which CPUs the image fails on.
+    let t = target.root.display().to_string();
+    let o = builder.ldslim("scan", &["/app", "--target", &t]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(
+            "error: libb.so.1 needed by /app/bin/app will not load in the image on xeon_phi/x86-64-v3: not found in the builder either"
+        ),
+        "{text}"
+    );
+
+    // With a build for every platform, every kind of CPU loads.
+    let builder = platform_builder(&["x86_64", "haswell", "xeon_phi"]);
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["plan"]["loads"], true, "{v}");
+    assert_eq!(items(&v).len(), 3, "{v}");
+    assert_eq!(
+        v["plan"]["cpu_dependent"][0]["outcomes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let o = builder.ldslim("scan", &["/app", "--target", &t]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("final image: all 1 objects of the scope load on every kind of CPU (1 library is found differently by kind of CPU, each kind checked)"),
+        "{text}"
+    );
+}
+
+/// The image built from that plan, run by glibc on emulated CPUs: the
+/// program loads the Haswell build on Intel's Haswell and the x86_64 one
+/// on AMD's, from exactly the files ldslim emitted.
+#[test]
+#[ignore = "needs root and qemu-user-static; run scripts/test.sh"]
+fn platform_dependent_image_loads_on_emulated_cpus() {
+    let builder = platform_builder(&["x86_64", "haswell", "xeon_phi"]);
+    let image = World::new();
+    let copy = format!("copy={}", image.root.display());
+    let t = image.root.display().to_string();
+    let o = builder.ldslim("scan", &["/app", "--target", &t, "--emit", &copy]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The user's own COPY of the scope.
+    std::fs::create_dir_all(image.host("/app/bin")).unwrap();
+    std::fs::copy(builder.host("/app/bin/app"), image.host("/app/bin/app")).unwrap();
+    for cpu in common::EMULATED {
+        let platform = if cpu.platform == "haswell" {
+            "haswell"
+        } else {
+            "x86_64"
+        };
+        assert_eq!(
+            image.glibc_on(cpu, "/app/bin/app")[0],
+            format!("\tlibb.so.1 => /usr/local/lib/{platform}/libb.so.1"),
+            "{}",
+            cpu.model
+        );
+    }
+}

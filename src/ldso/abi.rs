@@ -18,7 +18,8 @@ pub struct Abi {
     pub interp: &'static str,
     /// Debian's multiarch triplet.
     pub triplet: &'static str,
-    /// AT_PLATFORM as the kernel reports it on a typical machine.
+    /// AT_PLATFORM as the kernel reports it (glibc may rename it on some
+    /// CPUs: see `cpu`).
     pub platform: &'static str,
 }
 
@@ -246,104 +247,6 @@ pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
         start = at + 1;
     }
     None
-}
-
-/// Which glibc-hwcaps subdirectories the machine that will run the image
-/// supports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hwcaps {
-    /// Whatever the CPU running ldslim supports (what the `chroot` oracle sees).
-    Host,
-    /// Highest x86-64 level supported (2, 3 or 4); 1 = baseline, none.
-    X86Level(u8),
-}
-
-/// The subdirectories ld.so tries inside every search directory, best
-/// first, ending with "" for the directory itself.
-///
-/// glibc >= 2.33 tries `glibc-hwcaps/<name>/` for each supported name
-/// (`elf/dl-hwcaps.c`). glibc < 2.37 also tries the legacy subdirectories
-/// built from AT_PLATFORM, the legacy HWCAP names and `tls`; for x86_64 on
-/// glibc 2.36 LD_DEBUG=libs shows exactly: tls/x86_64/x86_64, tls/x86_64
-/// (twice), tls, x86_64/x86_64, x86_64 (twice). Legacy subdirectories for
-/// other architectures are approximated as tls/PLATFORM, tls, PLATFORM.
-pub fn subdirs(abi: &Abi, hwcaps: Hwcaps, glibc_minor: Option<u32>) -> Vec<String> {
-    let mut out = Vec::new();
-    if abi.name == "x86_64" {
-        let level = match hwcaps {
-            Hwcaps::X86Level(l) => l,
-            Hwcaps::Host => host_x86_64_level(),
-        };
-        for l in (2..=level.min(4)).rev() {
-            out.push(format!("glibc-hwcaps/x86-64-v{l}/"));
-        }
-    }
-    let legacy = glibc_minor.is_none_or(|m| m < 37);
-    if legacy {
-        let p = abi.platform;
-        if abi.name == "x86_64" {
-            for s in [
-                "tls/x86_64/x86_64/",
-                "tls/x86_64/",
-                "tls/",
-                "x86_64/x86_64/",
-                "x86_64/",
-            ] {
-                out.push(s.to_string());
-            }
-        } else {
-            out.push(format!("tls/{p}/"));
-            out.push("tls/".into());
-            out.push(format!("{p}/"));
-        }
-    }
-    out.push(String::new());
-    out
-}
-
-/// The x86-64 micro-architecture level of this CPU, as glibc's
-/// `sysdeps/x86/get-isa-level.h` defines the levels (approximated with the
-/// features Rust can detect).
-pub fn host_x86_64_level() -> u8 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        let v2 = has!("cmpxchg16b")
-            && has!("popcnt")
-            && has!("sse3")
-            && has!("sse4.1")
-            && has!("sse4.2")
-            && has!("ssse3");
-        let v3 = v2
-            && has!("avx")
-            && has!("avx2")
-            && has!("bmi1")
-            && has!("bmi2")
-            && has!("f16c")
-            && has!("fma")
-            && has!("lzcnt")
-            && has!("movbe")
-            && has!("xsave");
-        let v4 = v3
-            && has!("avx512f")
-            && has!("avx512bw")
-            && has!("avx512cd")
-            && has!("avx512dq")
-            && has!("avx512vl");
-        if v4 {
-            4
-        } else if v3 {
-            3
-        } else if v2 {
-            2
-        } else {
-            1
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        1
-    }
 }
 
 #[cfg(test)]

@@ -1317,15 +1317,13 @@ mod tests {
         String::from_utf8(out.stdout).expect("utf-8 output")
     }
 
-    /// `ldconfig -r` chroots, so these tests need root as well as the tools.
-    fn tools() -> bool {
+    /// Fails the test, saying what is missing, unless ldconfig can run.
+    fn need_tools() {
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
-        let have = root && Path::new(LDCONFIG).exists() && ok(Command::new("cc").arg("--version"));
-        if !have {
-            eprintln!("skipping: needs root, {LDCONFIG} and cc");
-        }
-        have
+        assert!(root, "needs root: ldconfig -r chroots");
+        assert!(Path::new(LDCONFIG).exists(), "needs {LDCONFIG}");
+        assert!(ok(Command::new("cc").arg("--version")), "needs cc");
     }
 
     /// x86-64 libraries: (soname, directory under the root).
@@ -1368,7 +1366,7 @@ mod tests {
     impl Fixture {
         /// The standard root: [`LIBS64`], i386/x32 libraries and the host's
         /// libc and ld.so, plus the [`LEGACY`] libraries if asked.
-        fn build(legacy: bool) -> Option<Fixture> {
+        fn build(legacy: bool) -> Fixture {
             let mut libs: Vec<(&str, &str)> = LIBS64.to_vec();
             if legacy {
                 for &(soname, dir) in LEGACY {
@@ -1379,10 +1377,8 @@ mod tests {
             Fixture::build_from(&libs, true)
         }
 
-        fn build_from(libs: &[(&str, &str)], extras: bool) -> Option<Fixture> {
-            if !tools() {
-                return None;
-            }
+        fn build_from(libs: &[(&str, &str)], extras: bool) -> Fixture {
+            need_tools();
             let dir = tempfile::tempdir().unwrap();
             // Build artefacts stay out of the root.
             let root = dir.path().join("root");
@@ -1412,13 +1408,13 @@ mod tests {
                 fs::copy(HOST_LDSO, root.join("lib64/ld-linux-x86-64.so.2")).unwrap();
                 has_libc = true;
             }
-            Some(Fixture {
+            Fixture {
                 _dir: dir,
                 root,
                 build,
                 has_32,
                 has_libc,
-            })
+            }
         }
 
         /// i386 and x32 libraries from `empty.s` with binutils alone: a
@@ -1436,7 +1432,7 @@ mod tests {
                     .arg(&ox32)
                     .arg(&asm))
             {
-                eprintln!("note: no `as --32`/`--x32`: skipping i386 and x32 libraries");
+                crate::cannot_run("no `as --32`/`--x32`: no i386 and x32 libraries");
                 return false;
             }
             let link = |emul: &str, soname: &str, out: &Path, extra: &[&Path]| {
@@ -1579,10 +1575,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn ldconfig_new_format() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
+        let fx = Fixture::build(false);
         let c = LdCache::parse(&fx.cache("new")).unwrap();
         assert_eq!(c.format(), CacheFormat::New);
         assert_eq!(c.byte_order(), ByteOrder::Little);
@@ -1611,10 +1606,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn ldconfig_old_format() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
+        let fx = Fixture::build(false);
         let c = LdCache::parse(&fx.cache("old")).unwrap();
         assert_eq!(c.format(), CacheFormat::Old);
         assert_eq!(c.validate(), Ok(()));
@@ -1634,10 +1628,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn ldconfig_compat_format() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
+        let fx = Fixture::build(false);
         let bytes = fx.cache("compat");
         let c = LdCache::parse(&bytes).unwrap();
         assert_eq!(c.format(), CacheFormat::Compat);
@@ -1700,10 +1693,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn entries_match_ldconfig_print() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
+        let fx = Fixture::build(false);
         for format in ["new", "old", "compat"] {
             fx.cache(format);
             let (_, outer) = fx.cache_path(format);
@@ -1713,12 +1705,11 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "reads this machine's /etc/ld.so.cache with its ldconfig; run scripts/test.sh"]
     fn host_cache_matches_ldconfig_print() {
         let host = Path::new("/etc/ld.so.cache");
-        if !host.exists() || !Path::new(LDCONFIG).exists() {
-            eprintln!("skipping: no host cache or ldconfig");
-            return;
-        }
+        assert!(host.exists(), "needs this machine's /etc/ld.so.cache");
+        assert!(Path::new(LDCONFIG).exists(), "needs {LDCONFIG}");
         let c = LdCache::parse(&fs::read(host).unwrap()).unwrap();
         assert!(!c.is_empty());
         assert_eq!(c.validate(), Ok(()));
@@ -1799,12 +1790,13 @@ mod tests {
             .collect()
     }
 
-    fn chroot_works(fx: &Fixture) -> bool {
-        let works = fx.has_libc && ok(&mut chroot_ld_so(fx.root(), &["--help"]));
-        if !works {
-            eprintln!("skipping: cannot run the host ld.so in a chroot");
-        }
-        works
+    /// Fails the test unless the host's ld.so runs chrooted in the fixture.
+    fn need_chroot(fx: &Fixture) {
+        assert!(fx.has_libc, "needs the host's x86-64 libc and ld.so");
+        assert!(
+            ok(&mut chroot_ld_so(fx.root(), &["--help"])),
+            "cannot run the host ld.so in a chroot of the fixture"
+        );
     }
 
     fn link_prog(fx: &Fixture, libs: &[&str]) {
@@ -1833,13 +1825,10 @@ mod tests {
     /// fixture, looking up a program's DT_NEEDED names in each cache
     /// format, under several glibc-hwcaps settings.
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn real_ld_so_agrees() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
-        if !chroot_works(&fx) {
-            return;
-        }
+        let fx = Fixture::build(false);
+        need_chroot(&fx);
         // A library the cache does not know, to see ld.so's "no answer".
         let missing = fx.build.join("libmissing.so.1");
         assert!(
@@ -1904,10 +1893,9 @@ mod tests {
 
     /// Legacy hwcaps subdirectories, new format, against the real ld.so.
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn legacy_hwcaps_like_ld_so() {
-        let Some(fx) = Fixture::build(true) else {
-            return;
-        };
+        let fx = Fixture::build(true);
         let bytes = fx.cache("new");
         let c = LdCache::parse(&bytes).unwrap();
         let hw = |name: &str| {
@@ -1941,9 +1929,7 @@ mod tests {
             Some(&b"/lib/x86_64/libxx.so.1"[..])
         );
 
-        if !chroot_works(&fx) {
-            return;
-        }
+        need_chroot(&fx);
         link_prog(&fx, &["lib/libtl.so.1", "lib/libxx.so.1", "lib/libhw.so.1"]);
         fs::write(fx.root().join("etc/ld.so.cache"), &bytes).unwrap();
         let help = stdout(chroot_ld_so(fx.root(), &[]).arg("--help"));
@@ -1978,15 +1964,14 @@ mod tests {
     /// array. ldconfig may die of it and `ldconfig -p` crashes reading the
     /// result; we only have to survive it.
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn old_table_from_buggy_writer_is_survivable() {
         let mut libs: Vec<(&str, &str)> = vec![("libbar.so.2", "lib")];
         for &(soname, dir) in LEGACY {
             libs.push((soname, dir));
             libs.push((soname, "lib"));
         }
-        let Some(fx) = Fixture::build_from(&libs, false) else {
-            return;
-        };
+        let fx = Fixture::build_from(&libs, false);
         let names: Vec<&str> = libs.iter().map(|l| l.0).collect();
         for format in ["old", "compat"] {
             let Some(bytes) = fx.try_cache(format) else {
@@ -2278,10 +2263,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
     fn byte_swapped_ldconfig_caches_parse_identically() {
-        let Some(fx) = Fixture::build(false) else {
-            return;
-        };
+        let fx = Fixture::build(false);
         for format in ["new", "compat", "old"] {
             let le_bytes = fx.cache(format);
             let be_bytes = byte_swap(&le_bytes);
@@ -2336,7 +2320,7 @@ mod tests {
 
     #[test]
     fn truncation_at_every_length() {
-        let mut files: Vec<Vec<u8>> = vec![
+        let files: Vec<Vec<u8>> = vec![
             build(
                 CacheFormat::New,
                 ByteOrder::Little,
@@ -2351,14 +2335,23 @@ mod tests {
             ),
             build(CacheFormat::Old, ByteOrder::Little, &hwcaps_specs(), &[]),
         ];
-        if let Some(fx) = Fixture::build(false) {
-            for format in ["new", "old", "compat"] {
-                files.push(fx.cache(format));
-            }
-        }
+        truncations(&files);
+    }
+
+    /// The same on caches the real ldconfig wrote, in every format.
+    #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
+    fn truncation_of_ldconfig_caches() {
+        let fx = Fixture::build(false);
+        truncations(&["new", "old", "compat"].map(|f| fx.cache(f)));
+    }
+
+    /// Every prefix of each cache parses or is refused, never panics, and
+    /// answers only paths (or prefixes of paths) the whole cache has.
+    fn truncations(files: &[Vec<u8>]) {
         let mut names: Vec<&str> = LIBS64.iter().map(|l| l.0).collect();
         names.extend(["libp.so.1", "liba.so.1", "libc.so.6", "libi.so.1"]);
-        for full in &files {
+        for full in files {
             let whole = LdCache::parse(full).unwrap();
             let all_paths: Vec<Vec<u8>> = whole.entries().map(|e| e.path.to_vec()).collect();
             for cut in 0..full.len() {
@@ -2378,7 +2371,7 @@ mod tests {
 
     #[test]
     fn corrupted_bytes_never_panic() {
-        let mut files = vec![
+        let files = vec![
             build(
                 CacheFormat::New,
                 ByteOrder::Little,
@@ -2393,11 +2386,21 @@ mod tests {
             ),
             build(CacheFormat::Old, ByteOrder::Big, &hwcaps_specs(), &[]),
         ];
-        if let Some(fx) = Fixture::build(false) {
-            files.push(fx.cache("new"));
-        }
+        corruptions(&files);
+    }
+
+    #[test]
+    #[ignore = "needs root (ldconfig -r chroots), ldconfig and cc; run scripts/test.sh"]
+    fn corrupted_ldconfig_cache_never_panics() {
+        let fx = Fixture::build(false);
+        corruptions(&[fx.cache("new")]);
+    }
+
+    /// Every byte of each cache set to a few telling values: parsed or
+    /// refused, never a panic.
+    fn corruptions(files: &[Vec<u8>]) {
         let names = ["libp.so.1", "liba.so.1", "libfoo.so.1", "libbar.so.2"];
-        for full in &files {
+        for full in files {
             for at in 0..full.len() {
                 for v in [0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0xff] {
                     let mut b = full.clone();

@@ -10,7 +10,8 @@ pub struct DstValues<'a> {
     pub origin: Option<&'a str>,
     /// `$LIB`: Debian's glibc expands it to `lib/<triplet>`.
     pub lib: &'a str,
-    /// `$PLATFORM`: the kernel's AT_PLATFORM string.
+    /// `$PLATFORM`: the kernel's AT_PLATFORM, or glibc's name for the CPU
+    /// (`cpu::Platform`).
     pub platform: &'a str,
 }
 
@@ -64,6 +65,12 @@ pub fn expand(s: &str, v: &DstValues<'_>) -> Option<String> {
     Some(out)
 }
 
+/// Whether `s` holds a `$PLATFORM` token, braced or not.
+pub fn uses_platform(s: &str) -> bool {
+    s.match_indices('$')
+        .any(|(at, _)| token_len(&s[at + 1..], "PLATFORM").is_some())
+}
+
 /// The directory part of a path as glibc computes `l_origin`: everything
 /// before the last slash, keeping a lone leading `/`. Relative names are
 /// taken relative to `/`, the working directory inside the root.
@@ -98,6 +105,15 @@ mod tests {
         assert_eq!(expand("/a/$ORIGINAL", &V).unwrap(), "/a/$ORIGINAL");
         assert_eq!(expand("/a/$FOO/b$", &V).unwrap(), "/a/$FOO/b$");
         assert_eq!(expand("${ORIGIN", &V).unwrap(), "${ORIGIN");
+    }
+
+    #[test]
+    fn platform_tokens_are_found_in_both_forms() {
+        assert!(uses_platform("/opt/$PLATFORM/lib"));
+        assert!(uses_platform("$ORIGIN:/x/${PLATFORM}"));
+        assert!(!uses_platform("/opt/$PLATFORMS/lib"));
+        assert!(!uses_platform("/opt/PLATFORM/$LIB"));
+        assert!(!uses_platform("${PLATFORM"));
     }
 
     #[test]

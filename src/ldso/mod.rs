@@ -20,6 +20,7 @@
 
 pub mod abi;
 pub mod cache;
+pub mod cpu;
 pub mod dst;
 
 use std::collections::HashMap;
@@ -31,8 +32,9 @@ use serde::Serialize;
 use crate::elf::{Class, ElfFacts};
 use crate::objects::{FactsError, Objects};
 use crate::root::{Kind, Resolved};
-use abi::{Abi, Hwcaps, SystemDirs};
+use abi::{Abi, SystemDirs};
 use cache::LdCache;
+use cpu::{Cpu, LoaderCpu};
 use dst::DstValues;
 
 /// DF_1_NODEFLIB from `elf.h`.
@@ -116,6 +118,19 @@ pub enum Lookup {
     NotFound(Vec<Step>),
 }
 
+/// A search's outcome, and whether another kind of CPU could have given a
+/// different one.
+#[derive(Clone, Debug)]
+pub struct Searched {
+    pub lookup: Lookup,
+    /// Something this search consulted depends on the CPU: a `$PLATFORM`
+    /// in a search path, a hwcaps or legacy subdirectory that exists in a
+    /// directory searched and that not every kind of CPU tries in the same
+    /// order, or an `ld.so.cache` answer that differs between kinds of CPU.
+    /// When false, every kind of CPU gets the same outcome.
+    pub cpu_sensitive: bool,
+}
+
 /// A defect that makes glibc abort the whole load (`open_verify: lose`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -154,38 +169,66 @@ impl Requester<'_> {
 pub struct Options {
     /// LD_LIBRARY_PATH as the image sets it (never the host's).
     pub library_path: Option<String>,
-    pub hwcaps: Hwcaps,
+    /// The CPU the loader runs on.
+    pub cpu: Cpu,
 }
 
 impl Default for Options {
+    /// This machine's CPU, no LD_LIBRARY_PATH: what glibc does here.
     fn default() -> Self {
         Options {
             library_path: None,
-            hwcaps: Hwcaps::Host,
+            cpu: Cpu::host(),
         }
     }
+}
+
+/// What a cache lookup depends on besides the name.
+struct CacheQuery {
+    hwcaps_names: Vec<String>,
+    legacy: cache::LegacyHwcaps,
+}
+
+/// What is known of one search directory's subdirectories.
+#[derive(Clone, Copy, Debug)]
+struct DirInfo {
+    /// Bit `i` set: `probe[i]` is missing under the directory.
+    missing: u64,
+    /// Not every kind of CPU tries the subdirectories that exist there in
+    /// the same order.
+    varies: bool,
 }
 
 /// One root's loader for one ABI, with everything that does not depend on
 /// the object being loaded: directories, subdirectories, the parsed cache.
 pub struct Loader {
     pub abi: Abi,
+    pub cpu: Cpu,
+    /// What this loader derives from the CPU (`$PLATFORM`, hwcap names).
+    view: LoaderCpu,
     pub system: SystemDirs,
     pub subdirs: Vec<String>,
-    /// glibc-hwcaps names the CPU supports, best first (for the cache).
-    hwcaps_names: Vec<String>,
+    /// Every subdirectory some kind of CPU tries (this CPU's among them),
+    /// so that one look at a directory tells whether its searches depend
+    /// on the CPU.
+    probe: Vec<String>,
+    /// `subdirs` as indices into `probe`.
+    own: Vec<usize>,
+    /// Each kind of CPU's subdirectories as indices into `probe` (empty
+    /// when this loader does not vary with the CPU).
+    kinds: Vec<Vec<usize>>,
+    /// This CPU's cache query, then each kind's.
+    query: CacheQuery,
+    kind_queries: Vec<CacheQuery>,
     pub cache: Option<Arc<LdCache>>,
     /// Why the root's `/etc/ld.so.cache` is not used, when it exists.
     pub cache_problem: Option<String>,
     cache_flags: Option<u32>,
-    /// How the cache treats entries from legacy hwcap subdirectories.
-    cache_legacy: cache::LegacyHwcaps,
     library_path: Option<String>,
     /// Searches that depend on the name alone (see [`Loader::search`]).
-    plain: RwLock<HashMap<String, Lookup>>,
-    /// Per search directory, which of `subdirs` are missing under it (see
-    /// [`Loader::missing_subdirs`]).
-    missing: RwLock<HashMap<String, u64>>,
+    plain: RwLock<HashMap<String, Searched>>,
+    /// Per search directory, what exists under it (see [`Loader::dir_info`]).
+    dirs_seen: RwLock<HashMap<String, DirInfo>>,
 }
 
 /// The cache file every glibc reads (`LD_SO_CACHE`).
@@ -195,34 +238,63 @@ impl Loader {
     pub fn new(objects: &Objects, abi: Abi, opts: &Options) -> Loader {
         let system = SystemDirs::detect(objects, &abi, abi.interp);
         let glibc_minor = glibc_minor(objects, &system);
-        let subdirs = abi::subdirs(&abi, opts.hwcaps, glibc_minor);
-        let hwcaps_names = subdirs
+        let view = opts.cpu.for_abi(&abi);
+        let subdirs = cpu::subdirs(&view, glibc_minor);
+        let query_for = |v: &LoaderCpu| CacheQuery {
+            hwcaps_names: v.glibc_hwcaps.clone(),
+            // glibc 2.36's x86_64 loader (Debian 12) filters legacy entries
+            // by its HWCAP bits and platform; 2.37-2.39 keep only `tls`;
+            // 2.40 drops them.
+            legacy: match glibc_minor {
+                Some(m) if m >= 40 => cache::LegacyHwcaps::NONE,
+                Some(m) if m >= 37 => cache::LegacyHwcaps::TLS_ONLY,
+                _ if matches!(abi.name, "x86_64" | "x32") => {
+                    cache::LegacyHwcaps::x86_64_glibc_2_36(v.avx512_1, Some(&v.platform))
+                }
+                _ => cache::LegacyHwcaps::TLS_ONLY,
+            },
+        };
+        let kind_views: Vec<LoaderCpu> = if Cpu::varies_for(&abi) {
+            Cpu::kinds().iter().map(|k| k.for_abi(&abi)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut probe: Vec<String> = Vec::new();
+        let index = |s: &String, probe: &mut Vec<String>| match probe.iter().position(|p| p == s) {
+            Some(i) => i,
+            None => {
+                probe.push(s.clone());
+                probe.len() - 1
+            }
+        };
+        let own = subdirs.iter().map(|s| index(s, &mut probe)).collect();
+        let kinds = kind_views
             .iter()
-            .filter_map(|s| s.strip_prefix("glibc-hwcaps/"))
-            .map(|s| s.trim_end_matches('/').to_string())
+            .map(|v| {
+                cpu::subdirs(v, glibc_minor)
+                    .iter()
+                    .map(|s| index(s, &mut probe))
+                    .collect()
+            })
             .collect();
         let (cache, cache_problem) = read_cache(objects);
         Loader {
             cache_flags: cache::default_flags_id(abi.machine, abi.is_64()),
-            // glibc 2.36's x86_64 loader (Debian 12) filters legacy entries
-            // by its HWCAP bits; 2.37-2.39 keep only `tls`; 2.40 drops them.
-            // The avx512_1 bit (some Intel CPUs) and the haswell/xeon_phi
-            // platforms are not modelled.
-            cache_legacy: match glibc_minor {
-                Some(m) if m >= 40 => cache::LegacyHwcaps::NONE,
-                Some(m) if m >= 37 => cache::LegacyHwcaps::TLS_ONLY,
-                _ if abi.name == "x86_64" => cache::LegacyHwcaps::x86_64_glibc_2_36(false, None),
-                _ => cache::LegacyHwcaps::TLS_ONLY,
-            },
+            query: query_for(&view),
+            kind_queries: kind_views.iter().map(query_for).collect(),
             abi,
+            cpu: opts.cpu,
+            view,
             system,
             subdirs,
-            hwcaps_names,
+            probe,
+            own,
+            kinds,
             cache,
             cache_problem,
             library_path: opts.library_path.clone(),
             plain: RwLock::new(HashMap::new()),
-            missing: RwLock::new(HashMap::new()),
+            dirs_seen: RwLock::new(HashMap::new()),
         }
     }
 
@@ -230,8 +302,19 @@ impl Loader {
         DstValues {
             origin,
             lib: &self.system.lib,
-            platform: self.abi.platform,
+            platform: &self.view.platform,
         }
+    }
+
+    /// Whether this loader's answers can differ between kinds of CPU.
+    fn varies(&self) -> bool {
+        !self.kinds.is_empty()
+    }
+
+    /// Whether expanding `s` (a DT_NEEDED name or a search path) reads
+    /// `$PLATFORM`, which differs between kinds of CPU.
+    pub fn platform_dependent(&self, s: &str) -> bool {
+        self.varies() && dst::uses_platform(s)
     }
 
     /// Expand DSTs in a DT_NEEDED name with the requester's origin
@@ -287,10 +370,10 @@ impl Loader {
         name: &str,
         chain: &[Requester<'_>],
         main: Requester<'_>,
-    ) -> Result<Lookup, Fatal> {
+    ) -> Result<Searched, Fatal> {
         // `_dl_map_object`: a name with a slash is a path, no search.
         if name.contains('/') {
-            return Ok(match self.try_file(objects, name)? {
+            let lookup = match self.try_file(objects, name)? {
                 Candidate::Accepted(file) => Lookup::Found(Found {
                     path: name.to_string(),
                     file,
@@ -302,6 +385,10 @@ impl Loader {
                     place: name.to_string(),
                     notes: vec![why],
                 }]),
+            };
+            return Ok(Searched {
+                lookup,
+                cpu_sensitive: false,
             });
         }
         let requester = chain.first().copied().unwrap_or(main);
@@ -316,7 +403,12 @@ impl Loader {
             && main.rpath().is_none()
             && chain.iter().all(|r| r.rpath().is_none());
         if !plain {
-            return self.search_rules(objects, name, chain, main);
+            let mut sensitive = false;
+            let lookup = self.search_rules(objects, name, chain, main, &mut sensitive)?;
+            return Ok(Searched {
+                lookup,
+                cpu_sensitive: sensitive,
+            });
         }
         if let Some(hit) = self
             .plain
@@ -326,7 +418,12 @@ impl Loader {
         {
             return Ok(hit.clone());
         }
-        let got = self.search_rules(objects, name, chain, main)?;
+        let mut sensitive = false;
+        let lookup = self.search_rules(objects, name, chain, main, &mut sensitive)?;
+        let got = Searched {
+            lookup,
+            cpu_sensitive: sensitive,
+        };
         self.plain
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -334,13 +431,15 @@ impl Loader {
         Ok(got)
     }
 
-    /// The search rules of `_dl_map_object`, in order.
+    /// The search rules of `_dl_map_object`, in order. `sensitive` is set
+    /// when anything consulted depends on the CPU (see [`Searched`]).
     fn search_rules(
         &self,
         objects: &Objects,
         name: &str,
         chain: &[Requester<'_>],
         main: Requester<'_>,
+        sensitive: &mut bool,
     ) -> Result<Lookup, Fatal> {
         let mut steps = Vec::new();
         let requester = chain.first().copied().unwrap_or(main);
@@ -352,21 +451,25 @@ impl Loader {
             for r in chain {
                 did_main |= r.is_main;
                 if let Some(rpath) = r.rpath() {
+                    *sensitive |= self.platform_dependent(rpath);
                     let how = How::Rpath {
                         owner: r.path.to_string(),
                     };
                     let dirs = self.dirs(rpath, &[':'], r.path);
-                    if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
+                    if let Some(f) =
+                        self.in_dirs(objects, name, &dirs, &how, &mut steps, sensitive)?
+                    {
                         return Ok(Lookup::Found(f));
                     }
                 }
             }
             if !did_main && let Some(rpath) = main.rpath() {
+                *sensitive |= self.platform_dependent(rpath);
                 let how = How::Rpath {
                     owner: main.path.to_string(),
                 };
                 let dirs = self.dirs(rpath, &[':'], main.path);
-                if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps)? {
+                if let Some(f) = self.in_dirs(objects, name, &dirs, &how, &mut steps, sensitive)? {
                     return Ok(Lookup::Found(f));
                 }
             }
@@ -383,16 +486,27 @@ impl Loader {
         // Rule 2: LD_LIBRARY_PATH, elements split on ':' and ';', DSTs
         // expanded against the main program (`_dl_init_paths`).
         if let Some(llp) = &self.library_path {
+            *sensitive |= self.platform_dependent(llp);
             let dirs = self.dirs(llp, &[':', ';'], main.path);
-            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::LdLibraryPath, &mut steps)? {
+            if let Some(f) = self.in_dirs(
+                objects,
+                name,
+                &dirs,
+                &How::LdLibraryPath,
+                &mut steps,
+                sensitive,
+            )? {
                 return Ok(Lookup::Found(f));
             }
         }
 
         // Rule 3: the requester's own RUNPATH; never inherited.
         if let Some(runpath) = &requester.facts.runpath {
+            *sensitive |= self.platform_dependent(runpath);
             let dirs = self.dirs(runpath, &[':'], requester.path);
-            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::Runpath, &mut steps)? {
+            if let Some(f) =
+                self.in_dirs(objects, name, &dirs, &How::Runpath, &mut steps, sensitive)?
+            {
                 return Ok(Lookup::Found(f));
             }
         }
@@ -402,13 +516,11 @@ impl Loader {
         // (a plain prefix comparison, as in glibc).
         let nodeflib = requester.nodeflib();
         if let Some(cache) = &self.cache {
-            let names: Vec<&str> = self.hwcaps_names.iter().map(String::as_str).collect();
-            let hit = self.cache_flags.and_then(|flags| {
-                let mut query = cache::Query::new(flags, &names);
-                query.legacy = self.cache_legacy;
-                let path = cache.lookup_with(name.as_bytes(), &query)?;
-                std::str::from_utf8(path).ok()
-            });
+            let hit = self.cache_lookup(cache, name, &self.query);
+            *sensitive |= self
+                .kind_queries
+                .iter()
+                .any(|q| self.cache_lookup(cache, name, q) != hit);
             let mut step = Step {
                 source: How::LdSoCache,
                 place: LD_SO_CACHE.to_string(),
@@ -460,11 +572,33 @@ impl Loader {
             });
         } else {
             let dirs = self.system.dirs.clone();
-            if let Some(f) = self.in_dirs(objects, name, &dirs, &How::DefaultDir, &mut steps)? {
+            if let Some(f) = self.in_dirs(
+                objects,
+                name,
+                &dirs,
+                &How::DefaultDir,
+                &mut steps,
+                sensitive,
+            )? {
                 return Ok(Lookup::Found(f));
             }
         }
         Ok(Lookup::NotFound(steps))
+    }
+
+    /// The cache's answer for `name` under `query`.
+    fn cache_lookup<'c>(
+        &self,
+        cache: &'c LdCache,
+        name: &str,
+        query: &CacheQuery,
+    ) -> Option<&'c str> {
+        let flags = self.cache_flags?;
+        let names: Vec<&str> = query.hwcaps_names.iter().map(String::as_str).collect();
+        let mut q = cache::Query::new(flags, &names);
+        q.legacy = query.legacy;
+        let path = cache.lookup_with(name.as_bytes(), &q)?;
+        std::str::from_utf8(path).ok()
     }
 
     /// `open_path`: every directory, every subdirectory, in order.
@@ -475,12 +609,14 @@ impl Loader {
         dirs: &[String],
         how: &How,
         steps: &mut Vec<Step>,
+        sensitive: &mut bool,
     ) -> Result<Option<Found>, Fatal> {
         for dir in dirs {
             let mut notes = Vec::new();
-            let missing = self.missing_subdirs(objects, dir);
-            for (i, sub) in self.subdirs.iter().enumerate() {
-                if missing & (1 << i) != 0 {
+            let info = self.dir_info(objects, dir);
+            *sensitive |= info.varies;
+            for (&i, sub) in self.own.iter().zip(&self.subdirs) {
+                if i < 64 && info.missing & (1 << i) != 0 {
                     continue;
                 }
                 // Sized once: `format!` would grow it several times, and
@@ -510,51 +646,79 @@ impl Loader {
         Ok(None)
     }
 
-    /// Which subdirectories of the search directory `dir` are missing
-    /// (bit `i` for `subdirs[i]`): no name can be found there. glibc learns
-    /// the same the first time a name is not found in a directory and never
-    /// tries it again (`open_path` in `elf/dl-load.c`: a failed `stat` of
-    /// the directory sets `r->status[cnt] = nonexisting`); here it is asked
-    /// once per directory, so a search does not build and resolve a
-    /// candidate for each of the nine hwcaps and legacy subdirectories that
-    /// a root rarely has. A subdirectory that cannot be resolved (a symlink
-    /// loop) is not missing: its candidates are tried and the error noted.
-    fn missing_subdirs(&self, objects: &Objects, dir: &str) -> u64 {
+    /// Which subdirectories of the search directory `dir` are missing (see
+    /// [`DirInfo`]): no name can be found there. glibc learns the same the
+    /// first time a name is not found in a directory and never tries it
+    /// again (`open_path` in `elf/dl-load.c`: a failed `stat` of the
+    /// directory sets `r->status[cnt] = nonexisting`); here it is asked
+    /// once per directory, for the subdirectories of every kind of CPU, so
+    /// that a search does not build and resolve a candidate for each of the
+    /// subdirectories a root rarely has, and knows whether another CPU
+    /// would search differently. A subdirectory whose parent is missing is
+    /// missing without a look; one that cannot be resolved (a symlink loop)
+    /// is not missing: its candidates are tried and the error noted.
+    fn dir_info(&self, objects: &Objects, dir: &str) -> DirInfo {
         // Relative directories (an empty RUNPATH element) depend on the
-        // working directory: always tried.
-        if !dir.starts_with('/') || self.subdirs.len() > 64 {
-            return 0;
+        // working directory: always tried, and possibly different anywhere.
+        if !dir.starts_with('/') || self.probe.len() > 64 {
+            return DirInfo {
+                missing: 0,
+                varies: self.varies(),
+            };
         }
         if let Some(&m) = self
-            .missing
+            .dirs_seen
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(dir)
         {
             return m;
         }
+        let mut absent: HashMap<&str, bool> = HashMap::new();
         let mut mask = 0u64;
-        for (i, sub) in self.subdirs.iter().enumerate() {
-            let mut path = String::with_capacity(dir.len() + sub.len());
-            path.push_str(dir);
-            path.push_str(sub);
-            while path.len() > 1 && path.ends_with('/') {
-                path.pop();
+        // Parents first: `a/b` is only looked at when `a` exists.
+        let mut order: Vec<usize> = (0..self.probe.len()).collect();
+        order.sort_by_key(|&i| self.probe[i].matches('/').count());
+        for i in order {
+            let sub = self.probe[i].trim_end_matches('/');
+            if sub.is_empty() {
+                continue;
             }
-            let absent = match objects.resolve(Path::new(&path)) {
-                Ok(None) => true,
-                Ok(Some(r)) => r.kind != Kind::Directory,
-                Err(_) => false,
+            let parent_absent = sub
+                .rmatch_indices('/')
+                .any(|(at, _)| absent.get(&sub[..at]).copied().unwrap_or(false));
+            let gone = parent_absent || {
+                let mut path = String::with_capacity(dir.len() + sub.len());
+                path.push_str(dir);
+                path.push_str(sub);
+                match objects.resolve(Path::new(&path)) {
+                    Ok(None) => true,
+                    Ok(Some(r)) => r.kind != Kind::Directory,
+                    Err(_) => false,
+                }
             };
-            if absent {
+            absent.insert(sub, gone);
+            if gone {
                 mask |= 1 << i;
             }
         }
-        self.missing
+        let present = |list: &[usize]| -> Vec<usize> {
+            list.iter()
+                .copied()
+                .filter(|&i| mask & (1 << i) == 0 && !self.probe[i].is_empty())
+                .collect()
+        };
+        let mine = present(&self.own);
+        let varies = self.kinds.iter().any(|k| present(k) != mine);
+        let info = DirInfo {
+            missing: mask,
+            varies,
+        };
+        self.dirs_seen
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(dir.to_string(), mask);
-        mask
+            .insert(dir.to_string(), info);
+        info
     }
 
     /// `open_verify`: would glibc accept this file for this ABI?

@@ -82,7 +82,13 @@ pub fn list_text(out: &mut dyn Write, targets: &[(&str, TargetData)]) -> io::Res
             writeln!(out, "    {} {}", p.name, p.version)?;
         }
     }
-    Ok(())
+    // The data is a snapshot: say of what, and what to do about a newer image.
+    writeln!(
+        out,
+        "\nEach target was made from exactly the Debian package versions listed under it. An image\n\
+         published later may carry newer point releases of them (its /var/lib/dpkg/status.d/ says\n\
+         which); to plan against an image exactly, extract it and give the directory to --target."
+    )
 }
 
 /// The same as a JSON array, with the loader facts and omitted prefixes too.

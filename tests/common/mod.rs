@@ -26,6 +26,19 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A part of a test that cannot run on this machine (no root, a tool
+/// missing): a note on a developer's machine; a failure under
+/// scripts/test.sh, which sets LDSLIM_TEST_STRICT because CI installs
+/// everything the tests use and runs them as root, so nothing is skipped
+/// there without anyone seeing it.
+pub fn cannot_run(why: &str) {
+    assert!(
+        std::env::var_os("LDSLIM_TEST_STRICT").is_none(),
+        "{why} (LDSLIM_TEST_STRICT is set: every part of every test must run)"
+    );
+    eprintln!("note: {why}: this part is skipped");
+}
+
 /// Whether glibc's loader can be asked (chroot needs root).
 pub fn can_chroot() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -272,7 +285,7 @@ impl World {
     /// the first missing library instead of reporting "not found".
     pub fn glibc(&self, file: &str, library_path: Option<&str>) -> Option<Vec<String>> {
         if !can_chroot() {
-            eprintln!("note: not root, glibc comparison skipped");
+            cannot_run("not root: no comparison with glibc (chroot)");
             return None;
         }
         let mut cmd = chrooted(&self.root, INTERP);
@@ -352,4 +365,160 @@ pub fn chrooted(root: &Path, program: &str) -> Command {
         });
     }
     cmd
+}
+
+/// The user-mode emulator that runs x86-64 programs on another CPU model:
+/// glibc's loader asked about CPUs this machine is not.
+pub const QEMU: &str = "/usr/bin/qemu-x86_64-static";
+
+/// A CPU qemu-user emulates (`-cpu MODEL`), with the flags that describe
+/// the same CPU to ldslim and the name ldslim gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct Emulated {
+    pub model: &'static str,
+    pub hwcaps: &'static str,
+    pub platform: &'static str,
+    pub name: &'static str,
+}
+
+/// The kinds of CPU qemu 7.2's TCG can present to glibc 2.36: Intel's
+/// Haswell (glibc renames the platform), an AMD model and Intel's Nehalem
+/// (it does not), and qemu's baseline. AVX-512 (Intel's avx512_1 and
+/// Xeon Phi) is beyond TCG.
+pub const EMULATED: &[Emulated] = &[
+    Emulated {
+        model: "qemu64",
+        hwcaps: "baseline",
+        platform: "x86_64",
+        name: "x86_64/baseline",
+    },
+    Emulated {
+        model: "Nehalem",
+        hwcaps: "x86-64-v2",
+        platform: "x86_64",
+        name: "x86_64/x86-64-v2",
+    },
+    Emulated {
+        model: "EPYC-Rome",
+        hwcaps: "x86-64-v3",
+        platform: "x86_64",
+        name: "x86_64/x86-64-v3",
+    },
+    Emulated {
+        model: "Haswell",
+        hwcaps: "x86-64-v3",
+        platform: "haswell",
+        name: "haswell/x86-64-v3",
+    },
+];
+
+/// Fails the test, with what to install, when the emulator is missing.
+pub fn need_qemu() {
+    assert!(
+        Path::new(QEMU).exists(),
+        "needs {QEMU} (apt-get install qemu-user-static; .ci/run installs it)"
+    );
+}
+
+/// qemu's warnings about CPU features its TCG leaves out.
+fn without_qemu_warnings(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.contains("TCG doesn't support requested feature"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl World {
+    /// Run `program` (inside the root) with `args` under qemu emulating
+    /// `cpu`, chrooted into the root, with `env` reaching only the
+    /// emulated program. The emulator is linked into the root for the run
+    /// and removed after it, so the root is left as it was.
+    pub fn run_on(&self, cpu: &Emulated, env: &[(&str, &str)], args: &[&str]) -> Output {
+        assert!(can_chroot(), "needs root (chroot)");
+        need_qemu();
+        const INSIDE: &str = "/.ldslim-test-qemu";
+        let host = self.host(INSIDE);
+        if fs::hard_link(QEMU, &host).is_err() {
+            fs::copy(QEMU, &host).expect("copy qemu into the root");
+        }
+        let mut cmd = chrooted(&self.root, INSIDE);
+        cmd.env_clear();
+        for (k, v) in env {
+            cmd.arg("-E").arg(format!("{k}={v}"));
+        }
+        cmd.args(["-cpu", cpu.model]).args(args);
+        let out = cmd.output().expect("qemu runs");
+        fs::remove_file(&host).expect("remove qemu from the root");
+        out
+    }
+
+    /// glibc's answer for `file` on an emulated CPU, as [`World::glibc`].
+    pub fn glibc_on(&self, cpu: &Emulated, file: &str) -> Vec<String> {
+        let o = self.run_on(cpu, &[("LD_TRACE_LOADED_OBJECTS", "1")], &[INTERP, file]);
+        if !o.status.success() {
+            return vec![format!(
+                "\terror: glibc exit {:?}: {}",
+                o.status.code(),
+                without_qemu_warnings(&o.stderr)
+            )];
+        }
+        normalise(&String::from_utf8_lossy(&o.stdout))
+    }
+
+    /// `ldslim ldd` run natively, told the CPU by its flags.
+    pub fn ldd_on(&self, cpu: &Emulated, file: &str) -> Vec<String> {
+        self.ldd(file, &["--hwcaps", cpu.hwcaps, "--platform", cpu.platform])
+    }
+
+    /// `ldslim ldd` itself run on the emulated CPU, with no CPU flags: its
+    /// own reading of the CPU decides. Lines after the `FILE:` header, and
+    /// standard error.
+    pub fn ldd_under(&self, cpu: &Emulated, file: &str) -> (Vec<String>, String) {
+        need_qemu();
+        let o = Command::new(QEMU)
+            .args(["-cpu", cpu.model, env!("CARGO_BIN_EXE_ldslim"), "ldd"])
+            .arg(&self.root)
+            .arg(file)
+            .env_clear()
+            .output()
+            .expect("qemu runs ldslim");
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(
+            o.status.code() != Some(2),
+            "ldslim ldd failed: {}",
+            without_qemu_warnings(&o.stderr)
+        );
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(format!("{file}:").as_str()), "{text}");
+        (
+            lines.map(|l| l.to_string()).collect(),
+            without_qemu_warnings(&o.stderr),
+        )
+    }
+
+    /// On every emulated CPU: ldslim told that CPU, ldslim run on it, and
+    /// glibc run on it give `expected(cpu)` for `file`; and on this
+    /// machine's own CPU, ldslim and glibc agree.
+    pub fn expect_on_every_cpu(&self, file: &str, expected: impl Fn(&Emulated) -> Vec<String>) {
+        for cpu in EMULATED {
+            let want: Vec<String> = expected(cpu).iter().map(|s| format!("\t{s}")).collect();
+            assert_eq!(
+                self.ldd_on(cpu, file),
+                want,
+                "ldslim ldd, told {}",
+                cpu.name
+            );
+            assert_eq!(
+                self.ldd_under(cpu, file).0,
+                want,
+                "ldslim ldd run on {}",
+                cpu.model
+            );
+            assert_eq!(self.glibc_on(cpu, file), want, "glibc on {}", cpu.model);
+        }
+        let here = self.ldd(file, &[]);
+        let glibc = self.glibc(file, None).expect("needs root (chroot)");
+        assert_eq!(here, glibc, "ldslim and glibc on this machine's CPU");
+    }
 }

@@ -180,7 +180,7 @@ fn elf32_library_and_consumer() {
     args.extend(["-o", "libx32.so", libx.to_str().unwrap()]);
     args.extend(["-Wl,-soname,libx32.so.1", "-Wl,-rpath,/opt/x32", &map]);
     if try_cc(d, &args).is_none() {
-        eprintln!("skipping: the host cannot link -m32 objects");
+        crate::cannot_run("the host cannot link -m32 objects");
         return;
     }
     let consumer = testdata("consumer.c");
@@ -264,7 +264,7 @@ fn separate_debuginfo_is_refused_like_glibc() {
         .arg(&debug)
         .output();
     if !out.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipping: objcopy unavailable");
+        crate::cannot_run("objcopy unavailable (binutils)");
         return;
     }
     let err = read_facts(&SizedFile::open(&debug).unwrap()).unwrap_err();

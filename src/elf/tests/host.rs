@@ -10,7 +10,7 @@ const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
 
 fn host_facts(path: &str) -> Option<ElfFacts> {
     let Ok(file) = SizedFile::open(path) else {
-        eprintln!("skipping {path}: not present");
+        crate::cannot_run(&format!("{path} is not on this machine"));
         return None;
     };
     Some(read_facts(&file).unwrap())
@@ -53,7 +53,7 @@ fn libc_costs_a_few_blocks() {
 #[test]
 fn host_files_agree_with_readelf() {
     if !readelf::available() {
-        eprintln!("skipping: no readelf");
+        crate::cannot_run("no readelf (binutils)");
         return;
     }
     let candidates = [
