@@ -27,6 +27,8 @@
 //!
 //! Must run as root (chroot(2) needs CAP_SYS_CHROOT).
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::{CString, OsStr, OsString};
 use std::fmt::Write as _;
@@ -797,4 +799,55 @@ fn normalises_glibc_output() {
         &["a".into(), "c".into(), "d".into()],
     );
     assert_eq!(d, vec![" a", "-b", " c", "+d"]);
+}
+
+/// The subdirectories each of the root's own loaders (x86-64 and i386)
+/// tries in a search directory, in order, are what ldslim models for this
+/// machine's CPU: glibc's LD_DEBUG=libs shows them for an LD_LIBRARY_PATH
+/// directory (the i386 loader uses `sse2` and `i686`, not the x86-64 names).
+#[test]
+#[ignore = "needs a Debian root; run scripts/test.sh"]
+fn subdirectories_of_each_loader_are_glibcs() {
+    use ldslim::ldso::abi::ABIS;
+    use ldslim::ldso::cpu::{Cpu, subdirs};
+    let root = e2e_root();
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(unsafe { libc::geteuid() }, 0, "chroot needs root");
+    for (abi, ldso, object) in [
+        (
+            "x86_64",
+            LDSO_X86_64,
+            "/usr/lib/x86_64-linux-gnu/libresolv.so.2",
+        ),
+        ("i386", LDSO_I386, "/usr/lib32/libresolv.so.2"),
+    ] {
+        assert!(
+            root.join(&object[1..]).exists(),
+            "{object} in {}",
+            root.display()
+        );
+        let o = common::chrooted(&root, ldso)
+            .arg(object)
+            .env_clear()
+            .env("LD_LIBRARY_PATH", "/nowhere")
+            .env("LD_DEBUG", "libs")
+            .env("LD_TRACE_LOADED_OBJECTS", "1")
+            .output()
+            .unwrap();
+        let debug = String::from_utf8_lossy(&o.stderr);
+        let glibc: Vec<String> = debug
+            .lines()
+            .find_map(|l| l.split_once("search path=/nowhere").map(|x| x.1))
+            .and_then(|rest| rest.split('\t').next())
+            .unwrap_or_else(|| panic!("no LD_LIBRARY_PATH search by {ldso}: {debug}"))
+            .split(":/nowhere")
+            .map(|s| s.trim_start_matches('/').to_string())
+            .collect();
+        let abi = ABIS.iter().find(|a| a.name == abi).unwrap();
+        let ours: Vec<String> = subdirs(&Cpu::host().for_abi(abi), Some(36))
+            .iter()
+            .map(|s| s.trim_end_matches('/').to_string())
+            .collect();
+        assert_eq!(ours, glibc, "{ldso}");
+    }
 }

@@ -118,19 +118,6 @@ impl Cpu {
         format!("{}/{level}", self.platform.x86_64_name())
     }
 
-    /// Which machines these are, for people.
-    pub fn examples(&self) -> &'static str {
-        match (self.platform, self.level) {
-            (Platform::Kernel, 0 | 1) => "x86-64 CPUs without SSE4.2, emulators' default",
-            (Platform::Kernel, 2) => "AMD before Zen, Intel before Haswell",
-            (Platform::Kernel, 3) => "AMD Zen 1 to 3",
-            (Platform::Kernel, _) => "AMD Zen 4 and later",
-            (Platform::Haswell, 0..=3) => "Intel since Haswell, without AVX-512",
-            (Platform::Haswell, _) => "Intel with AVX-512, e.g. Xeon since Skylake-SP",
-            (Platform::XeonPhi, _) => "Intel Xeon Phi",
-        }
-    }
-
     /// On Intel, `avx512_1` is set exactly when the CPU has AVX512CD, BW, DQ
     /// and VL without AVX512ER: on real Intel CPUs, level 4 without being a
     /// Xeon Phi.
