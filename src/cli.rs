@@ -428,6 +428,16 @@ pub struct ScanArgs {
     /// the builder's dpkg database and the wheels' RECORD files).
     #[arg(long)]
     pub owners: bool,
+    /// Accept a run-time load ldslim cannot resolve or follow: its library
+    /// (`pq`), a name it tries (`libpq.so.5`), or the call (`FILE:LINE`, the
+    /// file as written in the report or its end). Repeatable.
+    #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub allow_runtime: Vec<String>,
+    /// Do not add `/sbin/ldconfig` and an `/etc/ld.so.cache` to the image
+    /// for `ctypes.util.find_library`: the report then says which loads
+    /// return None there.
+    #[arg(long)]
+    pub no_find_library: bool,
     #[command(flatten)]
     pub loader: LoaderArgs,
 }

@@ -245,6 +245,33 @@ impl Session {
         }
     }
 
+    /// What `dlopen(name)` called from the object `caller` finds in a
+    /// program whose main object is `main` (paths inside the root):
+    /// `elf/dl-open.c` maps it with the caller as its loader, so the
+    /// caller's RPATH or RUNPATH, the program's RPATH, LD_LIBRARY_PATH, the
+    /// cache and the default directories are searched as for a DT_NEEDED
+    /// of the caller (a name with a `/` is a path).
+    pub fn dlopen_from(&self, caller: &str, main: &str, name: &str) -> Result<Searched, String> {
+        let (_, caller_real, caller_facts) = self.entry_facts(caller).map_err(|e| e.to_string())?;
+        let (_, _, main_facts) = self.entry_facts(main).map_err(|e| e.to_string())?;
+        let abi = Abi::for_object(&main_facts)
+            .ok_or_else(|| format!("{main}: no known glibc loader for it"))?;
+        let loader = self.loader(abi);
+        let requester = Requester {
+            path: &caller_real,
+            facts: &caller_facts,
+            is_main: false,
+        };
+        let main_req = Requester {
+            path: main,
+            facts: &main_facts,
+            is_main: true,
+        };
+        loader
+            .search(&self.objects, name, &[requester], main_req)
+            .map_err(|f| f.to_string())
+    }
+
     /// What glibc would load for `entry` (a path inside the root), as
     /// `ld.so --list entry` computes it on the session's CPU; when that
     /// depends on the CPU, with what other kinds of CPU load instead.

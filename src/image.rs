@@ -18,6 +18,9 @@ use crate::vfs::{Node, Stat, Tree};
 /// something was copied below them.
 const IMPLIED_DEV: u64 = u64::MAX - 2;
 
+/// The inode of generated files (one per image: the ld.so.cache).
+const GENERATED_INO: u64 = 2;
+
 /// Which layer serves a path.
 enum Layer<'a> {
     /// A planned copy (its builder source).
@@ -101,6 +104,9 @@ impl FinalImage {
     /// builder (a copy or the scope).
     fn builder_file(&self, file: &Resolved) -> Option<Resolved> {
         let src = match self.layer(&file.path).ok()?? {
+            (Layer::Copy(item), _) if matches!(item.kind, CopyKind::Generated { .. }) => {
+                return None;
+            }
             (Layer::Copy(item), _) => PathBuf::from(&item.src),
             (Layer::Scope, _) => file.path.clone(),
             (Layer::Target | Layer::Implied, _) => return None,
@@ -109,6 +115,22 @@ impl FinalImage {
             path: src,
             ..file.clone()
         })
+    }
+}
+
+impl FinalImage {
+    /// The bytes of a file the plan generates, if `file` is one.
+    fn generated(&self, file: &Resolved) -> Option<Vec<u8>> {
+        match self.layer(&file.path).ok()?? {
+            (
+                Layer::Copy(CopyItem {
+                    kind: CopyKind::Generated { content, .. },
+                    ..
+                }),
+                _,
+            ) => Some(content.bytes()),
+            _ => None,
+        }
     }
 }
 
@@ -127,6 +149,15 @@ impl Tree for FinalImage {
                     mode: 0o777,
                 }),
                 CopyKind::File { .. } => self.builder.tree().lstat(Path::new(&item.src))?,
+                CopyKind::Generated { mode, size, .. } => Some(Stat {
+                    node: Node::Regular,
+                    id: FileId {
+                        dev: IMPLIED_DEV,
+                        ino: GENERATED_INO,
+                    },
+                    size: *size,
+                    mode: *mode,
+                }),
             },
             Some((Layer::Scope | Layer::Target, st)) => st,
             Some((Layer::Implied, _)) => Some(Stat {
@@ -142,6 +173,12 @@ impl Tree for FinalImage {
     }
 
     fn facts(&self, file: &Resolved) -> Result<ElfFacts, FactsError> {
+        if self.generated(file).is_some() {
+            return Err(FactsError::Elf {
+                path: file.path.display().to_string(),
+                source: crate::elf::ElfError::NotElf,
+            });
+        }
         match self.builder_file(file) {
             Some(src) => match self.builder.facts(&src).as_ref() {
                 Ok(f) => Ok(ElfFacts::clone(f)),
@@ -155,6 +192,9 @@ impl Tree for FinalImage {
     }
 
     fn read(&self, file: &Resolved, max: u64) -> Result<Option<Vec<u8>>, RootError> {
+        if let Some(bytes) = self.generated(file) {
+            return Ok((bytes.len() as u64 <= max).then_some(bytes));
+        }
         match self.builder_file(file) {
             Some(src) => self.builder.tree().read(&src, max),
             None => self.target.read(file, max),
@@ -162,6 +202,9 @@ impl Tree for FinalImage {
     }
 
     fn reader(&self, file: &Resolved) -> Result<Option<Box<dyn ReadAt + '_>>, RootError> {
+        if let Some(bytes) = self.generated(file) {
+            return Ok(Some(Box::new(bytes)));
+        }
         match self.builder_file(file) {
             Some(src) => self.builder.tree().reader(&src),
             None => self.target.reader(file),

@@ -33,6 +33,7 @@ pub mod plan;
 pub mod python;
 pub mod report;
 pub mod root;
+pub mod runtime;
 pub mod scan;
 pub mod target;
 pub mod variants;

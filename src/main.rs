@@ -251,9 +251,14 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         ProgressBar::hidden()
     };
     let progress = Bar(bar);
-    let report = scan::scan(&session, &args.paths, args.scope.into(), &progress)
+    let mut report = scan::scan(&session, &args.paths, args.scope.into(), &progress)
         .map_err(|e| io::Error::other(e.to_string()))?;
     progress.0.finish_and_clear();
+    for unused in report.runtime.allow(&args.allow_runtime) {
+        ui.info(format_args!(
+            "--allow-runtime {unused}: no run-time load or call of the scope is named so"
+        ));
+    }
     ui.stage(
         "scan",
         format_args!(
@@ -299,6 +304,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         args.target.as_deref(),
         &args.loader,
         args.fix.into(),
+        !args.no_find_library,
     )?;
     if let Some(p) = &plan {
         ui.stage(
@@ -376,6 +382,7 @@ fn plan_for(
     target: Option<&str>,
     loader: &ldslim::cli::LoaderArgs,
     fix: plan::Fix,
+    find_library: bool,
 ) -> io::Result<Option<plan::PlanReport>> {
     let Some((name, tree)) = pick_target(target, session)? else {
         return Ok(None);
@@ -393,6 +400,9 @@ fn plan_for(
             ..loader.options()
         },
         fix,
+        runtime: report.runtime.loads.clone(),
+        callers: report.runtime.callers.clone(),
+        find_library,
     };
     Ok(Some(plan::plan(&input)))
 }
@@ -430,6 +440,7 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
         args.target.as_deref(),
         &args.loader,
         plan::Fix::Relocate,
+        true,
     )?;
     ui.stage(
         "plan",
@@ -477,6 +488,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
         args.target.as_deref(),
         &args.loader,
         plan::Fix::Relocate,
+        true,
     )?;
     let site_dirs = site_dirs(&report);
     let builder = session
@@ -559,6 +571,13 @@ fn emit_one(
         Emit::List(p) => write_to(p, &|out| {
             let left_out = emit::list(out, &plan.copy)?;
             for item in left_out {
+                if matches!(item.kind, plan::CopyKind::Generated { .. }) {
+                    eprintln!(
+                        "ldslim: {} is written by ldslim, not in the builder: a list cannot say that; use --emit tar= or copy=",
+                        item.dest
+                    );
+                    continue;
+                }
                 eprintln!(
                     "ldslim: {} must be copied to {}: a list cannot say that; use --emit tar= or dockerfile",
                     item.src, item.dest
@@ -566,7 +585,15 @@ fn emit_one(
             }
             Ok(())
         }),
-        Emit::Dockerfile(p) => write_to(p, &|out| emit::dockerfile(out, &plan.copy, "builder")),
+        Emit::Dockerfile(p) => write_to(p, &|out| {
+            for item in emit::not_in_builder(&plan.copy) {
+                eprintln!(
+                    "ldslim: {} is written by ldslim, not copied from the builder: a COPY line cannot add it; use --emit copy=DIR (docs/dockerfile.md) or --emit tar=FILE",
+                    item.dest
+                );
+            }
+            emit::dockerfile(out, &plan.copy, "builder")
+        }),
         Emit::Json(p) => write_to(p, &|out| report::scan_json(out, report, Some(plan))),
         Emit::Tar(p) => {
             let s = emit::tar(p, &plan.copy, builder)

@@ -198,6 +198,7 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     if !r.cpu_dependent.is_empty() {
         writeln!(out)?;
     }
+    runtime_text(out, &r.runtime)?;
     for e in &r.errors {
         writeln!(out, "bad file: {}: {}", e.path, e.message)?;
     }
@@ -205,6 +206,53 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         writeln!(out)?;
     }
     writeln!(out, "{}", summary_line(r))
+}
+
+/// Run-time loads the scan could not resolve or follow: findings, each
+/// with how to accept it.
+fn runtime_text(out: &mut dyn Write, rt: &crate::runtime::Found) -> io::Result<()> {
+    let (loads, calls) = rt.unresolved();
+    for l in &loads {
+        writeln!(
+            out,
+            "not found at run time: {} (loaded by {})",
+            l.library, l.package
+        )?;
+        for c in &l.calls {
+            writeln!(out, "  at {} {}", c.place(), c.text)?;
+        }
+        for t in &l.tried {
+            if let crate::runtime::Outcome::NotFound { why } = &t.builder {
+                writeln!(out, "  {}: {why}", t.way.describe())?;
+            }
+        }
+        if !l.other_systems.is_empty() {
+            writeln!(
+                out,
+                "  (for other systems, not tried: {})",
+                l.other_systems.join(", ")
+            )?;
+        }
+        writeln!(out, "  (accept it with --allow-runtime {})", l.library)?;
+        writeln!(out)?;
+    }
+    for c in &calls {
+        writeln!(
+            out,
+            "run-time load ldslim cannot follow: {} {}",
+            c.place(),
+            c.text
+        )?;
+        if let Some(u) = &c.unknown {
+            writeln!(
+                out,
+                "  the library is {u}, which only the running program knows"
+            )?;
+        }
+        writeln!(out, "  (accept it with --allow-runtime {})", c.place())?;
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 /// The scan report as JSON (schema: docs/json.md), with the plan when
@@ -225,7 +273,7 @@ pub fn scan_json(out: &mut dyn Write, r: &ScanReport, plan: Option<&PlanReport>)
         loads: bool,
     }
     let doc = Doc {
-        schema: "ldslim.scan/1",
+        schema: "ldslim.scan/2",
         report: r,
         plan: plan.map(|p| PlanDoc {
             plan: p,
@@ -240,9 +288,13 @@ pub fn scan_json(out: &mut dyn Write, r: &ScanReport, plan: Option<&PlanReport>)
 /// builder first, then what would still fail in the final image.
 pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
     writeln!(out, "target: {}", p.target)?;
-    // Items grouped by the library they serve, in name order.
+    // Items grouped by the library they serve, in name order; what makes
+    // find_library work is said on its own.
+    let support = |i: &&CopyItem| {
+        i.needed_as == crate::runtime::resolve::LDCONFIG || i.needed_as == crate::ldso::LD_SO_CACHE
+    };
     let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
-    for item in &p.copy.items {
+    for item in p.copy.items.iter().filter(|i| !support(i)) {
         by_name.entry(&item.needed_as).or_default().push(item);
     }
     if by_name.is_empty() {
@@ -251,7 +303,17 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             "The target provides every library the scope needs; nothing to copy."
         )?;
     } else {
-        let files = p.copy.items.len();
+        let files = p.copy.items.iter().filter(|i| !support(i)).count();
+        let bytes: u64 = p
+            .copy
+            .items
+            .iter()
+            .filter(|i| !support(i))
+            .map(|i| match i.kind {
+                CopyKind::File { size, .. } | CopyKind::Generated { size, .. } => size,
+                CopyKind::Symlink { .. } => 0,
+            })
+            .sum();
         writeln!(
             out,
             "The target lacks {} librar{}; copy {} path{} ({}) from the builder:",
@@ -259,7 +321,7 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             if by_name.len() == 1 { "y" } else { "ies" },
             files,
             if files == 1 { "" } else { "s" },
-            human_bytes(p.bytes)
+            human_bytes(bytes)
         )?;
         for (name, items) in &by_name {
             let owner = items
@@ -282,6 +344,9 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                 let what = match &item.kind {
                     CopyKind::Symlink { target } => format!("-> {target}"),
                     CopyKind::File { size, .. } => format!("({})", human_bytes(*size)),
+                    CopyKind::Generated { size, .. } => {
+                        format!("({}, written by ldslim)", human_bytes(*size))
+                    }
                 };
                 if item.dest == item.src {
                     writeln!(out, "      {} {what}", item.dest)?;
@@ -298,6 +363,9 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                 writeln!(out, "      needed by {}{hint}", item.chain.join(" -> "))?;
             }
         }
+    }
+    if let Some(f) = &p.find_library {
+        find_library_text(out, p, f)?;
     }
     for (k, v) in &p.copy.env {
         writeln!(out, "The image must set {k}={v}")?;
@@ -335,23 +403,42 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             without_prefix(why, entry)
         )?;
     }
+    for c in p.runtime_failures() {
+        writeln!(
+            out,
+            "error: {} (loaded at run time by {}) will not load in the image:",
+            c.library, c.package
+        )?;
+        for w in c.ways.iter().filter(|w| w.image.found().is_none()) {
+            if let crate::runtime::Outcome::NotFound { why } = &w.image {
+                writeln!(out, "   {}: {why}", w.way.describe())?;
+            }
+        }
+    }
     let differ = p
         .cpu_dependent
         .iter()
         .map(|d| (&d.object, &d.needed))
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    let runtime = match p.runtime.len() {
+        0 => String::new(),
+        n => format!(
+            "; {n} run-time load{} (ctypes, cffi) checked as in the builder",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     if p.loads() && differ > 0 {
         writeln!(
             out,
-            "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked)",
+            "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked){runtime}",
             p.checked,
             if differ == 1 { "y is" } else { "ies are" }
         )
     } else if p.loads() {
         writeln!(
             out,
-            "final image: all {} objects of the scope load",
+            "final image: all {} objects of the scope load{runtime}",
             p.checked
         )
     } else {
@@ -371,6 +458,48 @@ fn on_cpus(cpus: &[String]) -> String {
     } else {
         format!(" on {}", cpus.join(", "))
     }
+}
+
+/// What the plan adds for `ctypes.util.find_library`, and for which calls.
+fn find_library_text(
+    out: &mut dyn Write,
+    p: &PlanReport,
+    f: &crate::plan::FindLibrarySupport,
+) -> io::Result<()> {
+    let calls = f.needed_by.join(", ");
+    if !f.added {
+        let why = f.problem.as_deref().unwrap_or("not added");
+        return writeln!(out, "ctypes.util.find_library ({calls}): {why}");
+    }
+    writeln!(
+        out,
+        "For ctypes.util.find_library ({calls}), which runs /sbin/ldconfig -p (a distroless image has neither it nor an ld.so.cache):"
+    )?;
+    for item in p.copy.items.iter().filter(|i| {
+        i.needed_as == crate::runtime::resolve::LDCONFIG || i.needed_as == crate::ldso::LD_SO_CACHE
+    }) {
+        match &item.kind {
+            CopyKind::Generated { size, .. } => {
+                let names: Vec<&str> = f.entries.iter().map(|e| e.name.as_str()).collect();
+                writeln!(
+                    out,
+                    "      {} ({}, written by ldslim; lists {})",
+                    item.dest,
+                    human_bytes(*size),
+                    names.join(", ")
+                )?
+            }
+            CopyKind::File { size, .. } => writeln!(
+                out,
+                "      {} ({}), from the builder's {}",
+                item.dest,
+                human_bytes(*size),
+                item.src
+            )?,
+            CopyKind::Symlink { target } => writeln!(out, "      {} -> {target}", item.dest)?,
+        }
+    }
+    Ok(())
 }
 
 fn human_bytes(n: u64) -> String {
@@ -443,6 +572,9 @@ pub fn why_text(
                 match &i.kind {
                     CopyKind::Symlink { target } => writeln!(out, "    {} -> {target}", i.dest)?,
                     CopyKind::File { .. } => writeln!(out, "    {}", i.dest)?,
+                    CopyKind::Generated { .. } => {
+                        writeln!(out, "    {} (written by ldslim)", i.dest)?
+                    }
                 }
             }
         }
@@ -602,6 +734,16 @@ fn summary_line(r: &ScanReport) -> String {
         0 => String::new(),
         n => format!(", {n} CPU-dependent"),
     };
+    let (rt_missing, rt_unknown) = r.runtime.unresolved();
+    let cpu = match r.runtime.loads.len() {
+        0 if rt_unknown.is_empty() => cpu,
+        n => format!(
+            "{cpu}; {n} run-time load{} ({} not found, {} not followed)",
+            if n == 1 { "" } else { "s" },
+            rt_missing.len(),
+            rt_unknown.len()
+        ),
+    };
     format!(
         "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings{cpu}, {} bad files",
         scanned,
@@ -634,8 +776,9 @@ pub enum Level {
 pub struct Annotation {
     pub level: Level,
     /// A stable name of the kind of finding: `not-found`, `load-error`,
-    /// `bad-file`, `load-order`, `cpu-dependent`, `image-missing`,
-    /// `image-version`, `image-refused`, `conflict`, `copy`.
+    /// `bad-file`, `load-order`, `cpu-dependent`, `runtime-not-found`,
+    /// `runtime-unknown`, `image-missing`, `image-version`,
+    /// `image-refused`, `image-runtime`, `conflict`, `copy`.
     pub check: &'static str,
     pub path: String,
     pub title: String,
@@ -730,9 +873,77 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             key: d.needed.clone(),
         });
     }
+    let (rt_missing, rt_unknown) = r.runtime.unresolved();
+    for l in rt_missing {
+        let tried: Vec<String> = l
+            .tried
+            .iter()
+            .filter_map(|t| match &t.builder {
+                crate::runtime::Outcome::NotFound { why } => {
+                    Some(format!("{}: {why}", t.way.describe()))
+                }
+                _ => None,
+            })
+            .collect();
+        let first = l.calls.first();
+        out.push(Annotation {
+            level: Level::Error,
+            check: "runtime-not-found",
+            path: first.map_or(l.package.clone(), |c| c.file.clone()),
+            title: format!("{} (loaded at run time) not found", l.library),
+            message: format!(
+                "{} loads {} at run time ({}), which the builder does not have.\n{}\nAccept it with --allow-runtime {}",
+                l.package,
+                l.library,
+                l.calls.iter().map(|c| c.place()).collect::<Vec<_>>().join(", "),
+                tried.join("\n"),
+                l.library
+            ),
+            key: l.library.clone(),
+        });
+    }
+    for c in rt_unknown {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "runtime-unknown",
+            path: c.file.clone(),
+            title: "a run-time load ldslim cannot follow".into(),
+            message: format!(
+                "{} {}: the library is {}, which only the running program knows. Accept it with --allow-runtime {}",
+                c.place(),
+                c.text,
+                c.unknown.as_deref().unwrap_or("not known"),
+                c.place()
+            ),
+            key: format!("{}", c.line),
+        });
+    }
     let Some(p) = plan else {
         return out;
     };
+    for c in p.runtime_failures() {
+        let why: Vec<String> = c
+            .ways
+            .iter()
+            .filter_map(|w| match &w.image {
+                crate::runtime::Outcome::NotFound { why } => {
+                    Some(format!("{}: {why}", w.way.describe()))
+                }
+                _ => None,
+            })
+            .collect();
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-runtime",
+            path: c.package.clone(),
+            title: format!(
+                "{} (loaded at run time) will not load in {}",
+                c.library, p.target
+            ),
+            message: why.join("\n"),
+            key: format!("{}\0{}", c.library, p.copy.target),
+        });
+    }
     for m in &p.missing {
         out.push(Annotation {
             level: Level::Error,
@@ -807,6 +1018,9 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             .iter()
             .map(|i| match &i.kind {
                 CopyKind::Symlink { target } => format!("{} -> {target}", i.dest),
+                CopyKind::Generated { size, .. } => {
+                    format!("{} ({}, written by ldslim)", i.dest, human_bytes(*size))
+                }
                 CopyKind::File { size, .. } if i.dest == i.src => {
                     format!("{} ({})", i.dest, human_bytes(*size))
                 }

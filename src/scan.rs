@@ -93,6 +93,9 @@ pub struct ScanReport {
     /// resolved on one CPU, an image runs on any (a library not found on
     /// some kind of CPU is a finding).
     pub cpu_dependent: Vec<CpuDependence>,
+    /// Libraries the scope's Python code loads at run time (ctypes,
+    /// cffi), as found in its source and resolved in the builder.
+    pub runtime: crate::runtime::Found,
     /// Files that are malformed or unreadable.
     pub errors: Vec<Problem>,
     /// The Python installations found (with `--scope python`).
@@ -101,6 +104,10 @@ pub struct ScanReport {
     /// The entries resolved (sorted): what a plan checks in the final image.
     #[serde(skip)]
     pub entries: Vec<String>,
+    /// Python sources that may load libraries at run time (path, text),
+    /// until they are read into `runtime`.
+    #[serde(skip)]
+    sources: Vec<(String, String)>,
 }
 
 impl ScanReport {
@@ -110,6 +117,10 @@ impl ScanReport {
             || !self.fatal.is_empty()
             || !self.errors.is_empty()
             || self.cpu_dependent.iter().any(|d| d.fails_somewhere())
+            || {
+                let (loads, calls) = self.runtime.unresolved();
+                !loads.is_empty() || !calls.is_empty()
+            }
     }
 }
 
@@ -127,6 +138,8 @@ impl Progress for Quiet {}
 /// What happened to one walked file.
 enum Outcome {
     NotElf,
+    /// Python source that may load a library at run time.
+    Python(String, String),
     Skipped(Problem),
     Error(Problem),
     Loaded(Box<LoadOrder>),
@@ -202,7 +215,53 @@ pub fn scan(
         report.warnings.sort();
     }
     report.python = python;
+    report.runtime = runtime_loads(session, &mut report);
     Ok(report)
+}
+
+/// The run-time loads of the Python sources the walk kept, resolved in
+/// the builder.
+fn runtime_loads(session: &Session, report: &mut ScanReport) -> crate::runtime::Found {
+    use crate::runtime::{self, pysource::Sources, resolve};
+    let files = std::mem::take(&mut report.sources);
+    if files.is_empty() {
+        return runtime::Found::default();
+    }
+    // Packages are the top directories of the site directories (and of
+    // the standard library); elsewhere, a file's own directory.
+    let mut roots: Vec<String> = Vec::new();
+    let mut interpreter = None;
+    if let Some(inv) = &report.python {
+        for i in &inv.installations {
+            interpreter.get_or_insert_with(|| i.interpreter.clone());
+            roots.extend(i.site_dirs.iter().map(|d| d.path.clone()));
+            roots.extend(i.stdlib.iter().cloned());
+        }
+    }
+    roots.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    let package_of = move |path: &str| -> String {
+        for r in &roots {
+            if let Some(rest) = path
+                .strip_prefix(r.as_str())
+                .and_then(|p| p.strip_prefix('/'))
+            {
+                let first = rest.split('/').next().unwrap_or(rest);
+                let first = first.strip_suffix(".py").unwrap_or(first);
+                return format!("{r}/{first}");
+            }
+        }
+        path.rsplit_once('/').map_or("/", |(d, _)| d).to_string()
+    };
+    struct RootSources<'a>(&'a Session);
+    impl Sources for RootSources<'_> {
+        fn read(&self, path: &str) -> Option<String> {
+            let bytes = self.0.objects().read_small(path, 8 << 20).ok()??;
+            String::from_utf8(bytes).ok()
+        }
+    }
+    let callers = resolve::Callers::from_entries(&report.entries, interpreter.as_deref());
+    let resolver = resolve::Resolver::new(session, callers);
+    runtime::discover(files, &package_of, &RootSources(session), &resolver)
 }
 
 /// A virtual environment given as a path runs an interpreter that usually
@@ -269,6 +328,13 @@ impl crate::walk::Visit for Walker<'_> {
         let mut magic = [0u8; 4];
         match file.read_at(&mut magic, 0) {
             Ok(4) if magic == *b"\x7fELF" => {}
+            Ok(_)
+                if entry.name.to_bytes().ends_with(b".py") && !in_tests_or_examples(entry.dir) =>
+            {
+                return python_source(&file, entry).map(|text| {
+                    Outcome::Python(entry.path().to_string_lossy().into_owned(), text)
+                });
+            }
             Ok(_) => return None,
             Err(e) => return problem(e.to_string()),
         }
@@ -306,6 +372,49 @@ impl crate::walk::Visit for Walker<'_> {
             message: error.to_string(),
         }))
     }
+}
+
+/// Whether a directory is a package's tests, examples or documentation:
+/// code an application does not import, so its run-time loads are not
+/// the application's (numpy's `random/_examples` dlopen a relative path).
+fn in_tests_or_examples(dir: &Path) -> bool {
+    const NOT_RUN: &[&str] = &[
+        "tests",
+        "test",
+        "testing",
+        "examples",
+        "_examples",
+        "docs",
+        "benchmarks",
+    ];
+    dir.components()
+        .any(|c| NOT_RUN.iter().any(|n| c.as_os_str() == *n))
+}
+
+/// The text of a Python source that names `ctypes`, `cffi` or `dlopen`
+/// (read whole, up to 8 MiB: no real module is larger).
+fn python_source(file: &std::fs::File, entry: &crate::walk::Entry<'_>) -> Option<String> {
+    const MAX_SOURCE: u64 = 8 << 20;
+    let _ = entry;
+    let len = file.metadata().ok()?.len();
+    if len > MAX_SOURCE {
+        return None;
+    }
+    let mut bytes = vec![0u8; usize::try_from(len).ok()?];
+    let got = crate::elf::read_full(
+        &SizedFile {
+            file: file.try_clone().ok()?,
+            size: len,
+        },
+        &mut bytes,
+        0,
+    )
+    .ok()?;
+    bytes.truncate(got);
+    if !crate::runtime::pysource::may_load(&bytes) {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// `/proc`, `/sys` and `/dev` of the root.
@@ -388,9 +497,11 @@ fn gather(
     let mut entries = Vec::new();
     let mut missing: BTreeMap<(String, String), Miss> = BTreeMap::new();
     let mut orders = Vec::new();
+    let mut sources = Vec::new();
     for o in outcomes {
         match o {
             Outcome::NotElf => {}
+            Outcome::Python(path, text) => sources.push((path, text)),
             Outcome::Skipped(p) => {
                 objects += 1;
                 skipped.push(p);
@@ -514,6 +625,8 @@ fn gather(
     entries.sort();
     ScanReport {
         python: None,
+        runtime: crate::runtime::Found::default(),
+        sources,
         entries,
         root,
         paths,

@@ -2161,6 +2161,9 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         entries: report.entries.clone(),
         opts: Options::default(),
         fix: Fix::Relocate,
+        runtime: report.runtime.loads.clone(),
+        callers: report.runtime.callers.clone(),
+        find_library: true,
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

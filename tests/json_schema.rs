@@ -181,6 +181,36 @@ fn scan_json_matches_its_schema() {
     assert!(len(&v["plan"]["cpu_dependent"]) == 1, "{v}");
     assert!(len(&v["plan"]["missing"][0]["cpus"]) == 1, "{v}");
     check("scan", &v);
+
+    // Run-time loads: found (find_library and soname), not found, not
+    // followed; what the plan adds for find_library.
+    let w = pyworld::runtime_world(&[
+        (
+            "pkgmiss/__init__.py",
+            "import ctypes\nctypes.CDLL('libmissing.so.3')\n",
+        ),
+        (
+            "pkgenv/__init__.py",
+            "import ctypes, os\nctypes.CDLL(os.environ['X'])\n",
+        ),
+    ]);
+    let root = w.root.to_str().unwrap();
+    let (code, v) = ldslim(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "--target",
+        t,
+        "--allow-runtime",
+        "pkgenv/__init__.py:2",
+    ]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(len(&v["runtime"]["loads"]) == 3, "{v}");
+    assert!(len(&v["runtime"]["unknown"]) == 1, "{v}");
+    assert!(len(&v["plan"]["runtime"]) == 2, "{v}");
+    assert!(v["plan"]["find_library"]["added"] == true, "{v}");
+    check("scan", &v);
 }
 
 #[test]

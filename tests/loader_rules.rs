@@ -817,3 +817,69 @@ fn ld_so_preload_of_the_root() {
         ],
     );
 }
+
+/// The `/etc/ld.so.cache` ldslim writes for an image is one glibc's own
+/// loader searches and `ldconfig -p` prints, with the flags
+/// `ctypes.util.find_library` looks for (`libc6,x86-64`).
+#[test]
+fn generated_cache_is_read_by_glibc_and_ldconfig() {
+    use ldslim::ldso::cache::ByteOrder;
+    use ldslim::ldso::cache_write::{CacheRecord, new_format};
+    let w = World::new();
+    w.lib("/opt/x/libfoo.so.1", "libfoo.so.1", &[], &[]);
+    w.lib("/opt/y/libbar.so.10", "libbar.so.10", &[], &[]);
+    w.exe(
+        "/usr/bin/app",
+        &["/opt/x/libfoo.so.1", "/opt/y/libbar.so.10"],
+        &[],
+    );
+    let rec = |name: &str, path: &str| CacheRecord {
+        name: name.into(),
+        path: path.into(),
+        flags: 0x0303,
+    };
+    w.write(
+        "/etc/ld.so.cache",
+        &new_format(
+            &[
+                rec("libfoo.so.1", "/opt/x/libfoo.so.1"),
+                rec("libbar.so.10", "/opt/y/libbar.so.10"),
+                rec("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+            ],
+            ByteOrder::Little,
+        ),
+    );
+    // Found through the cache (neither directory is searched otherwise).
+    w.expect(
+        "/usr/bin/app",
+        None,
+        &[
+            "libfoo.so.1 => /opt/x/libfoo.so.1",
+            "libbar.so.10 => /opt/y/libbar.so.10",
+            LIBC,
+            RTLD,
+        ],
+    );
+    if !common::can_chroot() {
+        return common::cannot_run("not root: ldconfig -p of the written cache");
+    }
+    let o = std::process::Command::new("/sbin/ldconfig")
+        .arg("-p")
+        .arg("-C")
+        .arg(w.host("/etc/ld.so.cache"))
+        .env_clear()
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        text,
+        "3 libs found in cache `".to_string()
+            + &w.host("/etc/ld.so.cache").display().to_string()
+            + "'\n\
+             \tlibfoo.so.1 (libc6,x86-64) => /opt/x/libfoo.so.1\n\
+             \tlibc.so.6 (libc6,x86-64) => /lib/x86_64-linux-gnu/libc.so.6\n\
+             \tlibbar.so.10 (libc6,x86-64) => /opt/y/libbar.so.10\n"
+    );
+}

@@ -22,7 +22,7 @@ fn clean_root_exits_zero_and_counts_objects() {
         String::from_utf8_lossy(&o.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(v["schema"], "ldslim.scan/1");
+    assert_eq!(v["schema"], "ldslim.scan/2");
     // app, libx, libc, ld.so
     assert_eq!(v["objects"], 4);
     assert_eq!(v["files"], 5);

@@ -212,6 +212,8 @@ fn verify_source(builder: &Root, item: &CopyItem) -> Result<(), EmitError> {
     match &item.kind {
         CopyKind::File { size, .. } => source::open_file(builder, item, *size).map(|_| ()),
         CopyKind::Symlink { target } => source::check_link(builder, item, target),
+        // Written from the plan, not read from the builder.
+        CopyKind::Generated { .. } => Ok(()),
     }
 }
 
@@ -302,6 +304,14 @@ fn existing(
             _ => Existing::Differs(format!("a symbolic link to {}", text.display())),
         });
     }
+    if let CopyKind::Generated { content, .. } = &item.kind {
+        let same = ft.is_file() && fs::read(&host).is_ok_and(|b| b == content.bytes());
+        return Ok(if same {
+            Existing::Same
+        } else {
+            Existing::Differs(source::describe(&meta))
+        });
+    }
     let CopyKind::File { size, .. } = item.kind else {
         return Ok(Existing::Differs(source::describe(&meta)));
     };
@@ -378,6 +388,28 @@ fn write(
                 symlink(target, &host).map_err(EmitError::io(&host))?;
             }
             summary.symlinks_added += 1;
+        }
+        CopyKind::Generated { mode, content, .. } => {
+            let tmp = Temp::beside(&host);
+            let mut out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&tmp.0)
+                .map_err(EmitError::io(&tmp.0))?;
+            let bytes = content.bytes();
+            io::Write::write_all(&mut out, &bytes).map_err(EmitError::io(&tmp.0))?;
+            out.set_permissions(Permissions::from_mode(mode & 0o7777))
+                .map_err(EmitError::io(&tmp.0))?;
+            drop(out);
+            if replace {
+                fs::rename(&tmp.0, &host).map_err(EmitError::io(&host))?;
+            } else {
+                fs::hard_link(&tmp.0, &host).map_err(EmitError::io(&host))?;
+            }
+            summary.files_added += 1;
+            summary.bytes_added += bytes.len() as u64;
         }
         CopyKind::File { mode, size } => {
             let (file, src_host) = source::open_file(builder, item, *size)?;

@@ -55,7 +55,39 @@ pub fn dockerfile(out: &mut dyn Write, plan: &CopyPlan, stage: &str) -> io::Resu
     out.write_all(text.as_bytes())
 }
 
+/// Items no `COPY --from` can add: files ldslim writes, which the builder
+/// does not have (a `COPY` of the builder's own `/etc/ld.so.cache` would
+/// copy something else).
+pub fn not_in_builder(plan: &CopyPlan) -> Vec<&CopyItem> {
+    plan.items
+        .iter()
+        .filter(|i| matches!(i.kind, CopyKind::Generated { .. }))
+        .collect()
+}
+
 fn render(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
+    let generated = not_in_builder(plan);
+    let copied = CopyPlan {
+        items: plan
+            .items
+            .iter()
+            .filter(|i| !matches!(i.kind, CopyKind::Generated { .. }))
+            .cloned()
+            .collect(),
+        ..plan.clone()
+    };
+    let mut text = render_copies(&copied, stage)?;
+    for item in generated {
+        text.push_str(&format!(
+            "# not from the builder: {} is written by ldslim ({}); --emit copy=DIR or tar=FILE include it\n",
+            item.dest,
+            item.chain.first().map_or("", String::as_str)
+        ));
+    }
+    Ok(text)
+}
+
+fn render_copies(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
     check::plan(plan)?;
     if stage.is_empty() || !matches!(quoting("stage", stage), Ok(Quoting::Bare)) {
         return Err(EmitError::Unwritable {

@@ -28,7 +28,7 @@ pub fn list<'p>(out: &mut dyn Write, plan: &'p CopyPlan) -> io::Result<Vec<&'p C
     let mut lines = BTreeSet::new();
     let mut moved = Vec::new();
     for item in &plan.items {
-        if item.dest == item.src {
+        if item.dest == item.src && !matches!(item.kind, crate::plan::CopyKind::Generated { .. }) {
             lines.insert(line(&item.src));
         } else {
             moved.push(item);

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use crate::root::RootError;
 
 pub use copy::{CopySummary, copy};
-pub use dockerfile::dockerfile;
+pub use dockerfile::{dockerfile, not_in_builder};
 pub use list::list;
 pub use tarball::{TarSummary, source_date_epoch, tar, tar_with_mtime};
 pub use temp::write_file;

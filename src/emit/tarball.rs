@@ -114,6 +114,14 @@ pub fn tar_with_mtime(
                     summary.symlinks += 1;
                     append_symlink(&mut builder_tar, rel, target, mtime)
                 }
+                CopyKind::Generated { mode, content, .. } => {
+                    let bytes = content.bytes();
+                    summary.files += 1;
+                    summary.bytes += bytes.len() as u64;
+                    let mut h = header(EntryType::Regular, *mode, mtime);
+                    h.set_size(bytes.len() as u64);
+                    builder_tar.append_data(&mut h, rel, bytes.as_slice())
+                }
             },
         };
         written.map_err(EmitError::io(&out.path))?;

@@ -629,6 +629,12 @@ fn is_hwcap_extension(hwcap: u64) -> bool {
     ((hwcap >> 32) & !ISA_LEVEL_MASK) == (DL_CACHE_HWCAP_EXTENSION >> 32)
 }
 
+/// `_dl_cache_libcmp` with unsigned `char`s (x86 and Arm differ; both
+/// agree on the ASCII names a cache holds), for writers that sort.
+pub fn libcmp_for_sort(p1: &[u8], p2: &[u8]) -> Ordering {
+    libcmp(p1, p2, false)
+}
+
 /// `_dl_cache_libcmp` (elf/dl-cache.c): runs of digits compare as numbers
 /// (in C `int`, wrapping like the loader's arithmetic), a digit sorts after
 /// any non-digit, everything else by `char` value.

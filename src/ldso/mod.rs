@@ -20,6 +20,7 @@
 
 pub mod abi;
 pub mod cache;
+pub mod cache_write;
 pub mod cpu;
 pub mod dst;
 

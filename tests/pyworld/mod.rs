@@ -79,3 +79,67 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+pub const SITE: &str = "/usr/local/lib/python3.11/dist-packages";
+
+/// A builder whose Python packages load libraries at run time: `pkgfind`
+/// through `ctypes.util.find_library("foo")` (libfoo.so.1, which needs
+/// libdep.so.1), `pkgname` by soname (`CDLL("libbar.so.2")`), plus the
+/// modules in `extra` (`(path under the site, source)`). It has
+/// `_ctypes`, `/sbin/ldconfig` (the host's) and an `/etc/ld.so.cache`
+/// listing its libraries, as a Debian builder does.
+pub fn runtime_world(extra: &[(&str, &str)]) -> World {
+    use ldslim::ldso::cache::ByteOrder;
+    use ldslim::ldso::cache_write::{CacheRecord, new_format};
+    let w = clean_python_world();
+    let lib = |n: &str| format!("/usr/lib/x86_64-linux-gnu/{n}");
+    w.lib(
+        &format!("{DYNLOAD}/_ctypes.cpython-311-x86_64-linux-gnu.so"),
+        "_ctypes.so",
+        &[],
+        &[],
+    );
+    w.lib(&lib("libdep.so.1"), "libdep.so.1", &[], &[]);
+    w.lib(
+        &lib("libfoo.so.1.0"),
+        "libfoo.so.1",
+        &[&lib("libdep.so.1")],
+        &[],
+    );
+    w.symlink("libfoo.so.1.0", &lib("libfoo.so.1"));
+    w.lib(&lib("libbar.so.2"), "libbar.so.2", &[], &[]);
+    let ldconfig = std::fs::read("/sbin/ldconfig").expect("the host's /sbin/ldconfig");
+    w.write("/sbin/ldconfig", &ldconfig);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            w.host("/sbin/ldconfig"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let rec = |n: &str| CacheRecord {
+        name: n.into(),
+        path: lib(n),
+        flags: 0x0303,
+    };
+    let mut records = vec![rec("libfoo.so.1"), rec("libdep.so.1"), rec("libbar.so.2")];
+    records.push(CacheRecord {
+        name: "libc.so.6".into(),
+        path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+        flags: 0x0303,
+    });
+    w.write("/etc/ld.so.cache", &new_format(&records, ByteOrder::Little));
+    w.write(
+        &format!("{SITE}/pkgfind/__init__.py"),
+        b"import ctypes, ctypes.util\n_lib = ctypes.CDLL(ctypes.util.find_library('foo'))\n",
+    );
+    w.write(
+        &format!("{SITE}/pkgname/__init__.py"),
+        b"from ctypes import CDLL\n_bar = CDLL('libbar.so.2')\n",
+    );
+    for (path, code) in extra {
+        w.write(&format!("{SITE}/{path}"), code.as_bytes());
+    }
+    w
+}

@@ -12,6 +12,46 @@ pub enum CopyKind {
     /// A symbolic link, kept as a link; `target` is the link text as
     /// written in the builder (usually relative, e.g. `libz.so.1.2.13`).
     Symlink { target: String },
+    /// A file ldslim writes (no builder file is behind it; `src` repeats
+    /// `dest`).
+    Generated {
+        mode: u32,
+        size: u64,
+        #[serde(flatten)]
+        content: Generated,
+    },
+}
+
+/// What a generated file holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "content", rename_all = "snake_case")]
+pub enum Generated {
+    /// An `/etc/ld.so.cache` listing these libraries, for
+    /// `ctypes.util.find_library` (which runs `ldconfig -p`).
+    LdSoCache { entries: Vec<CacheRecord> },
+}
+
+impl Generated {
+    /// The file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Generated::LdSoCache { entries } => {
+                crate::ldso::cache_write::new_format(entries, crate::ldso::cache::ByteOrder::Little)
+            }
+        }
+    }
+}
+
+impl CopyKind {
+    /// A generated file of `content`, with its size.
+    pub fn generated(content: Generated) -> CopyKind {
+        let size = content.bytes().len() as u64;
+        CopyKind::Generated {
+            mode: 0o644,
+            size,
+            content,
+        }
+    }
 }
 
 /// One path to add to the final image.
@@ -46,6 +86,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
+
+mod runtime;
+
+pub use crate::ldso::cache_write::CacheRecord;
+pub use runtime::{FindLibrarySupport, RuntimeCheck};
 
 use crate::graph::{EntryError, LoadOrder, Session};
 use crate::image::FinalImage;
@@ -84,6 +129,12 @@ pub struct PlanInput<'a> {
     /// The image's own loader settings (its `LD_LIBRARY_PATH`, the CPU).
     pub opts: Options,
     pub fix: Fix,
+    /// Libraries the scope's code loads at run time (from the scan).
+    pub runtime: Vec<crate::runtime::RuntimeLoad>,
+    /// The interpreter and the extension modules that call `dlopen`.
+    pub callers: crate::runtime::resolve::Callers,
+    /// Add what `ctypes.util.find_library` needs when a load uses it.
+    pub find_library: bool,
 }
 
 /// A DT_NEEDED the final image still cannot satisfy.
@@ -150,12 +201,28 @@ pub struct PlanReport {
     /// each kind was checked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cpu_dependent: Vec<CpuDependence>,
+    /// Each run-time load of the scope, checked in the final image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<RuntimeCheck>,
+    /// What makes `ctypes.util.find_library` work in the image, when a
+    /// load uses it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub find_library: Option<FindLibrarySupport>,
 }
 
 impl PlanReport {
     /// Whether everything in scope would load in the final image.
     pub fn loads(&self) -> bool {
-        self.missing.is_empty() && self.versions.is_empty() && self.refused.is_empty()
+        self.missing.is_empty()
+            && self.versions.is_empty()
+            && self.refused.is_empty()
+            && self.runtime_failures().next().is_none()
+    }
+
+    /// Run-time loads that do not work in the image as in the builder,
+    /// and nobody accepted.
+    pub fn runtime_failures(&self) -> impl Iterator<Item = &RuntimeCheck> {
+        self.runtime.iter().filter(|c| !c.allowed && !c.loads())
     }
 }
 
@@ -190,6 +257,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         conflicts: BTreeSet::new(),
         unfixable: BTreeMap::new(),
         builder_orders: Mutex::new(HashMap::new()),
+        runtime: runtime::State::new(&input.runtime),
     };
     let mut rounds = 0;
     let (image, orders) = loop {
@@ -197,16 +265,18 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         rounds += 1;
         let missing = missing_edges(&orders);
         let loaders = missing_loaders(&orders);
-        if (missing.is_empty() && loaders.is_empty()) || rounds >= MAX_ROUNDS {
+        let runtime_added = planner.runtime_round(&image);
+        if (missing.is_empty() && loaders.is_empty() && !runtime_added) || rounds >= MAX_ROUNDS {
             break (image, orders);
         }
-        // Both run: `|` not `||`.
-        if !(planner.add_loaders(&loaders) | planner.add_for(&missing)) {
+        // All run: `|` not `||`.
+        if !(planner.add_loaders(&loaders) | planner.add_for(&missing) | runtime_added) {
             break (image, orders);
         }
     };
     // Minimality: keep only what some load in the final image uses.
-    let used = used_paths(&image, &orders);
+    let mut used = used_paths(&image, &orders);
+    used.extend(planner.runtime_used());
     let before = planner.items.len();
     planner.items.retain(|dest, _| used.contains(dest));
     let (image, orders) = if planner.items.len() != before {
@@ -229,6 +299,7 @@ struct Planner<'a> {
     unfixable: BTreeMap<EdgeKey, String>,
     /// The builder's loads, by entry and CPU (`None`: the builder's own).
     builder_orders: Mutex<BuilderOrders>,
+    runtime: runtime::State,
 }
 
 type EdgeKey = (String, String, Vec<Cpu>);
@@ -268,10 +339,18 @@ impl Planner<'_> {
         ));
         let session = Session::over(image.clone(), self.options());
         // A load that depends on the CPU is checked on every kind of CPU,
-        // one run per group of kinds that load the same.
-        let orders = self
+        // one run per group of kinds that load the same. Libraries loaded
+        // at run time are entries too.
+        let entries: Vec<String> = self
             .input
             .entries
+            .iter()
+            .chain(self.runtime.entries.iter())
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let orders = entries
             .par_iter()
             .flat_map_iter(|e| {
                 let cpu = session.cpu();
@@ -532,7 +611,8 @@ impl Planner<'_> {
         true
     }
 
-    fn report(self, image: &FinalImage, orders: &Orders) -> PlanReport {
+    fn report(self, image: &Arc<FinalImage>, orders: &Orders) -> PlanReport {
+        let (runtime_checks, find_library) = self.runtime_report(image);
         let mut missing = BTreeSet::new();
         for m in missing_edges(orders) {
             let requester = self
@@ -616,7 +696,7 @@ impl Planner<'_> {
             .items
             .values()
             .map(|i| match i.kind {
-                CopyKind::File { size, .. } => size,
+                CopyKind::File { size, .. } | CopyKind::Generated { size, .. } => size,
                 CopyKind::Symlink { .. } => 0,
             })
             .sum();
@@ -647,6 +727,8 @@ impl Planner<'_> {
             refused,
             owners: BTreeMap::new(),
             cpu_dependent: cpu_dependent.into_iter().collect(),
+            runtime: runtime_checks,
+            find_library,
         }
     }
 }
