@@ -433,6 +433,11 @@ pub struct ScanArgs {
     /// file as written in the report or its end). Repeatable.
     #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
     pub allow_runtime: Vec<String>,
+    /// Do not look for libraries the Python code loads at run time (ctypes,
+    /// cffi): the plan then covers DT_NEEDED only, and the report says the
+    /// run-time loads were not checked.
+    #[arg(long, conflicts_with_all = ["allow_runtime", "no_find_library"])]
+    pub no_runtime: bool,
     /// Do not add `/sbin/ldconfig` and an `/etc/ld.so.cache` to the image
     /// for `ctypes.util.find_library`: the report then says which loads
     /// return None there.

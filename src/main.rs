@@ -254,6 +254,12 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     let mut report = scan::scan(&session, &args.paths, args.scope.into(), &progress)
         .map_err(|e| io::Error::other(e.to_string()))?;
     progress.0.finish_and_clear();
+    if args.no_runtime {
+        report.runtime = ldslim::runtime::Found {
+            checked: false,
+            ..Default::default()
+        };
+    }
     for unused in report.runtime.allow(&args.allow_runtime) {
         ui.info(format_args!(
             "--allow-runtime {unused}: no run-time load or call of the scope is named so"
@@ -403,6 +409,7 @@ fn plan_for(
         runtime: report.runtime.loads.clone(),
         callers: report.runtime.callers.clone(),
         find_library,
+        runtime_checked: report.runtime.checked,
     };
     Ok(Some(plan::plan(&input)))
 }

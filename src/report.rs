@@ -422,6 +422,10 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let runtime = match p.runtime.len() {
+        _ if !p.runtime_checked => {
+            "; libraries loaded at run time (ctypes, cffi) were not looked for (--no-runtime)"
+                .to_string()
+        }
         0 => String::new(),
         n => format!(
             "; {n} run-time load{} (ctypes, cffi) checked as in the builder",

@@ -225,7 +225,10 @@ fn runtime_loads(session: &Session, report: &mut ScanReport) -> crate::runtime::
     use crate::runtime::{self, pysource::Sources, resolve};
     let files = std::mem::take(&mut report.sources);
     if files.is_empty() {
-        return runtime::Found::default();
+        return runtime::Found {
+            checked: true,
+            ..Default::default()
+        };
     }
     // Packages are the top directories of the site directories (and of
     // the standard library); elsewhere, a file's own directory.

@@ -29,6 +29,9 @@
 //! The roots come from LDSLIM_APPS_ROOT / LDSLIM_APPS_TARGET when set,
 //! otherwise from the scripts (built once, then cached).
 
+mod common;
+
+use common::DevMount;
 use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -440,94 +443,6 @@ fn inside(root: &Path, path: &str) -> PathBuf {
 }
 
 // ------------------------------------------------------------------ running an app
-
-/// The /dev a container runtime gives every container (runc's default
-/// devices), which the image itself does not have: a tmpfs on ROOT/dev with
-/// null, zero, full, random, urandom and tty, and the usual links. Without
-/// it, grpcio (abseil) aborts reading /dev/urandom ("Failed generating
-/// seed-material for URBG"). Unmounted when dropped. /proc is not needed by
-/// any of the apps and is not mounted.
-struct DevMount {
-    dir: PathBuf,
-    created: bool,
-}
-
-impl DevMount {
-    fn new(root: &Path) -> DevMount {
-        let dir = root.join("dev");
-        // base-files ships an empty /dev; the mount hides whatever is there.
-        let created = !dir.is_dir();
-        if created {
-            fs::create_dir(&dir).unwrap();
-        }
-        let c = CString::new(dir.as_os_str().as_bytes()).unwrap();
-        // SAFETY: plain system call with valid NUL-terminated strings.
-        let rc = unsafe {
-            libc::mount(
-                c"tmpfs".as_ptr(),
-                c.as_ptr(),
-                c"tmpfs".as_ptr(),
-                libc::MS_NOSUID | libc::MS_NOEXEC,
-                c"mode=755,size=64k".as_ptr().cast(),
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "mount tmpfs on {}: {}",
-            dir.display(),
-            io::Error::last_os_error()
-        );
-        let guard = DevMount { dir, created };
-        for (name, major, minor) in [
-            ("null", 1, 3),
-            ("zero", 1, 5),
-            ("full", 1, 7),
-            ("random", 1, 8),
-            ("urandom", 1, 9),
-            ("tty", 5, 0),
-        ] {
-            let node = CString::new(guard.dir.join(name).as_os_str().as_bytes()).unwrap();
-            // SAFETY: plain system calls with a valid path.
-            let rc = unsafe {
-                libc::mknod(
-                    node.as_ptr(),
-                    libc::S_IFCHR | 0o666,
-                    libc::makedev(major, minor),
-                ) | libc::chmod(node.as_ptr(), 0o666)
-            };
-            assert_eq!(rc, 0, "mknod /dev/{name}: {}", io::Error::last_os_error());
-        }
-        for (link, to) in [
-            ("fd", "/proc/self/fd"),
-            ("stdin", "/proc/self/fd/0"),
-            ("stdout", "/proc/self/fd/1"),
-            ("stderr", "/proc/self/fd/2"),
-        ] {
-            std::os::unix::fs::symlink(to, guard.dir.join(link)).unwrap();
-        }
-        fs::create_dir(guard.dir.join("shm")).unwrap();
-        fs::set_permissions(guard.dir.join("shm"), fs::Permissions::from_mode(0o1777)).unwrap();
-        guard
-    }
-}
-
-impl Drop for DevMount {
-    fn drop(&mut self) {
-        let c = CString::new(self.dir.as_os_str().as_bytes()).unwrap();
-        // SAFETY: plain system call with a valid path.
-        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
-            eprintln!(
-                "[apps] warning: umount {}: {}",
-                self.dir.display(),
-                io::Error::last_os_error()
-            );
-        }
-        if self.created {
-            let _ = fs::remove_dir(&self.dir);
-        }
-    }
-}
 
 /// A process (and everything it forks) in its own process group, killed
 /// with the group when dropped.

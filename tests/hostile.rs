@@ -2164,6 +2164,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         runtime: report.runtime.loads.clone(),
         callers: report.runtime.callers.clone(),
         find_library: true,
+        runtime_checked: true,
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

@@ -135,6 +135,8 @@ pub struct PlanInput<'a> {
     pub callers: crate::runtime::resolve::Callers,
     /// Add what `ctypes.util.find_library` needs when a load uses it.
     pub find_library: bool,
+    /// Whether the scope's source was read for run-time loads.
+    pub runtime_checked: bool,
 }
 
 /// A DT_NEEDED the final image still cannot satisfy.
@@ -208,6 +210,9 @@ pub struct PlanReport {
     /// load uses it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub find_library: Option<FindLibrarySupport>,
+    /// Whether run-time loads were looked for (not with `--no-runtime`):
+    /// when false, `loads` speaks of DT_NEEDED only.
+    pub runtime_checked: bool,
 }
 
 impl PlanReport {
@@ -729,6 +734,7 @@ impl Planner<'_> {
             cpu_dependent: cpu_dependent.into_iter().collect(),
             runtime: runtime_checks,
             find_library,
+            runtime_checked: self.input.runtime_checked,
         }
     }
 }

@@ -195,7 +195,7 @@ impl Planner<'_> {
                             // loader then finds it there, default directory
                             // or not.
                             if finds {
-                                let dest = super::target_path(self.input.target.as_ref(), &b_path);
+                                let dest = self.in_place_dest(&b_path);
                                 self.add_record(&need.name, &dest);
                             }
                             a
@@ -215,6 +215,22 @@ impl Planner<'_> {
         // A library found now is an entry of the next round: its own
         // DT_NEEDED closure must load too.
         changed || self.runtime.entries.len() != entries_before
+    }
+
+    /// Where `add_in_place` puts the builder's `path` in the image: its
+    /// directory resolved in the builder (a merged-/usr builder's `/lib/…`
+    /// is `/usr/lib/…`), then in the target.
+    fn in_place_dest(&self, path: &str) -> String {
+        let p = Path::new(path);
+        let builder = self.input.builder.objects();
+        let canonical = match (p.parent(), p.file_name()) {
+            (Some(dir), Some(name)) => match builder.resolve(dir) {
+                Ok(Some(d)) => d.path.join(name).display().to_string(),
+                _ => path.to_string(),
+            },
+            _ => path.to_string(),
+        };
+        super::target_path(self.input.target.as_ref(), &canonical)
     }
 
     /// The builder's `/sbin/ldconfig`, once; true when it was added now.

@@ -196,6 +196,9 @@ pub struct Found {
     /// at the same paths).
     #[serde(skip)]
     pub callers: resolve::Callers,
+    /// Whether the scope's source was read for run-time loads at all
+    /// (`--no-runtime` turns it off).
+    pub checked: bool,
 }
 
 impl Found {
@@ -489,6 +492,7 @@ pub fn group(files: Vec<(String, String, Vec<LoadCall>)>) -> Found {
         loads,
         unknown,
         callers: resolve::Callers::default(),
+        checked: true,
     }
 }
 

@@ -522,3 +522,123 @@ impl World {
         assert_eq!(here, glibc, "ldslim and glibc on this machine's CPU");
     }
 }
+
+/// The /dev a container runtime gives every container (runc's default
+/// devices), which the image itself does not have: a tmpfs on ROOT/dev with
+/// null, zero, full, random, urandom and tty, and the usual links. Without
+/// it, grpcio (abseil) aborts reading /dev/urandom ("Failed generating
+/// seed-material for URBG"). Unmounted when dropped. /proc is not needed by
+/// any of the apps and is not mounted.
+pub struct DevMount {
+    dir: PathBuf,
+    created: bool,
+}
+
+impl DevMount {
+    pub fn new(root: &Path) -> DevMount {
+        let dir = root.join("dev");
+        // base-files ships an empty /dev; the mount hides whatever is there.
+        let created = !dir.is_dir();
+        if created {
+            std::fs::create_dir(&dir).unwrap();
+        }
+        let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: plain system call with valid NUL-terminated strings.
+        let rc = unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                c.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NOEXEC,
+                c"mode=755,size=64k".as_ptr().cast(),
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "mount tmpfs on {}: {}",
+            dir.display(),
+            std::io::Error::last_os_error()
+        );
+        let guard = DevMount { dir, created };
+        for (name, major, minor) in [
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("full", 1, 7),
+            ("random", 1, 8),
+            ("urandom", 1, 9),
+            ("tty", 5, 0),
+        ] {
+            let node = std::ffi::CString::new(guard.dir.join(name).as_os_str().as_encoded_bytes())
+                .unwrap();
+            // SAFETY: plain system calls with a valid path.
+            let rc = unsafe {
+                libc::mknod(
+                    node.as_ptr(),
+                    libc::S_IFCHR | 0o666,
+                    libc::makedev(major, minor),
+                ) | libc::chmod(node.as_ptr(), 0o666)
+            };
+            assert_eq!(
+                rc,
+                0,
+                "mknod /dev/{name}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        for (link, to) in [
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
+            std::os::unix::fs::symlink(to, guard.dir.join(link)).unwrap();
+        }
+        // POSIX shared memory lives in a tmpfs of its own, 64 MiB as a
+        // container runtime mounts it: audio libraries map files there, and
+        // a map past the end of the small /dev above dies with SIGBUS.
+        let shm = guard.dir.join("shm");
+        std::fs::create_dir(&shm).unwrap();
+        let c = std::ffi::CString::new(shm.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: plain system call with valid NUL-terminated strings.
+        let rc = unsafe {
+            libc::mount(
+                c"shm".as_ptr(),
+                c.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                c"mode=1777,size=64m".as_ptr().cast(),
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "mount tmpfs on {}: {}",
+            shm.display(),
+            std::io::Error::last_os_error()
+        );
+        guard
+    }
+}
+
+impl Drop for DevMount {
+    fn drop(&mut self) {
+        let shm =
+            std::ffi::CString::new(self.dir.join("shm").as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: plain system call with a valid path; a failure shows below,
+        // where the detach of /dev takes /dev/shm with it.
+        unsafe { libc::umount2(shm.as_ptr(), libc::MNT_DETACH) };
+        let c = std::ffi::CString::new(self.dir.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: plain system call with a valid path.
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+            eprintln!(
+                "warning: umount {}: {}",
+                self.dir.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        if self.created {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
