@@ -101,8 +101,15 @@ for p in "${SCOPE[@]}"; do
     cp -a "$BUILDER$p" "$FINAL$p"
 done
 log "ldslim scan BUILDER ${SCOPE[*]} --target BASE --emit copy=FINAL"
-"$BIN" scan "$BUILDER" "${SCOPE[@]}" --target "$BASE" "--emit=copy=$FINAL" >"$WORK/plan.txt" 2>&1 \
-    || { tail -n 20 "$WORK/plan.txt" >&2; die "ldslim scan failed"; }
+# Exit 1 with the verdict "NOT VERIFIED" is a plan that loads, with
+# possible run-time loads of copied libraries ldslim cannot check: the
+# control run below decides.
+rc=0
+"$BIN" scan "$BUILDER" "${SCOPE[@]}" --target "$BASE" "--emit=copy=$FINAL" >"$WORK/plan.txt" 2>&1 || rc=$?
+if [[ $rc -ne 0 ]] && ! { [[ $rc -eq 1 ]] && grep -q '^final image: NOT VERIFIED' "$WORK/plan.txt"; }; then
+    tail -n 20 "$WORK/plan.txt" >&2
+    die "ldslim scan failed"
+fi
 CONTROL=$(env -i "$CHROOT" "$FINAL" /usr/bin/python3 -c \
     "import pandas, bz2, lzma, sqlite3, ctypes, ssl, scipy.linalg, PIL.Image; print('ok')" 2>&1) \
     || die "python does not run in the final image: $CONTROL"

@@ -433,9 +433,17 @@ pub struct ScanArgs {
     /// file as written in the report or its end). Repeatable.
     #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
     pub allow_runtime: Vec<String>,
-    /// Do not look for libraries the Python code loads at run time (ctypes,
-    /// cffi): the plan then covers DT_NEEDED only, and the report says the
-    /// run-time loads were not checked.
+    /// Copy a builder path into the image as it is (a file, a symlink, a
+    /// whole directory): a plugin directory or a library's data the report
+    /// says may be loaded at run time. Its ELF objects are planned and
+    /// checked like the scope's (their libraries are copied too).
+    /// Repeatable.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
+    pub include: Vec<String>,
+    /// Do not look for libraries loaded at run time (the Python code's
+    /// ctypes and cffi calls, what native objects declare in .note.dlopen
+    /// or suggest by their bytes): the plan then covers DT_NEEDED only,
+    /// and the report says the run-time loads were not checked.
     #[arg(long, conflicts_with_all = ["allow_runtime", "no_find_library"])]
     pub no_runtime: bool,
     /// Do not add `/sbin/ldconfig` and an `/etc/ld.so.cache` to the image

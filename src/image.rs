@@ -100,6 +100,18 @@ impl FinalImage {
         )
     }
 
+    /// The builder path behind a final-image path that comes from the
+    /// builder as a file (a copy or the scope).
+    pub fn builder_source(&self, path: &Path) -> Option<PathBuf> {
+        match self.layer(path).ok()?? {
+            (Layer::Copy(item), _) if matches!(item.kind, CopyKind::File { .. }) => {
+                Some(PathBuf::from(&item.src))
+            }
+            (Layer::Scope, _) => Some(path.to_path_buf()),
+            _ => None,
+        }
+    }
+
     /// The builder file behind a final-image path that comes from the
     /// builder (a copy or the scope).
     fn builder_file(&self, file: &Resolved) -> Option<Resolved> {

@@ -260,11 +260,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             ..Default::default()
         };
     }
-    for unused in report.runtime.allow(&args.allow_runtime) {
-        ui.info(format_args!(
-            "--allow-runtime {unused}: no run-time load or call of the scope is named so"
-        ));
-    }
+    let unused_allow = report.runtime.allow(&args.allow_runtime);
     ui.stage(
         "scan",
         format_args!(
@@ -309,9 +305,20 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         &report,
         args.target.as_deref(),
         &args.loader,
-        args.fix.into(),
-        !args.no_find_library,
+        Choices {
+            fix: args.fix.into(),
+            find_library: !args.no_find_library,
+            allow: args.allow_runtime.clone(),
+            include: args.include.clone(),
+        },
     )?;
+    for unused in unused_allow {
+        if !plan.as_ref().is_some_and(|p| p.uses_allow(&unused)) {
+            ui.info(format_args!(
+                "--allow-runtime {unused}: no run-time load or call of the scope is named so"
+            ));
+        }
+    }
     if let Some(p) = &plan {
         ui.stage(
             "plan",
@@ -367,7 +374,19 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             p.versions.len()
         );
     }
-    let image_fails = plan.as_ref().is_some_and(|p| !p.loads());
+    if let Some(p) = plan
+        .as_ref()
+        .filter(|p| p.verdict() == plan::Verdict::Unverified)
+    {
+        eprintln!(
+            "ldslim: the final image ({}) is not verified: {} possible run-time loads of copied objects cannot be checked",
+            p.target,
+            p.unverified_loads().count()
+        );
+    }
+    let image_fails = plan
+        .as_ref()
+        .is_some_and(|p| p.verdict() != plan::Verdict::Loads);
     let outcome = if report.has_findings() || image_fails {
         Outcome::Findings
     } else {
@@ -380,6 +399,26 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     Ok(outcome)
 }
 
+/// What the user chose for a plan (`scan`'s flags; defaults for `why`
+/// and `explain`).
+struct Choices {
+    fix: plan::Fix,
+    find_library: bool,
+    allow: Vec<String>,
+    include: Vec<String>,
+}
+
+impl Default for Choices {
+    fn default() -> Choices {
+        Choices {
+            fix: plan::Fix::Relocate,
+            find_library: true,
+            allow: Vec::new(),
+            include: Vec::new(),
+        }
+    }
+}
+
 /// The plan of `report`'s scope against the chosen target (`None` for
 /// `--target none`).
 fn plan_for(
@@ -387,8 +426,7 @@ fn plan_for(
     report: &scan::ScanReport,
     target: Option<&str>,
     loader: &ldslim::cli::LoaderArgs,
-    fix: plan::Fix,
-    find_library: bool,
+    choices: Choices,
 ) -> io::Result<Option<plan::PlanReport>> {
     let Some((name, tree)) = pick_target(target, session)? else {
         return Ok(None);
@@ -405,11 +443,13 @@ fn plan_for(
             cpu: ldslim::ldso::cpu::Cpu::BASELINE,
             ..loader.options()
         },
-        fix,
+        fix: choices.fix,
         runtime: report.runtime.loads.clone(),
         callers: report.runtime.callers.clone(),
-        find_library,
+        find_library: choices.find_library,
         runtime_checked: report.runtime.checked,
+        allow: choices.allow,
+        include: choices.include,
     };
     Ok(Some(plan::plan(&input)))
 }
@@ -446,8 +486,7 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
         &report,
         args.target.as_deref(),
         &args.loader,
-        plan::Fix::Relocate,
-        true,
+        Choices::default(),
     )?;
     ui.stage(
         "plan",
@@ -494,8 +533,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
         &report,
         args.target.as_deref(),
         &args.loader,
-        plan::Fix::Relocate,
-        true,
+        Choices::default(),
     )?;
     let site_dirs = site_dirs(&report);
     let builder = session

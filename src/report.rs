@@ -271,13 +271,15 @@ pub fn scan_json(out: &mut dyn Write, r: &ScanReport, plan: Option<&PlanReport>)
         #[serde(flatten)]
         plan: &'a PlanReport,
         loads: bool,
+        verdict: crate::plan::Verdict,
     }
     let doc = Doc {
         schema: "ldslim.scan/2",
         report: r,
         plan: plan.map(|p| PlanDoc {
             plan: p,
-            loads: p.loads(),
+            loads: p.verdict() == crate::plan::Verdict::Loads,
+            verdict: p.verdict(),
         }),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
@@ -415,6 +417,7 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             }
         }
     }
+    native_text(out, p)?;
     let differ = p
         .cpu_dependent
         .iter()
@@ -432,7 +435,27 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             if n == 1 { "" } else { "s" }
         ),
     };
-    if p.loads() && differ > 0 {
+    let declared = p
+        .declared
+        .iter()
+        .filter(|d| d.declared.priority.is_copied() && d.builder.found().is_some())
+        .count();
+    let runtime = match declared {
+        0 => runtime,
+        n => format!(
+            "{runtime}; {n} load{} declared in .note.dlopen checked",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let unverified = p.unverified_loads().count();
+    if unverified > 0 && p.loads() {
+        writeln!(
+            out,
+            "final image: NOT VERIFIED: all {} objects of the scope load{runtime}, but {unverified} possible run-time load{} of copied objects (above) cannot be checked",
+            p.checked,
+            if unverified == 1 { "" } else { "s" }
+        )
+    } else if p.loads() && differ > 0 {
         writeln!(
             out,
             "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked){runtime}",
@@ -452,6 +475,95 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             p.checked
         )
     }
+}
+
+/// Declared loads that fail or are left out, and possible loads the image
+/// lacks, by object.
+fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
+    for d in &p.declared {
+        let names = d.declared.sonames.join(" or ");
+        let what = declared_words(d);
+        if d.fails() {
+            writeln!(
+                out,
+                "error: {names} ({what}, declared by {} in .note.dlopen) will not load in the image",
+                d.object
+            )?;
+            if let crate::runtime::Outcome::NotFound { why } = &d.image {
+                writeln!(out, "   {why}")?;
+            }
+        } else if d.declared.priority == crate::runtime::native::Priority::Suggested
+            && d.image.found().is_none()
+            && d.builder.found().is_some()
+        {
+            writeln!(
+                out,
+                "note: {} declares {names} ({what}) in .note.dlopen as suggested: not copied; copy it yourself for that feature",
+                d.object
+            )?;
+        }
+    }
+    for (object, problems) in &p.declared_problems {
+        for problem in problems {
+            writeln!(out, "warning: {object}: {problem}")?;
+        }
+    }
+    let mut by_object: BTreeMap<&str, Vec<&crate::plan::Unverified>> = BTreeMap::new();
+    for u in p.unverified_loads() {
+        by_object.entry(&u.object).or_default().push(u);
+    }
+    for (object, us) in &by_object {
+        writeln!(
+            out,
+            "unverified: {object} calls {} and:",
+            us[0].calls.join(", ")
+        )?;
+        for u in us {
+            let builder = match &u.named {
+                crate::runtime::native::Named::Library(_) => {
+                    format!(" (the builder has {}; the image does not)", u.builder)
+                }
+                _ => " (in the builder, not in the image)".to_string(),
+            };
+            writeln!(out, "   {}{builder}", u.named.describe())?;
+        }
+        let includes: Vec<String> = us
+            .iter()
+            .map(|u| format!("--include {}", u.builder))
+            .collect();
+        writeln!(
+            out,
+            "   ldslim cannot tell whether it does: copy {} with {}, or accept {} with --allow-runtime {} (then run the application's smoke test in the image)",
+            if us.len() == 1 { "it" } else { "them" },
+            includes.join(" "),
+            if us.len() == 1 { "it" } else { "them" },
+            allow_name(us[0])
+        )?;
+    }
+    for problem in &p.include_problems {
+        writeln!(out, "warning: {problem}")?;
+    }
+    Ok(())
+}
+
+/// The name to give `--allow-runtime` for a possible load: the object's
+/// soname, else its file name.
+fn allow_name(u: &crate::plan::Unverified) -> &str {
+    u.soname
+        .as_deref()
+        .unwrap_or_else(|| u.object.rsplit('/').next().unwrap_or(&u.object))
+}
+
+/// `required: Support lz4 compression` or `recommended` for a declared load.
+fn declared_words(d: &crate::plan::DeclaredCheck) -> String {
+    let mut w = d.declared.priority.name().to_string();
+    if let Some(f) = &d.declared.feature {
+        w.push_str(&format!(", feature {f}"));
+    }
+    if let Some(desc) = &d.declared.description {
+        w.push_str(&format!(": {desc}"));
+    }
+    w
 }
 
 /// ` on haswell/x86-64-v3, haswell/x86-64-v4` for a failure on some kinds
@@ -782,7 +894,8 @@ pub struct Annotation {
     /// A stable name of the kind of finding: `not-found`, `load-error`,
     /// `bad-file`, `load-order`, `cpu-dependent`, `runtime-not-found`,
     /// `runtime-unknown`, `image-missing`, `image-version`,
-    /// `image-refused`, `image-runtime`, `conflict`, `copy`.
+    /// `image-refused`, `image-runtime`, `image-declared`,
+    /// `image-unverified`, `conflict`, `copy`.
     pub check: &'static str,
     pub path: String,
     pub title: String,
@@ -948,6 +1061,45 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             key: format!("{}\0{}", c.library, p.copy.target),
         });
     }
+    for d in p.declared.iter().filter(|d| d.fails()) {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-declared",
+            path: d.object.clone(),
+            title: format!(
+                "{} (declared in .note.dlopen) will not load in {}",
+                d.declared.sonames.join(" or "),
+                p.target
+            ),
+            message: match &d.image {
+                crate::runtime::Outcome::NotFound { why } => why.clone(),
+                _ => String::new(),
+            },
+            key: format!("{}\0{}", d.declared.sonames.join(","), p.copy.target),
+        });
+    }
+    for u in p.unverified_loads() {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "image-unverified",
+            path: u.object.clone(),
+            title: format!(
+                "{} {}, which {} lacks",
+                u.object.rsplit('/').next().unwrap_or(&u.object),
+                u.named.describe(),
+                p.target
+            ),
+            message: format!(
+                "{} calls {} and names {} (the builder has {}). ldslim cannot tell whether it loads it: check the application in the image, copy what it needs, or accept it with --allow-runtime {}",
+                u.object,
+                u.calls.join(", "),
+                u.named.name(),
+                u.builder,
+                allow_name(u)
+            ) + &format!(" (or copy it with --include {})", u.builder),
+            key: format!("{}\0{}\0{}", u.object, u.named.name(), p.copy.target),
+        });
+    }
     for m in &p.missing {
         out.push(Annotation {
             level: Level::Error,
@@ -1107,7 +1259,13 @@ pub fn scan_github(
     }
     if let Some(p) = plan {
         let copies: Vec<&Annotation> = all.iter().filter(|a| a.level == Level::Notice).collect();
-        let outcome = if p.loads() {
+        let outcome = if p.verdict() == crate::plan::Verdict::Unverified {
+            format!(
+                "final image: NOT VERIFIED: all {} objects of the scope load, but {} possible run-time loads cannot be checked",
+                p.checked,
+                p.unverified_loads().count()
+            )
+        } else if p.loads() {
             format!("final image: all {} objects of the scope load", p.checked)
         } else {
             format!(

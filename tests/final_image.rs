@@ -78,6 +78,29 @@ fn ldslim(args: &[&str]) -> std::process::Output {
         .expect("ldslim runs")
 }
 
+/// The plan a scan wrote to `report`, once the scan's exit agrees with it:
+/// 0 when everything loads; 1 when everything ldslim resolves loads but
+/// copied libraries may load at run time what the base lacks (a glibc
+/// copied onto a base without one names its gconv modules, say) — python
+/// running in the image below is the judge of those.
+fn planned(o: &std::process::Output, report: &Path, what: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    let plan = &v["plan"];
+    let expected = match plan["verdict"].as_str() {
+        Some("loads") => Some(0),
+        Some("unverified") => Some(1),
+        _ => panic!("{what}: the image would not load: {plan}"),
+    };
+    assert_eq!(
+        o.status.code(),
+        expected,
+        "{what}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(plan["missing"], serde_json::json!([]), "{what}");
+    v
+}
+
 #[test]
 #[ignore = "needs the Debian root and root privileges; run scripts/test.sh"]
 fn python_runs_in_the_final_image_with_exactly_the_emitted_files() {
@@ -112,16 +135,8 @@ fn python_runs_in_the_final_image_with_exactly_the_emitted_files() {
         format!("--emit=json={}", report.display()),
     ]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = ldslim(&argv);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let v = planned(&ldslim(&argv), &report, "cc");
     let plan = &v["plan"];
-    assert_eq!(plan["loads"], true, "{plan}");
 
     // glibc, under chroot, runs it.
     let o = python(&fin);
@@ -254,15 +269,7 @@ fn each_base_kind_gets_what_it_lacks() {
             format!("--emit=json={}", report.display()),
         ]);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = ldslim(&argv);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{flavor}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let v = planned(&ldslim(&argv), &report, flavor);
         let items = v["plan"]["copy"]["items"].as_array().unwrap();
         let needed: Vec<&str> = items
             .iter()

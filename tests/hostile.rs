@@ -2165,6 +2165,8 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         callers: report.runtime.callers.clone(),
         find_library: true,
         runtime_checked: true,
+        allow: vec![],
+        include: vec![],
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

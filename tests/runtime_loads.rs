@@ -298,3 +298,316 @@ fn the_emitted_image_serves_find_library() {
         ]
     );
 }
+
+const LIBDIR: &str = "/usr/lib/x86_64-linux-gnu";
+
+/// A package whose extension module links `lib` (in the builder's
+/// library directory), so that the library is in the image.
+fn linked_by_extension(w: &World, pkg: &str, lib: &str) {
+    w.lib(
+        &format!("{SITE}/{pkg}/_ext.cpython-311-x86_64-linux-gnu.so"),
+        "_ext.so",
+        &[&format!("{LIBDIR}/{lib}")],
+        &[],
+    );
+}
+
+fn shared(w: &World, src: &str, soname: &str, needs: &[&str], flags: &[&str]) {
+    let mut f = vec!["-shared", "-fPIC"];
+    let so = format!("-Wl,-soname,{soname}");
+    f.push(&so);
+    f.extend_from_slice(flags);
+    w.exe_from(src, &format!("{LIBDIR}/{soname}"), needs, &f);
+}
+
+/// testdata/rules/dlopen_note.c declares a required load (two
+/// alternatives, the builder has the second), a recommended one and a
+/// suggested one, and carries a note that is not JSON.
+#[test]
+fn loads_declared_in_dlopen_notes_are_planned_and_checked() {
+    let w = runtime_world(&[]);
+    w.lib(
+        &format!("{LIBDIR}/libreq.so.1"),
+        "libreq.so.1",
+        &[&format!("{LIBDIR}/libdep.so.1")],
+        &[],
+    );
+    w.lib(&format!("{LIBDIR}/librec.so.1"), "librec.so.1", &[], &[]);
+    w.lib(&format!("{LIBDIR}/libsug.so.1"), "libsug.so.1", &[], &[]);
+    shared(&w, "dlopen_note.c", "libnoted.so.1", &[], &[]);
+    linked_by_extension(&w, "pkgnote", "libnoted.so.1");
+    let target = World::new();
+    let (code, v, _) = scan(&w, &target, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    let d = dests(&v);
+    let lib = |n: &str| format!("{LIBDIR}/{n}");
+    for copied in ["libnoted.so.1", "libreq.so.1", "libdep.so.1", "librec.so.1"] {
+        assert!(d.contains(&lib(copied)), "{copied} not copied: {d:?}");
+    }
+    assert!(
+        !d.contains(&lib("libsug.so.1")),
+        "a suggested load is not copied: {d:?}"
+    );
+    let declared = v["plan"]["declared"].as_array().unwrap();
+    let by = |p: &str| declared.iter().find(|x| x["priority"] == p).unwrap();
+    assert_eq!(
+        by("required")["sonames"],
+        serde_json::json!(["libzip9.so.9", "libreq.so.1"])
+    );
+    assert_eq!(by("required")["object"], lib("libnoted.so.1"));
+    assert_eq!(by("required")["builder"]["path"], lib("libreq.so.1"));
+    assert_eq!(by("required")["image"]["outcome"], "found");
+    assert_eq!(by("recommended")["feature"], "fmt");
+    assert_eq!(by("recommended")["image"]["outcome"], "found");
+    assert_eq!(by("suggested")["image"]["outcome"], "not_found");
+    assert_eq!(v["plan"]["verdict"], "loads");
+    let problems = &v["plan"]["declared_problems"][lib("libnoted.so.1")];
+    assert!(
+        problems[0].as_str().unwrap().contains("not JSON"),
+        "{problems}"
+    );
+    let (_, t) = text(&w, &target, &[]);
+    assert!(
+        t.contains(&format!(
+            "needed by {} (at run time: dlopen(\"libreq.so.1\"), declared in its .note.dlopen)",
+            lib("libnoted.so.1")
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "note: {} declares libsug.so.1 (suggested, feature extra) in .note.dlopen as suggested: not copied",
+            lib("libnoted.so.1")
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("; 2 loads declared in .note.dlopen checked"),
+        "{t}"
+    );
+
+    // The builder lacks what a required entry names: the image cannot
+    // have it either, and the plan does not pretend otherwise.
+    std::fs::remove_file(w.host(&lib("libreq.so.1"))).unwrap();
+    let (_, v, _) = scan(&w, &target, &[]);
+    let declared = v["plan"]["declared"].as_array().unwrap();
+    let req = declared
+        .iter()
+        .find(|x| x["priority"] == "required")
+        .unwrap();
+    assert_eq!(req["builder"]["outcome"], "not_found");
+    assert!(
+        req["builder"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("libzip9.so.9"),
+        "{req}"
+    );
+}
+
+/// testdata/rules/plughost.c calls dlopen and names a library, a data
+/// file, the resolver's configuration and a debug link; a directory of
+/// plugins named after it sits next to it.
+fn plughost_world(dlopen: bool) -> World {
+    let w = runtime_world(&[]);
+    let flags: &[&str] = if dlopen { &[] } else { &["-DNO_DLOPEN"] };
+    shared(&w, "plughost.c", "libplughost.so.1", &[], flags);
+    linked_by_extension(&w, "pkgplug", "libplughost.so.1");
+    w.lib(
+        &format!("{LIBDIR}/libplugdep.so.3"),
+        "libplugdep.so.3",
+        &[],
+        &[],
+    );
+    w.lib(
+        &format!("{LIBDIR}/libmoddep.so.1"),
+        "libmoddep.so.1",
+        &[],
+        &[],
+    );
+    w.lib(
+        &format!("{LIBDIR}/plughost-modules/2.0/mod-a.so"),
+        "mod-a.so",
+        &[&format!("{LIBDIR}/libmoddep.so.1")],
+        &[],
+    );
+    w.write("/usr/share/plughost/plughost.conf", b"modules=a\n");
+    w.write("/etc/resolv.conf", b"nameserver 192.0.2.1\n");
+    w
+}
+
+#[test]
+fn possible_run_time_loads_leave_the_image_unverified() {
+    let w = plughost_world(true);
+    let target = World::new();
+    let (code, v, err) = scan(&w, &target, &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    assert_eq!(v["plan"]["verdict"], "unverified");
+    assert_eq!(v["plan"]["loads"], false);
+    assert!(
+        err.contains("is not verified: 3 possible run-time loads"),
+        "{err}"
+    );
+    let host = format!("{LIBDIR}/libplughost.so.1");
+    let mut got: Vec<(String, String, String)> = v["plan"]["unverified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            assert_eq!(u["object"], host.as_str());
+            assert_eq!(u["soname"], "libplughost.so.1");
+            assert_eq!(u["calls"], serde_json::json!(["dlopen"]));
+            (
+                u["named"]["kind"].as_str().unwrap().to_string(),
+                u["named"]["name"].as_str().unwrap().to_string(),
+                u["builder"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        got,
+        [
+            s(
+                "data",
+                "/usr/share/plughost/plughost.conf",
+                "/usr/share/plughost/plughost.conf"
+            ),
+            s(
+                "library",
+                "libplugdep.so.3",
+                &format!("{LIBDIR}/libplugdep.so.3")
+            ),
+            s(
+                "plugin_dir",
+                &format!("{LIBDIR}/plughost-modules"),
+                &format!("{LIBDIR}/plughost-modules")
+            ),
+        ]
+    );
+    let (_, t) = text(&w, &target, &[]);
+    assert!(
+        t.contains(&format!(
+            "unverified: {host} calls dlopen and:\n   may dlopen libplugdep.so.3 (the builder has {LIBDIR}/libplugdep.so.3; the image does not)\n"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "   may read /usr/share/plughost/plughost.conf (in the builder, not in the image)\n"
+        ),
+        "{t}"
+    );
+    assert!(t.contains(&format!("   may load plugins from {LIBDIR}/plughost-modules (in the builder, not in the image)\n")), "{t}");
+    assert!(
+        t.contains("or accept them with --allow-runtime libplughost.so.1"),
+        "{t}"
+    );
+    assert!(t.contains("final image: NOT VERIFIED: all "), "{t}");
+    let tg = target.root.display().to_string();
+    let o = w.ldslim("scan", &["--target", &tg, "--format", "github"]);
+    assert_eq!(o.status.code(), Some(1));
+    let gh = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        gh.contains("::error file=") && gh.contains("may load plugins from"),
+        "{gh}"
+    );
+
+    // Accepted by the library's soname: verified as far as ldslim goes.
+    let (code, v, err) = scan(&w, &target, &["--allow-runtime", "libplughost.so.1"]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["plan"]["verdict"], "loads");
+    assert!(
+        v["plan"]["unverified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["allowed"] == true)
+    );
+    assert!(
+        !err.contains("--allow-runtime libplughost.so.1: no run-time load"),
+        "{err}"
+    );
+
+    // Copied on the report's advice: the plugins come with their own
+    // DT_NEEDED, and what is copied is no longer a possible load.
+    let (code, v, _) = scan(
+        &w,
+        &target,
+        &[
+            "--include",
+            &format!("{LIBDIR}/plughost-modules"),
+            "--include",
+            "/usr/share/plughost/plughost.conf",
+            "--include",
+            &format!("{LIBDIR}/libplugdep.so.3"),
+            "--include",
+            "/nonexistent/thing",
+        ],
+    );
+    assert_eq!(code, Some(0), "{v:#}");
+    let d = dests(&v);
+    for p in [
+        format!("{LIBDIR}/plughost-modules/2.0/mod-a.so"),
+        format!("{LIBDIR}/libmoddep.so.1"),
+        "/usr/share/plughost/plughost.conf".into(),
+        format!("{LIBDIR}/libplugdep.so.3"),
+    ] {
+        assert!(d.contains(&p), "{p} not copied: {d:?}");
+    }
+    assert!(
+        v["plan"]["unverified"].is_null(),
+        "{:#}",
+        v["plan"]["unverified"]
+    );
+    assert_eq!(
+        v["plan"]["include_problems"],
+        serde_json::json!(["--include /nonexistent/thing: not in the builder"])
+    );
+}
+
+#[test]
+fn names_without_a_loader_call_are_not_evidence() {
+    let w = plughost_world(false);
+    let target = World::new();
+    let (code, v, _) = scan(&w, &target, &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(
+        v["plan"]["unverified"].is_null(),
+        "{:#}",
+        v["plan"]["unverified"]
+    );
+    // And nothing at all is looked for with --no-runtime.
+    let w = plughost_world(true);
+    let (code, v, _) = scan(&w, &target, &["--no-runtime"]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["plan"]["verdict"], "loads");
+}
+
+/// The linker keeps `dlopen` only as the tail of `plugin_dlopen` in the
+/// dynamic string table: the import is still seen.
+#[test]
+fn a_loader_call_stored_as_the_tail_of_another_name_counts() {
+    let w = World::new();
+    w.exe_from(
+        "tailmerge.c",
+        "/lib/libtm.so",
+        &[],
+        &["-shared", "-fPIC", "-Wl,-soname,libtm.so"],
+    );
+    let table = std::fs::read(w.host("/lib/libtm.so")).unwrap();
+    assert!(
+        !table.windows(8).any(|x| x == b"\0dlopen\0"),
+        "the linker kept \"dlopen\" whole: this test needs a tail-merged table"
+    );
+    let f = ldslim::elf::SizedFile::open(w.host("/lib/libtm.so")).unwrap();
+    let h = ldslim::elf::read_load_hints(
+        &f,
+        ldslim::runtime::native::LOADER_CALLS,
+        &ldslim::runtime::native::is_named_load,
+    )
+    .unwrap();
+    assert_eq!(h.calls, ["dlopen"]);
+    assert_eq!(h.names, ["/usr/share/tailmerge/conf"]);
+}

@@ -54,7 +54,9 @@ pub fn read_facts<R: ReadAt + ?Sized>(r: &R) -> Result<ElfFacts, ElfError> {
         flags_1: 0,
         verneed: Vec::new(),
         verdef: Vec::new(),
+        dlopen_notes: Vec::new(),
     };
+    facts.dlopen_notes = super::notes::dlopen_notes(&mut rd, layout, &segs.notes)?;
     let Some(dyn_seg) = segs.dynamic else {
         return Ok(facts);
     };

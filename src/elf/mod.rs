@@ -23,6 +23,8 @@ mod dynamic;
 mod facts;
 mod fields;
 mod header;
+mod hints;
+mod notes;
 mod phdr;
 mod read;
 mod sections;
@@ -39,6 +41,7 @@ mod tests;
 mod version;
 
 pub use facts::{has_elf_magic, read_facts};
+pub use hints::{LoadHints, read_load_hints};
 pub(crate) use read::read_full;
 pub use read::{ReadAt, SizedFile};
 pub use sections::section_range;
@@ -114,6 +117,10 @@ pub struct ElfFacts {
     pub verneed: Vec<VerneedFile>,
     /// DT_VERDEF walked from the dynamic section.
     pub verdef: Vec<VersionDef>,
+    /// The JSON of each `.note.dlopen` note (libraries the object says it
+    /// loads at run time), as written; `runtime::native` reads it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dlopen_notes: Vec<String>,
 }
 
 /// What is wrong with a file that is not a readable ELF object.

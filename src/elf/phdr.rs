@@ -3,7 +3,7 @@
 //! offsets. Section headers are never used: stripped files lack them and
 //! ld.so never reads them.
 
-use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
+use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NOTE};
 
 use super::ElfError;
 use super::blocks::BlockReader;
@@ -14,6 +14,10 @@ use super::read::ReadAt;
 /// gABI: `e_phnum == PN_XNUM` means the real count is in section header 0's
 /// `sh_info`.
 const PN_XNUM: u16 = 0xffff;
+
+/// More PT_NOTE segments than a linker writes (one per alignment, a few
+/// at most); the rest of a hostile table is not looked at.
+const MAX_NOTE_SEGMENTS: usize = 16;
 
 /// The file bytes of one segment, `[offset, offset + size)`.
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +38,9 @@ pub(crate) struct Segments {
     loads: Vec<Load>,
     pub interp: Option<FileRange>,
     pub dynamic: Option<FileRange>,
+    /// PT_NOTE segments and their alignment (4 or 8: the padding of the
+    /// notes inside).
+    pub notes: Vec<(FileRange, u64)>,
 }
 
 impl Segments {
@@ -99,19 +106,24 @@ pub(crate) fn read_program_headers<R: ReadAt + ?Sized>(
         off = off.saturating_add(stride);
         let mut f = rec.fields(layout);
         let p_type = f.u32();
-        let (offset, vaddr, filesz) = match layout.class {
+        let (offset, vaddr, filesz, align) = match layout.class {
             super::Class::Elf32 => {
                 let offset = f.word();
                 let vaddr = f.word();
                 let _paddr = f.word();
-                (offset, vaddr, f.word())
+                let filesz = f.word();
+                let _memsz = f.word();
+                let _flags = f.u32();
+                (offset, vaddr, filesz, f.word())
             }
             super::Class::Elf64 => {
                 let _flags = f.u32();
                 let offset = f.word();
                 let vaddr = f.word();
                 let _paddr = f.word();
-                (offset, vaddr, f.word())
+                let filesz = f.word();
+                let _memsz = f.word();
+                (offset, vaddr, filesz, f.word())
             }
         };
         let range = FileRange {
@@ -132,6 +144,7 @@ pub(crate) fn read_program_headers<R: ReadAt + ?Sized>(
             PT_DYNAMIC if filesz == 0 => return Err(ElfError::EmptyDynamic),
             // It assigns l_ld for every other PT_DYNAMIC: the last one wins.
             PT_DYNAMIC => segs.dynamic = Some(range),
+            PT_NOTE if segs.notes.len() < MAX_NOTE_SEGMENTS => segs.notes.push((range, align)),
             _ => {}
         }
     }

@@ -87,9 +87,12 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+mod include;
+mod native;
 mod runtime;
 
 pub use crate::ldso::cache_write::CacheRecord;
+pub use native::{DeclaredCheck, Unverified};
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 
 use crate::graph::{EntryError, LoadOrder, Session};
@@ -135,8 +138,14 @@ pub struct PlanInput<'a> {
     pub callers: crate::runtime::resolve::Callers,
     /// Add what `ctypes.util.find_library` needs when a load uses it.
     pub find_library: bool,
-    /// Whether the scope's source was read for run-time loads.
+    /// Whether run-time loads are looked for (the scope's source, and
+    /// what native objects declare or suggest).
     pub runtime_checked: bool,
+    /// `--allow-runtime`: names of run-time loads accepted as they are.
+    pub allow: Vec<String>,
+    /// `--include`: builder paths copied as they are, their ELF objects
+    /// planned and checked.
+    pub include: Vec<String>,
 }
 
 /// A DT_NEEDED the final image still cannot satisfy.
@@ -213,15 +222,32 @@ pub struct PlanReport {
     /// Whether run-time loads were looked for (not with `--no-runtime`):
     /// when false, `loads` speaks of DT_NEEDED only.
     pub runtime_checked: bool,
+    /// What objects of the image declare they load at run time
+    /// (`.note.dlopen`), checked in the image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<DeclaredCheck>,
+    /// `.note.dlopen` notes that are not what the specification says.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub declared_problems: BTreeMap<String, Vec<String>>,
+    /// What objects of the image may load at run time, by the evidence of
+    /// their bytes, that the builder has and the image lacks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<Unverified>,
+    /// `--include` paths that could not be included (fully), and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include_problems: Vec<String>,
 }
 
 impl PlanReport {
-    /// Whether everything in scope would load in the final image.
+    /// Whether everything in scope would load in the final image, as far
+    /// as ldslim can resolve it (DT_NEEDED, the Python code's run-time
+    /// loads, declared loads).
     pub fn loads(&self) -> bool {
         self.missing.is_empty()
             && self.versions.is_empty()
             && self.refused.is_empty()
             && self.runtime_failures().next().is_none()
+            && !self.declared.iter().any(DeclaredCheck::fails)
     }
 
     /// Run-time loads that do not work in the image as in the builder,
@@ -229,6 +255,49 @@ impl PlanReport {
     pub fn runtime_failures(&self) -> impl Iterator<Item = &RuntimeCheck> {
         self.runtime.iter().filter(|c| !c.allowed && !c.loads())
     }
+
+    /// Possible run-time loads nobody accepted that the image lacks.
+    pub fn unverified_loads(&self) -> impl Iterator<Item = &Unverified> {
+        self.unverified.iter().filter(|u| !u.allowed)
+    }
+
+    /// The verdict on the final image.
+    pub fn verdict(&self) -> Verdict {
+        if !self.loads() {
+            Verdict::Fails
+        } else if self.unverified_loads().next().is_some() {
+            Verdict::Unverified
+        } else {
+            Verdict::Loads
+        }
+    }
+
+    /// Whether some part of the plan (a declared load or a possible one)
+    /// is accepted by `allow` (one `--allow-runtime` value).
+    pub fn uses_allow(&self, allow: &str) -> bool {
+        self.unverified
+            .iter()
+            .any(|u| native::allow_names(allow, &u.object, u.soname.as_deref(), u.named.name()))
+            || self.declared.iter().any(|d| {
+                d.declared
+                    .sonames
+                    .iter()
+                    .any(|s| native::allow_names(allow, &d.object, None, s))
+            })
+    }
+}
+
+/// What ldslim can say of the final image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything ldslim found loads.
+    Loads,
+    /// Everything ldslim could resolve loads, but some object may load at
+    /// run time what the builder has and the image lacks.
+    Unverified,
+    /// Something does not load.
+    Fails,
 }
 
 /// Rounds of "resolve in the image, copy what is missing": each round
@@ -263,14 +332,16 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         unfixable: BTreeMap::new(),
         builder_orders: Mutex::new(HashMap::new()),
         runtime: runtime::State::new(&input.runtime),
+        native: native::State::default(),
     };
+    let include_problems = planner.add_includes();
     let mut rounds = 0;
     let (image, orders) = loop {
         let (image, orders) = planner.simulate();
         rounds += 1;
         let missing = missing_edges(&orders);
         let loaders = missing_loaders(&orders);
-        let runtime_added = planner.runtime_round(&image);
+        let runtime_added = planner.runtime_round(&image, &orders);
         if (missing.is_empty() && loaders.is_empty() && !runtime_added) || rounds >= MAX_ROUNDS {
             break (image, orders);
         }
@@ -289,7 +360,9 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     } else {
         (image, orders)
     };
-    planner.report(&image, &orders)
+    let mut report = planner.report(&image, &orders);
+    report.include_problems = include_problems;
+    report
 }
 
 struct Planner<'a> {
@@ -305,6 +378,7 @@ struct Planner<'a> {
     /// The builder's loads, by entry and CPU (`None`: the builder's own).
     builder_orders: Mutex<BuilderOrders>,
     runtime: runtime::State,
+    native: native::State,
 }
 
 type EdgeKey = (String, String, Vec<Cpu>);
@@ -618,6 +692,8 @@ impl Planner<'_> {
 
     fn report(self, image: &Arc<FinalImage>, orders: &Orders) -> PlanReport {
         let (runtime_checks, find_library) = self.runtime_report(image);
+        let declared = self.declared_report(image);
+        let unverified = self.unverified(image, orders);
         let mut missing = BTreeSet::new();
         for m in missing_edges(orders) {
             let requester = self
@@ -735,6 +811,10 @@ impl Planner<'_> {
             runtime: runtime_checks,
             find_library,
             runtime_checked: self.input.runtime_checked,
+            declared,
+            declared_problems: self.native.problems,
+            unverified,
+            include_problems: Vec::new(),
         }
     }
 }

@@ -70,28 +70,41 @@ pub struct FindLibrarySupport {
     pub problem: Option<String>,
 }
 
+/// Who asks for a load.
+#[derive(Clone, Debug)]
+pub(super) enum Origin {
+    /// The scope's Python code: an index into `PlanInput::runtime`.
+    Python(usize),
+    /// A `.note.dlopen` entry (reported by `native`).
+    Declared,
+}
+
 /// One way that works in the builder, to make work in the image.
 #[derive(Clone, Debug)]
-struct Need {
-    load: usize,
-    way: Way,
-    builder: Outcome,
+pub(super) struct Need {
+    pub(super) origin: Origin,
+    /// The object that calls `dlopen` itself (a path in the image), for a
+    /// declared load; Python's calls go through `Callers`.
+    pub(super) caller: Option<String>,
+    pub(super) way: Way,
+    pub(super) builder: Outcome,
     /// The name `dlopen` gets: the way's own, or what `find_library`
     /// returned.
-    name: String,
+    pub(super) name: String,
     /// Where it is called, for reports (`file:line`).
-    site: Option<CallSite>,
+    pub(super) site: Option<CallSite>,
 }
 
 /// The run-time part of a plan as it is worked out.
 #[derive(Debug, Default)]
 pub(super) struct State {
-    needs: Vec<Need>,
+    pub(super) needs: Vec<Need>,
     /// Image paths of run-time libraries (and `ldconfig`) to load as
     /// entries, so that their own DT_NEEDED closure is checked.
     pub(super) entries: BTreeSet<String>,
-    /// Image paths the run-time ways use (links and files).
-    used: BTreeSet<String>,
+    /// Image paths the run-time ways use (links and files), and what
+    /// `--include` adds.
+    pub(super) used: BTreeSet<String>,
     records: BTreeMap<String, CacheRecord>,
     ldconfig: Option<String>,
     cache: Option<String>,
@@ -108,7 +121,8 @@ impl State {
                     continue;
                 };
                 needs.push(Need {
-                    load: i,
+                    origin: Origin::Python(i),
+                    caller: None,
                     way: t.way.clone(),
                     builder: t.builder.clone(),
                     name: soname.clone().unwrap_or_else(|| t.way.name().to_string()),
@@ -126,7 +140,12 @@ impl State {
 impl Planner<'_> {
     /// Check every run-time way in `image` and add what one lacks; true
     /// when something was added.
-    pub(super) fn runtime_round(&mut self, image: &Arc<FinalImage>) -> bool {
+    pub(super) fn runtime_round(
+        &mut self,
+        image: &Arc<FinalImage>,
+        orders: &super::Orders,
+    ) -> bool {
+        self.discover_declared(image, orders);
         if self.runtime.needs.is_empty() {
             return false;
         }
@@ -154,7 +173,13 @@ impl Planner<'_> {
             else {
                 continue;
             };
-            match resolver.dlopen(from, &need.name) {
+            let in_image = match (&need.caller, &self.input.callers.interpreter) {
+                (Some(obj), main) => {
+                    resolver.dlopen_by(obj, main.as_deref().unwrap_or(obj), &need.name)
+                }
+                (None, _) => resolver.dlopen(from, &need.name),
+            };
+            match in_image {
                 Outcome::Found { path, real, .. } => {
                     self.runtime.entries.insert(real.clone());
                     self.runtime.used.insert(real);
@@ -180,11 +205,17 @@ impl Planner<'_> {
                         requester: String::new(),
                         needed: need.name.clone(),
                         name: need.name.clone(),
-                        chain: vec![match &need.site {
-                            Some(s) => {
+                        chain: vec![match (&need.site, &need.caller) {
+                            (Some(s), _) => {
                                 format!("{} (at run time: {})", s.place(), need.way.describe())
                             }
-                            None => format!("at run time: {}", need.way.describe()),
+                            (None, Some(obj)) => {
+                                format!(
+                                    "{obj} (at run time: {}, declared in its .note.dlopen)",
+                                    need.way.describe()
+                                )
+                            }
+                            (None, None) => format!("at run time: {}", need.way.describe()),
                         }],
                         searched: vec![],
                     };
@@ -368,7 +399,10 @@ impl Planner<'_> {
                     Way::Dlopen { .. } => continue,
                 });
             }
-            checks[need.load].ways.push(ImageWay {
+            let super::runtime::Origin::Python(load) = need.origin else {
+                continue;
+            };
+            checks[load].ways.push(ImageWay {
                 way: need.way.clone(),
                 builder: need.builder.clone(),
                 image: resolver.resolve(&need.way),

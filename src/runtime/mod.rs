@@ -7,6 +7,7 @@
 //! time. The plan then makes each way that works in the builder work in
 //! the final image too.
 
+pub mod native;
 pub mod pysource;
 pub mod resolve;
 
@@ -25,6 +26,9 @@ pub enum Caller {
     Ctypes,
     /// cffi's `_cffi_backend`.
     Cffi,
+    /// A native object, for itself (a `.note.dlopen` entry): the object is
+    /// named next to the way.
+    Native,
 }
 
 /// One way the program may get a library.
@@ -71,6 +75,7 @@ fn caller_call(c: Caller) -> &'static str {
     match c {
         Caller::Ctypes => "CDLL",
         Caller::Cffi => "ffi.dlopen",
+        Caller::Native => "dlopen",
     }
 }
 

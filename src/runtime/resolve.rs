@@ -214,7 +214,7 @@ impl<'s> Resolver<'s> {
     /// `dlopen(name)` from the extension module behind `from`.
     pub fn dlopen(&self, from: Caller, name: &str) -> Outcome {
         let caller = match from {
-            Caller::Ctypes => self.callers.ctypes.as_ref(),
+            Caller::Ctypes | Caller::Native => self.callers.ctypes.as_ref(),
             Caller::Cffi => self.callers.cffi.as_ref().or(self.callers.ctypes.as_ref()),
         };
         let (Some(caller), Some(main)) = (
@@ -225,6 +225,12 @@ impl<'s> Resolver<'s> {
                 why: "no Python interpreter in scope to load it".into(),
             };
         };
+        self.dlopen_by(caller, main, name)
+    }
+
+    /// `dlopen(name)` called by the object at `caller` in a process whose
+    /// main program is `main` (paths inside the root).
+    pub fn dlopen_by(&self, caller: &str, main: &str, name: &str) -> Outcome {
         if name.contains('/') && !name.starts_with('/') {
             return Outcome::NotFound {
                 why: format!(

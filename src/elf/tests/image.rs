@@ -115,6 +115,7 @@ impl Spec {
                     })
                     .collect()
             },
+            dlopen_notes: vec![],
         }
     }
 }

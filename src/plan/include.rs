@@ -1,0 +1,185 @@
+//! `--include PATH`: builder paths the user adds to the image on ldslim's
+//! advice (a plugin directory, a library's data) — copied as they are
+//! (files, symlinks, whole trees), and every ELF object among them planned
+//! and checked like an object of the scope, so a plugin's own DT_NEEDED
+//! closure comes too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::{CopyKind, MissingEdge, Planner};
+use crate::vfs::Node;
+
+/// Files and links below one directory, at most this many: an include of
+/// `/usr` by mistake stops here and says so.
+const MAX_FILES: usize = 100_000;
+
+impl Planner<'_> {
+    /// Add every `--include` path; problems (a path the builder lacks, a
+    /// tree too large) are returned as sentences.
+    pub(super) fn add_includes(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for inc in self.input.include.clone() {
+            let m = MissingEdge {
+                entry: String::new(),
+                cpus: Vec::new(),
+                requester: String::new(),
+                needed: inc.clone(),
+                name: inc.clone(),
+                chain: vec![format!("--include {inc}")],
+                searched: vec![],
+            };
+            if let Err(e) = self.include(&inc, &m, 0) {
+                problems.push(format!("--include {inc}: {e}"));
+            }
+        }
+        problems
+    }
+
+    fn include(&mut self, path: &str, m: &MissingEdge, depth: usize) -> Result<(), String> {
+        let builder = self.input.builder.objects();
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return Err("not an absolute path in the builder".into());
+        }
+        // The directory resolved, the last component as it is: a symlink
+        // is copied as a symlink, then what it points to.
+        let at = match (p.parent(), p.file_name()) {
+            (Some(dir), Some(name)) => match builder.resolve(dir) {
+                Ok(Some(d)) => d.path.join(name),
+                Ok(None) => return Err("not in the builder".into()),
+                Err(e) => return Err(e.to_string()),
+            },
+            _ => return Err("the builder's root itself cannot be included".into()),
+        };
+        let st = builder
+            .tree()
+            .lstat(&at)
+            .map_err(|e| e.to_string())?
+            .ok_or("not in the builder")?;
+        match st.node {
+            Node::Symlink(text) => {
+                let dest = at.display().to_string();
+                self.add_item(
+                    dest.clone(),
+                    dest.clone(),
+                    CopyKind::Symlink {
+                        target: text.display().to_string(),
+                    },
+                    m,
+                );
+                self.runtime
+                    .used
+                    .insert(super::target_path(self.input.target.as_ref(), &dest));
+                match builder.resolve(&at) {
+                    Ok(Some(r)) if depth < crate::vfs::MAX_SYMLINKS => {
+                        self.include(&r.path.display().to_string(), m, depth + 1)
+                    }
+                    Ok(Some(_)) | Err(_) => Err(format!("{} is a symlink loop", at.display())),
+                    Ok(None) => Err(format!("{} -> {}: dangling", at.display(), text.display())),
+                }
+            }
+            Node::Regular => {
+                self.include_file(&at, m);
+                Ok(())
+            }
+            Node::Directory => {
+                let Some(host) = self.input.builder.host_root() else {
+                    return Err("the builder is not a directory".into());
+                };
+                let (files, links, truncated) = list_tree(host.host_dir(), &at);
+                for f in files {
+                    self.include_file(&f, m);
+                }
+                for l in links {
+                    if let Ok(Some(Node::Symlink(text))) =
+                        builder.tree().lstat(&l).map(|s| s.map(|s| s.node))
+                    {
+                        let dest = l.display().to_string();
+                        self.add_item(
+                            dest.clone(),
+                            dest.clone(),
+                            CopyKind::Symlink {
+                                target: text.display().to_string(),
+                            },
+                            m,
+                        );
+                        self.runtime
+                            .used
+                            .insert(super::target_path(self.input.target.as_ref(), &dest));
+                    }
+                }
+                if truncated {
+                    return Err(format!("more than {MAX_FILES} files; the rest is left out"));
+                }
+                Ok(())
+            }
+            Node::Special => Err("not a file, a directory or a symlink".into()),
+        }
+    }
+
+    /// One regular file; an ELF object among them is loaded as an entry of
+    /// the image, so its closure is planned and checked.
+    fn include_file(&mut self, at: &Path, m: &MissingEdge) {
+        let path = at.display().to_string();
+        self.add_file(path.clone(), path.clone(), m);
+        let dest = super::target_path(self.input.target.as_ref(), &path);
+        self.runtime.used.insert(dest.clone());
+        let builder = self.input.builder.objects();
+        if let Ok(Some(f)) = builder.resolve(at)
+            && builder.facts(&f).as_ref().is_ok()
+        {
+            self.runtime.entries.insert(dest);
+        }
+    }
+}
+
+/// The regular files and symlinks below `dir` (canonical in the root), in
+/// walk order; true when the listing stopped at [`MAX_FILES`].
+fn list_tree(host_root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>, bool) {
+    struct Listing {
+        files: Mutex<Vec<PathBuf>>,
+        links: Mutex<Vec<PathBuf>>,
+    }
+    impl crate::walk::Visit for Listing {
+        type Out = ();
+        fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<()> {
+            let mut f = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            if f.len() <= MAX_FILES {
+                f.push(entry.path());
+            }
+            None
+        }
+        fn other(&self, entry: &crate::walk::Entry<'_>, d_type: u8) -> Option<()> {
+            if d_type == libc::DT_LNK {
+                let mut l = self.links.lock().unwrap_or_else(|e| e.into_inner());
+                if l.len() <= MAX_FILES {
+                    l.push(entry.path());
+                }
+            }
+            None
+        }
+        fn error(&self, _: &Path, _: std::io::Error) -> Option<()> {
+            None
+        }
+    }
+    let listing = Listing {
+        files: Mutex::new(Vec::new()),
+        links: Mutex::new(Vec::new()),
+    };
+    crate::walk::walk(host_root, &[dir.to_path_buf()], &listing);
+    let mut files = listing
+        .files
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut links = listing
+        .links
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let truncated = files.len() > MAX_FILES || links.len() > MAX_FILES;
+    files.truncate(MAX_FILES);
+    links.truncate(MAX_FILES);
+    files.sort();
+    links.sort();
+    (files, links, truncated)
+}
