@@ -428,9 +428,11 @@ pub struct ScanArgs {
     /// the builder's dpkg database and the wheels' RECORD files).
     #[arg(long)]
     pub owners: bool,
-    /// Accept a run-time load ldslim cannot resolve or follow: its library
-    /// (`pq`), a name it tries (`libpq.so.5`), or the call (`FILE:LINE`, the
-    /// file as written in the report or its end). Repeatable.
+    /// Accept a run-time load ldslim cannot resolve, follow or verify: its
+    /// library (`pq`), a name it tries (`libpq.so.5`), the call (`FILE:LINE`,
+    /// the file as written in the report or its end), every call of a file
+    /// (`FILE.py`), or a library whose possible run-time loads the image
+    /// lacks (its soname, e.g. `libkrb5.so.3`). Repeatable.
     #[arg(long, value_name = "NAME", action = clap::ArgAction::Append)]
     pub allow_runtime: Vec<String>,
     /// Copy a builder path into the image as it is (a file, a symlink, a

@@ -8,8 +8,10 @@ use crate::emit;
 use crate::explain::{Failure, Finding};
 use crate::graph::Session;
 use crate::owners::{Owner, Owners};
-use crate::plan::{CopyPlan, PlanReport};
+use crate::plan::{CopyItem, CopyPlan, PlanReport};
 use crate::python::{Inventory, module_of};
+use crate::runtime::RuntimeLoad;
+use crate::runtime::resolve::{Callers, Ldconfig};
 use crate::why::{self, Chain};
 
 /// One failure, explained.
@@ -24,6 +26,10 @@ pub struct Diagnosis {
     /// One chain of DT_NEEDED edges from a Python module to the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<Chain>,
+    /// The scope's Python call that loads the file at run time
+    /// (`file:line call`), when the failing module is the caller's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loaded_by: Option<String>,
     /// Where the needed file is in the builder (canonical paths).
     pub in_builder: Vec<String>,
     /// Who installed it there.
@@ -42,6 +48,11 @@ pub struct Context<'a> {
     pub plan: Option<&'a PlanReport>,
     /// What the user copies themselves (canonical builder paths).
     pub scope: &'a [String],
+    /// The scope's run-time loads, and who calls `dlopen` for them.
+    pub runtime: &'a [RuntimeLoad],
+    pub callers: &'a Callers,
+    /// Where the target has a library (a soname), when it has it.
+    pub target_has: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// Explain every finding.
@@ -56,6 +67,7 @@ fn diagnose_one(cx: &Context<'_>, f: &Finding) -> Diagnosis {
         summary: String::new(),
         import: import.clone(),
         chain: None,
+        loaded_by: None,
         in_builder: Vec::new(),
         owner: None,
         fix: Vec::new(),
@@ -68,12 +80,33 @@ fn diagnose_one(cx: &Context<'_>, f: &Finding) -> Diagnosis {
     match &f.failure {
         Failure::MissingLibrary { library } => {
             d.summary = format!("{failing}: {library} is missing from the image");
-            let w = why::why(cx.session, cx.entries, library);
-            d.chain = pick_chain(cx, &w.chains, f);
-            d.in_builder = w.files.clone();
-            d.owner = w.files.first().and_then(|p| cx.owners.owner(p));
-            missing_library_fix(cx, library, &w.files, &mut d.fix);
+            let w = why::why(cx.session, cx.entries, cx.runtime, cx.callers, library);
+            // The failing package loads it itself at run time: that call
+            // is the way in, not some other object's DT_NEEDED chain.
+            let top = import.as_deref().map(|m| m.split('.').next().unwrap_or(m));
+            let own_call = w.runtime.iter().find(|l| {
+                top.is_some_and(|t| {
+                    let pkg = l.package.rsplit('/').next().unwrap_or(&l.package);
+                    pkg == t || pkg.strip_suffix(".py") == Some(t)
+                })
+            });
+            match own_call {
+                Some(l) => {
+                    d.loaded_by = l.calls.first().map(|c| format!("{} {}", c.place(), c.text));
+                }
+                None => d.chain = pick_chain(cx, &w.chains, f),
+            }
+            let files = w.builder_files();
+            d.in_builder = files.clone();
+            d.owner = files.first().and_then(|p| cx.owners.owner(p));
+            missing_library_fix(cx, library, &files, &mut d.fix);
             also_missing(cx, library, d.chain.as_ref(), &mut d.fix);
+        }
+        Failure::LibraryNotFound { library } => {
+            d.summary = format!(
+                "{failing}: it looked for the {library} library by name and found none (ctypes.util.find_library(\"{library}\") returns None where /sbin/ldconfig and an ld.so.cache listing it are missing, as in a distroless image)"
+            );
+            not_found_fix(cx, library, &mut d);
         }
         Failure::MissingVersion {
             version,
@@ -228,24 +261,99 @@ fn missing_library_fix(cx: &Context<'_>, library: &str, files: &[String], fix: &
         ));
         return;
     }
-    let items: Vec<_> = plan
-        .copy
-        .items
-        .iter()
-        .filter(|i| i.needed_as == library || files.contains(&i.src))
-        .cloned()
-        .collect();
+    let items = closure_items(plan, library, files);
     if !items.is_empty() {
         fix.extend(copy_lines(plan, items));
     } else if files.is_empty() {
         fix.push(format!(
             "{library} is not in the builder either: install the package that provides it in the builder stage"
         ));
-    } else {
+    } else if let Some(at) = (cx.target_has)(library) {
         fix.push(format!(
-            "the target {} provides {library}: the image must not remove or shadow it",
+            "the target {} provides {library} ({at}): the image must not remove or shadow it",
             plan.target
         ));
+    } else {
+        fix.push(format!(
+            "nothing ldslim reads in the scope loads {library} (no DT_NEEDED, no run-time load it can follow), so the plan does not copy it: add it with `ldslim scan --include {}`, which copies it with the libraries it needs",
+            files[0]
+        ));
+    }
+}
+
+/// The plan's items for a library (by the name it is needed as, or its
+/// builder files) and for its own DT_NEEDED closure (items whose chain
+/// passes through one of its files).
+fn closure_items(plan: &PlanReport, library: &str, files: &[String]) -> Vec<CopyItem> {
+    plan.copy
+        .items
+        .iter()
+        .filter(|i| {
+            i.needed_as == library
+                || files.contains(&i.src)
+                || i.chain.iter().any(|c| files.contains(c))
+        })
+        .cloned()
+        .collect()
+}
+
+/// A library a package searched for by name: where the builder's
+/// `ldconfig -p` finds it (what `find_library` reads), and what the image
+/// needs so that the same search succeeds there.
+fn not_found_fix(cx: &Context<'_>, name: &str, d: &mut Diagnosis) {
+    let ldconfig = Ldconfig::read(cx.session);
+    let (soname, path) = match ldconfig.find(name, true) {
+        Ok(found) => found,
+        Err(why) => {
+            d.fix.push(format!(
+                "no library lib{name}.so* in the builder either ({why}): install the package that provides it in the builder stage"
+            ));
+            return;
+        }
+    };
+    let real = cx
+        .session
+        .objects()
+        .resolve(std::path::Path::new(&path))
+        .ok()
+        .flatten()
+        .map(|r| r.path.display().to_string())
+        .unwrap_or(path.clone());
+    d.in_builder = vec![real.clone()];
+    d.owner = cx.owners.owner(&real);
+    let Some(plan) = cx.plan else {
+        d.fix.push(format!(
+            "copy {real} into the image as {path}, with /sbin/ldconfig and an /etc/ld.so.cache that lists {soname} (ldslim scan --target … writes one)"
+        ));
+        return;
+    };
+    let files = vec![real.clone()];
+    let items = closure_items(plan, &soname, &files);
+    if items.is_empty() {
+        d.fix.push(format!(
+            "{soname} ({real}) is in the builder, but nothing ldslim reads in the scope loads it: add it with `ldslim scan --include {path}`"
+        ));
+    } else {
+        d.fix.extend(copy_lines(plan, items));
+    }
+    match &plan.find_library {
+        Some(fl) if fl.added => {
+            let support: Vec<CopyItem> = plan
+                .copy
+                .items
+                .iter()
+                .filter(|i| i.needed_as == crate::runtime::resolve::LDCONFIG)
+                .cloned()
+                .collect();
+            d.fix.extend(copy_lines(plan, support));
+            d.fix.push(format!(
+                "and the {} ldslim writes, which lists {soname}: `ldslim scan --emit copy=DIR` or `--emit tar=FILE` include it (a Dockerfile cannot take it from the builder, whose cache lists the builder's libraries)",
+                fl.cache.as_deref().unwrap_or(crate::ldso::LD_SO_CACHE)
+            ));
+        }
+        _ => d.fix.push(format!(
+            "find_library(\"{name}\") also needs /sbin/ldconfig and an /etc/ld.so.cache listing {soname} in the image: `ldslim scan` adds both when the scope calls find_library"
+        )),
     }
 }
 

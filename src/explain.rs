@@ -93,6 +93,15 @@ pub enum Failure {
     WrongClass {
         class: String,
     },
+    /// A package looked for a library by name and found none, in its own
+    /// words (`libpq library not found`, `Unable to find zbar shared
+    /// library`, `failed to find libmagic`): most often
+    /// `ctypes.util.find_library` returning `None`, which it always does in
+    /// a distroless image (no `/sbin/ldconfig`). `library` is the name as
+    /// `find_library` takes it (`pq`, `zbar`, `magic`).
+    LibraryNotFound {
+        library: String,
+    },
     /// Any other loader error (`cannot enable executable stack …`, `invalid
     /// ELF header`, …) or an import failure without a loader message
     /// (`ModuleNotFoundError: No module named 'yaml'`).
@@ -232,6 +241,24 @@ pub fn parse(text: &str) -> Vec<Finding> {
         })
     };
 
+    // A package that tries several names reports each failure: once a
+    // Linux library name is missing in a traceback, its other attempts
+    // (names for macOS or Windows, names it searched for first) are noise.
+    let other_system = |f: &Failure| matches!(f, Failure::MissingLibrary { library } if crate::runtime::for_other_systems(library));
+    let linux_missing =
+        |f: &Failure| matches!(f, Failure::MissingLibrary { .. }) && !other_system(f);
+    let chain_of = |hit: &LoaderHit| hit.block.map(|b| blocks[b].chain);
+    let chains_missing: std::collections::BTreeSet<Option<usize>> = loader
+        .iter()
+        .filter(|h| linux_missing(&h.failure))
+        .map(chain_of)
+        .collect();
+    let any_linux = loader.iter().any(|h| !other_system(&h.failure));
+    loader.retain(|h| match &h.failure {
+        f if other_system(f) => !any_linux,
+        Failure::LibraryNotFound { .. } => !chains_missing.contains(&chain_of(h)),
+        _ => true,
+    });
     let mut findings: Vec<Finding> = Vec::new();
     let mut chains_with_loader = std::collections::BTreeSet::new();
     for hit in &loader {
@@ -303,7 +330,8 @@ fn dedup(findings: Vec<Finding>) -> Vec<Finding> {
                     o.module = f.module;
                 }
                 if o.final_error.is_none() {
-                    o.final_error = f.final_error;
+                    // Not the line the finding already is.
+                    o.final_error = f.final_error.filter(|e| e.line != o.line);
                 }
             }
             None => {
@@ -922,7 +950,10 @@ fn loader_failures(line: &str) -> Vec<(Failure, Option<String>)> {
         let object = program_before(line, lib_start).or_else(|| {
             let before = line[..lib_start].strip_suffix(": ")?;
             let (o, _) = segment_before(line, before.len())?;
-            looks_like_object(o).then_some(o)
+            // cffi's `cannot load library 'NAME': NAME: cannot open…`
+            // quotes the name it was given, which is no other object.
+            let o = o.trim_end_matches(['\'', '"', '`', '’']);
+            (looks_like_object(o) && o != lib).then_some(o)
         });
         if errno.is_empty() || errno == "No such file or directory" {
             out.push((
@@ -1107,6 +1138,11 @@ fn loader_failures(line: &str) -> Vec<(Failure, Option<String>)> {
             Some(object.trim().to_string()),
         ));
     }
+    if out.is_empty()
+        && let Some(name) = not_found_by_package(line)
+    {
+        out.push((Failure::LibraryNotFound { library: name }, None));
+    }
     // ldd: "\tNAME => not found".
     if let Some(at) = line.find(" => not found") {
         let name = line[..at].trim();
@@ -1120,6 +1156,65 @@ fn loader_failures(line: &str) -> Vec<(Failure, Option<String>)> {
         }
     }
     out
+}
+
+/// The library a package says it could not find, in the words the
+/// packages of the run-time loads test use (measured there): psycopg's
+/// `libpq library not found` and `no pq wrapper available`, pyzbar's and
+/// pylibdmtx's `Unable to find zbar shared library`, python-magic's
+/// `failed to find libmagic`, opuslib's `Could not find Opus library`,
+/// libnacl's `Could not locate nacl lib, searched for libsodium.so, …`,
+/// sounddevice's `PortAudio library not found`, cairocffi's `no library
+/// called "cairo-2" was found`. Returns the name as `find_library` takes
+/// it.
+fn not_found_by_package(line: &str) -> Option<String> {
+    let lower = line.to_ascii_lowercase();
+    let word_before = |at: usize| -> Option<&str> { line[..at].split_whitespace().next_back() };
+    let word_after = |at: usize| -> Option<&str> {
+        line.get(at..)?
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .find(|w| !w.is_empty())
+    };
+    let found = if let Some(at) = lower.find("no library called ") {
+        word_after(at + "no library called ".len())
+    } else if let Some(at) = lower.find("unable to find ") {
+        lower[at..]
+            .contains(" shared library")
+            .then(|| word_after(at + "unable to find ".len()))
+            .flatten()
+    } else if let Some(at) = lower.find(" library not found") {
+        word_before(at)
+    } else if let Some(at) = lower.find("failed to find ") {
+        word_after(at + "failed to find ".len())
+    } else if let Some(at) = lower.find("could not find ") {
+        lower[at..]
+            .contains(" library")
+            .then(|| word_after(at + "could not find ".len()))
+            .flatten()
+    } else if let Some(at) = lower.find("could not locate ") {
+        // libnacl lists the names it tried: the first is the library.
+        match lower.find("searched for ") {
+            Some(s) => word_after(s + "searched for ".len()),
+            None => word_after(at + "could not locate ".len()),
+        }
+    } else if let Some(at) = lower.find("no ") {
+        lower[at..]
+            .contains(" wrapper available")
+            .then(|| word_after(at + "no ".len()))
+            .flatten()
+    } else {
+        None
+    };
+    let word = found?.trim_matches(|c: char| {
+        !(c.is_ascii_alphanumeric() || c == '_' || c == '+' || c == '-' || c == '.')
+    });
+    let word = word.trim_end_matches('.');
+    let name = crate::runtime::stem(word);
+    (name.len() >= 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b)))
+    .then_some(name)
 }
 
 /// Every start index of `pat` in `s` (non-overlapping), at most 64.
@@ -1355,6 +1450,76 @@ mod tests {
         );
         assert!(parse("OSError: [Errno 98] Address already in use").is_empty());
         assert!(parse("").is_empty());
+    }
+
+    #[test]
+    fn packages_that_found_no_library_by_name() {
+        // Each message as the package prints it (measured in the run-time
+        // loads test's builder and image).
+        for (text, name) in [
+            (
+                "- couldn't import psycopg 'python' implementation: libpq library not found",
+                "pq",
+            ),
+            ("ImportError: no pq wrapper available.", "pq"),
+            ("ImportError: Unable to find zbar shared library", "zbar"),
+            ("ImportError: Unable to find dmtx shared library", "dmtx"),
+            (
+                "ImportError: failed to find libmagic.  Check your installation",
+                "magic",
+            ),
+            (
+                "Exception: Could not find Opus library. Make sure it is installed.",
+                "opus",
+            ),
+            (
+                "OSError: Could not locate nacl lib, searched for libsodium.so, libsodium.so.23, libsodium.so.18",
+                "sodium",
+            ),
+            ("OSError: PortAudio library not found", "portaudio"),
+            ("OSError: no library called \"cairo-2\" was found", "cairo"),
+        ] {
+            let f = one(text);
+            assert_eq!(
+                f.failure,
+                Failure::LibraryNotFound {
+                    library: name.into()
+                },
+                "{text}"
+            );
+        }
+        // A loader message on the line wins.
+        let f =
+            one("OSError: libpq.so.5: cannot open shared object file: No such file or directory");
+        assert!(matches!(f.failure, Failure::MissingLibrary { .. }));
+    }
+
+    #[test]
+    fn cffi_names_no_other_object_and_other_systems_names_are_noise() {
+        let f = one(
+            "OSError: cannot load library 'libvips.so.42': libvips.so.42: cannot open shared object file: No such file or directory.  Additionally, ctypes.util.find_library() did not manage to locate a library called 'libvips.so.42'",
+        );
+        assert_eq!(
+            f.failure,
+            Failure::MissingLibrary {
+                library: "libvips.so.42".into()
+            }
+        );
+        assert_eq!(f.object, None, "no stray quote, no object");
+        // cairocffi tries names in turn: the Linux soname is the finding.
+        let text = "Traceback (most recent call last):\n  File \"/s/cairocffi/__init__.py\", line 48, in <module>\n    cairo = dlopen(\nOSError: no library called \"cairo-2\" was found\nno library called \"cairo\" was found\ncannot load library 'libcairo.so.2': libcairo.so.2: cannot open shared object file: No such file or directory\ncannot load library 'libcairo.2.dylib': libcairo.2.dylib: cannot open shared object file: No such file or directory\ncannot load library 'libcairo-2.dll': libcairo-2.dll: cannot open shared object file: No such file or directory\n";
+        let f = one(text);
+        assert_eq!(
+            f.failure,
+            Failure::MissingLibrary {
+                library: "libcairo.so.2".into()
+            }
+        );
+        // Alone, a name for another system is still reported.
+        let f = one(
+            "OSError: cannot load library 'libfoo.dylib': libfoo.dylib: cannot open shared object file: No such file or directory",
+        );
+        assert!(matches!(f.failure, Failure::MissingLibrary { .. }));
     }
 
     #[test]

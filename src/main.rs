@@ -476,11 +476,47 @@ fn scan_quietly(
     Ok((session, report))
 }
 
+/// Where the chosen target has a library (by soname, in its loader's
+/// default directories, or by path); always `None` with `--target none`.
+type TargetHas = Box<dyn Fn(&str) -> Option<String>>;
+
+fn target_lookup(
+    session: &Session,
+    report: &scan::ScanReport,
+    target: Option<&str>,
+) -> io::Result<TargetHas> {
+    let Some((_, tree)) = pick_target(target, session)? else {
+        return Ok(Box::new(|_: &str| None));
+    };
+    // The loader the image's programs use: the interpreter's.
+    let interp = report
+        .runtime
+        .callers
+        .interpreter
+        .as_deref()
+        .and_then(|i| {
+            let objects = session.objects();
+            let f = objects.resolve(std::path::Path::new(i)).ok()??;
+            objects.facts(&f).as_ref().as_ref().ok()?.interp.clone()
+        })
+        .unwrap_or_else(|| ldslim::ldso::abi::ABIS[0].interp.to_string());
+    Ok(Box::new(move |lib: &str| {
+        ldslim::why::in_tree(tree.clone(), &interp, lib)
+    }))
+}
+
 /// `ldslim why ROOT LIB [PATH...]`
 fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
     let (session, report) = scan_quietly(&args.root, &args.loader, &args.paths, ui)?;
-    let answer = ldslim::why::why(&session, &report.entries, &args.lib);
+    let answer = ldslim::why::why(
+        &session,
+        &report.entries,
+        &report.runtime.loads,
+        &report.runtime.callers,
+        &args.lib,
+    );
     ui.stage("why", format_args!("{} chains", answer.chains.len()));
+    let target_has = target_lookup(&session, &report, args.target.as_deref())?;
     let plan = plan_for(
         &session,
         &report,
@@ -495,13 +531,20 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
             plan.as_ref().map_or(0, |p| p.copy.items.len())
         ),
     );
+    let in_target = target_has(&args.lib);
     let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
-        Format::Text => report::why_text(&mut out, &answer, plan.as_ref(), report.python.as_ref())?,
-        Format::Json => report::why_json(&mut out, &answer, plan.as_ref())?,
+        Format::Text => report::why_text(
+            &mut out,
+            &answer,
+            plan.as_ref(),
+            in_target.as_deref(),
+            report.python.as_ref(),
+        )?,
+        Format::Json => report::why_json(&mut out, &answer, plan.as_ref(), in_target.as_deref())?,
     }
     out.flush()?;
-    Ok(if answer.chains.is_empty() {
+    Ok(if !answer.is_loaded() {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -540,6 +583,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
         .host_root()
         .ok_or_else(|| io::Error::other("the builder must be a directory"))?;
     let owners = ldslim::owners::Owners::load(builder, &site_dirs);
+    let target_has = target_lookup(&session, &report, args.target.as_deref())?;
     let cx = ldslim::diagnose::Context {
         session: &session,
         entries: &report.entries,
@@ -547,6 +591,9 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
         owners: &owners,
         plan: plan.as_ref(),
         scope: &report.paths,
+        runtime: &report.runtime.loads,
+        callers: &report.runtime.callers,
+        target_has: &*target_has,
     };
     let answers = ldslim::diagnose::diagnose(&cx, &findings);
     ui.stage("diagnose", format_args!("{} answers", answers.len()));

@@ -636,25 +636,69 @@ fn human_bytes(n: u64) -> String {
 /// What the target does about the library of a `why`: provides it, or
 /// lacks it and these items are copied.
 fn why_target<'a>(w: &WhyReport, plan: &'a PlanReport) -> Vec<&'a CopyItem> {
+    let files = w.builder_files();
     plan.copy
         .items
         .iter()
-        .filter(|i| i.needed_as == w.library || w.files.contains(&i.src))
+        .filter(|i| {
+            i.needed_as == w.library
+                || files.contains(&i.src)
+                || w.runtime.iter().any(|l| i.src == l.file)
+        })
         .collect()
 }
 
+/// What the target does about the library, in one sentence; the plan's
+/// copies follow it when there are any.
+fn why_verdict(w: &WhyReport, p: &PlanReport, in_target: Option<&str>) -> String {
+    let builder = w.builder_files();
+    if !why_target(w, p).is_empty() {
+        return format!("target {}: lacks it; the plan copies:", p.target);
+    }
+    match (in_target, builder.first()) {
+        (Some(at), _) => format!("target {}: provides it ({at}); nothing to copy", p.target),
+        (None, None) => format!("target {}: lacks it, and so does the builder", p.target),
+        (None, Some(file)) if w.is_loaded() => format!(
+            "target {}: lacks it, and the plan does not copy it: see the plan (`ldslim scan`) for why {file} is left out",
+            p.target
+        ),
+        (None, Some(file)) => format!(
+            "target {}: lacks it; nothing in scope loads it, so the plan does not copy it (add it with `ldslim scan --include {file}` if the application loads it in a way ldslim cannot see)",
+            p.target
+        ),
+    }
+}
+
 /// `why` for people: the file, each chain with the reason on each edge,
-/// and what the target does about it.
+/// the run-time loads, and what the target does about it.
 pub fn why_text(
     out: &mut dyn Write,
     w: &WhyReport,
     plan: Option<&PlanReport>,
+    in_target: Option<&str>,
     inv: Option<&Inventory>,
 ) -> io::Result<()> {
-    if w.files.is_empty() {
-        writeln!(out, "{}: not loaded by anything in scope", w.library)?;
-    } else {
-        writeln!(out, "{}: {}", w.library, w.files.join(", "))?;
+    match (&w.files[..], &w.builder) {
+        ([], Some(crate::runtime::Outcome::Found { path, real, .. })) => writeln!(
+            out,
+            "{}: {real} in the builder (dlopen finds {path})",
+            w.library
+        )?,
+        ([], Some(crate::runtime::Outcome::NotFound { why })) => {
+            writeln!(out, "{}: not in the builder ({why})", w.library)?
+        }
+        ([], None) => writeln!(out, "{}: not loaded by anything in scope", w.library)?,
+        (files, _) => writeln!(out, "{}: {}", w.library, files.join(", "))?,
+    }
+    if !w.runtime.is_empty() {
+        writeln!(out, "loaded at run time by the scope's Python code:")?;
+        for l in &w.runtime {
+            for c in &l.calls {
+                writeln!(out, "  {} {}", c.place(), c.text)?;
+            }
+            let ways: Vec<String> = l.ways.iter().map(|w| w.describe()).collect();
+            writeln!(out, "  which open {} as {}", l.file, ways.join(", "))?;
+        }
     }
     let n = w.chains.len();
     if n > 0 {
@@ -666,7 +710,10 @@ pub fn why_text(
         )?;
     }
     for c in &w.chains {
-        writeln!(out, "  {}{}", c.entry, import_hint(&c.entry, inv))?;
+        match &c.runtime {
+            Some(call) => writeln!(out, "  {} (loaded at run time: {call})", c.entry)?,
+            None => writeln!(out, "  {}{}", c.entry, import_hint(&c.entry, inv))?,
+        }
         for (depth, l) in c.links.iter().enumerate() {
             writeln!(
                 out,
@@ -678,20 +725,43 @@ pub fn why_text(
             )?;
         }
     }
+    if !w.is_loaded() {
+        writeln!(
+            out,
+            "nothing in scope loads it: no DT_NEEDED chain from the scope, and no run-time load of its Python code that ldslim can follow"
+        )?;
+    }
     if let Some(p) = plan {
-        let items = why_target(w, p);
-        if items.is_empty() {
-            writeln!(out, "target {}: provides it; nothing to copy", p.target)?;
-        } else {
-            writeln!(out, "target {}: lacks it; copy from the builder:", p.target)?;
-            for i in items {
-                match &i.kind {
-                    CopyKind::Symlink { target } => writeln!(out, "    {} -> {target}", i.dest)?,
-                    CopyKind::File { .. } => writeln!(out, "    {}", i.dest)?,
-                    CopyKind::Generated { .. } => {
-                        writeln!(out, "    {} (written by ldslim)", i.dest)?
-                    }
-                }
+        let name = w.library.rsplit('/').next().unwrap_or(&w.library);
+        for d in p
+            .declared
+            .iter()
+            .filter(|d| d.declared.sonames.iter().any(|s| s == name))
+        {
+            writeln!(
+                out,
+                "declared in the .note.dlopen of {} ({})",
+                d.object,
+                d.declared.priority.name()
+            )?;
+        }
+        for u in p.unverified.iter().filter(|u| {
+            u.named.name() == w.library || u.builder == w.library || w.files.contains(&u.builder)
+        }) {
+            writeln!(
+                out,
+                "{} {} (its read-only data names it; it calls {}): not verified",
+                u.object,
+                u.named.describe(),
+                u.calls.join(", ")
+            )?;
+        }
+        writeln!(out, "{}", why_verdict(w, p, in_target))?;
+        for i in why_target(w, p) {
+            match &i.kind {
+                CopyKind::Symlink { target } => writeln!(out, "    {} -> {target}", i.dest)?,
+                CopyKind::File { .. } => writeln!(out, "    {}", i.dest)?,
+                CopyKind::Generated { .. } => writeln!(out, "    {} (written by ldslim)", i.dest)?,
             }
         }
     }
@@ -699,7 +769,12 @@ pub fn why_text(
 }
 
 /// `why` as JSON.
-pub fn why_json(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -> io::Result<()> {
+pub fn why_json(
+    out: &mut dyn Write,
+    w: &WhyReport,
+    plan: Option<&PlanReport>,
+    in_target: Option<&str>,
+) -> io::Result<()> {
     #[derive(serde::Serialize)]
     struct Doc<'a> {
         schema: &'static str,
@@ -707,13 +782,17 @@ pub fn why_json(out: &mut dyn Write, w: &WhyReport, plan: Option<&PlanReport>) -
         why: &'a WhyReport,
         #[serde(skip_serializing_if = "Option::is_none")]
         target: Option<&'a str>,
+        /// Where the target has it (absent when it lacks it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        in_target: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         copy: Option<Vec<&'a CopyItem>>,
     }
     let doc = Doc {
-        schema: "ldslim.why/1",
+        schema: "ldslim.why/2",
         why: w,
         target: plan.map(|p| p.target.as_str()),
+        in_target: plan.and(in_target),
         copy: plan.map(|p| why_target(w, p)),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
@@ -789,6 +868,9 @@ pub fn explain_text(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()
             let mut parts = vec![c.entry.clone()];
             parts.extend(c.links.iter().map(|l| l.needed.clone()));
             writeln!(out, "  chain: {}", parts.join(" -> "))?;
+        }
+        if let Some(call) = &a.loaded_by {
+            writeln!(out, "  loaded at run time by: {call}")?;
         }
         if !a.in_builder.is_empty() {
             let owner = match &a.owner {

@@ -372,6 +372,7 @@ fn all_captures_in_one_log() {
             } => format!("{library} for {required_by}"),
             Failure::UndefinedSymbol { symbol } => symbol.clone(),
             Failure::WrongClass { class } => class.clone(),
+            Failure::LibraryNotFound { library } => format!("find_library({library})"),
             Failure::Other { message } => message.chars().take(30).collect(),
         })
         .collect();

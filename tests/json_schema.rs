@@ -141,6 +141,59 @@ fn scan_json_matches_its_schema() {
     assert!(len(&v["plan"]["copy"]["env"]) == 1, "{v}");
     check("scan", &v);
 
+    // Loads a library declares in .note.dlopen, and possible loads of a
+    // library that calls dlopen and names what the image lacks.
+    let w = pyworld::runtime_world(&[]);
+    let lib = |n: &str| format!("/usr/lib/x86_64-linux-gnu/{n}");
+    for n in [
+        "libreq.so.1",
+        "librec.so.1",
+        "libsug.so.1",
+        "libplugdep.so.3",
+    ] {
+        w.lib(&lib(n), n, &[], &[]);
+    }
+    for (src, soname) in [
+        ("dlopen_note.c", "libnoted.so.1"),
+        ("plughost.c", "libplughost.so.1"),
+    ] {
+        let so = format!("-Wl,-soname,{soname}");
+        w.exe_from(src, &lib(soname), &[], &["-shared", "-fPIC", &so]);
+    }
+    w.lib(
+        &format!(
+            "{}/pkgn/_ext.cpython-311-x86_64-linux-gnu.so",
+            pyworld::SITE
+        ),
+        "_ext.so",
+        &[&lib("libnoted.so.1"), &lib("libplughost.so.1")],
+        &[],
+    );
+    w.write("/usr/share/plughost/plughost.conf", b"x\n");
+    let root = w.root.to_str().unwrap();
+    let target = common::World::new();
+    let t = target.root.to_str().unwrap();
+    let (code, v) = ldslim(&["scan", root, "--format", "json", "--target", t]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        len(&v["plan"]["declared"]) == 3 && len(&v["plan"]["unverified"]) >= 2,
+        "{v}"
+    );
+    assert!(v["plan"]["declared_problems"].is_object(), "{v}");
+    check("scan", &v);
+    let (_, v) = ldslim(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "--target",
+        t,
+        "--include",
+        "/nonexistent",
+    ]);
+    assert!(len(&v["plan"]["include_problems"]) == 1, "{v}");
+    check("scan", &v);
+
     // A symbol version the target's glibc lacks.
     let w = common::World::new();
     let stub = w.stub_versioned("libc.so.6", "glibc238.c", "glibc238.map");
@@ -233,6 +286,18 @@ fn why_json_matches_its_schema() {
     assert_eq!(code, Some(1), "{v}");
     assert!(v.get("target").is_none(), "{v}");
     check("why", &v);
+    // A library loaded at run time, and one of its DT_NEEDED.
+    let w = pyworld::runtime_world(&[]);
+    let root = w.root.to_str().unwrap();
+    for lib in ["libfoo.so.1", "libdep.so.1", "libc.so.6"] {
+        let (_, v) = ldslim(&["why", root, lib, "--format", "json"]);
+        check("why", &v);
+    }
+    let (_, v) = ldslim(&["why", root, "libfoo.so.1", "--format", "json"]);
+    assert!(
+        len(&v["runtime"]) == 1 && v["builder"]["outcome"] == "found",
+        "{v}"
+    );
 }
 
 #[test]
@@ -247,7 +312,8 @@ fn explain_json_matches_its_schema() {
          /usr/bin/python3.11: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /usr/bin/python3.11)\n\
          ImportError: {ext}: undefined symbol: PyFoo_Bar\n\
          ImportError: {ext}: wrong ELF class: ELFCLASS32\n\
-         ModuleNotFoundError: No module named 'yaml'\n",
+         ModuleNotFoundError: No module named 'yaml'\n\
+         OSError: PortAudio library not found\n",
         ext = pyworld::EXT_OK
     );
     let (_, v) = ldslim(&["explain", root, "--format", "json", &text]);
@@ -262,6 +328,7 @@ fn explain_json_matches_its_schema() {
         "missing_version",
         "undefined_symbol",
         "wrong_class",
+        "library_not_found",
         "other",
     ] {
         assert!(types.contains(&t), "no {t} failure: {types:?}\n{v}");

@@ -611,3 +611,204 @@ fn a_loader_call_stored_as_the_tail_of_another_name_counts() {
     assert_eq!(h.calls, ["dlopen"]);
     assert_eq!(h.names, ["/usr/share/tailmerge/conf"]);
 }
+
+fn out(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `why` for libraries outside the DT_NEEDED graph: loaded at run time,
+/// needed by one that is, in the builder but loaded by nothing, nowhere,
+/// and in the target.
+#[test]
+fn why_tells_run_time_loads_and_never_claims_what_the_target_lacks() {
+    let w = runtime_world(&[]);
+    w.lib(
+        &format!("{LIBDIR}/libunused.so.1"),
+        "libunused.so.1",
+        &[],
+        &[],
+    );
+    let target = World::new();
+    let tg = target.root.display().to_string();
+    let why = |lib: &str| w.ldslim("why", &[lib, "--target", &tg]);
+
+    let o = why("libfoo.so.1");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("loaded at run time by the scope's Python code:\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "  {SITE}/pkgfind/__init__.py:2 ctypes.CDLL(ctypes.util.find_library('foo'))\n"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "  which open {LIBDIR}/libfoo.so.1.0 as CDLL(find_library(\"foo\")), find_library(\"foo\")\n"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("lacks it; the plan copies:\n"), "{t}");
+    assert!(t.contains(&format!("    {LIBDIR}/libfoo.so.1.0\n")), "{t}");
+
+    // Needed by a library loaded at run time: the chain starts at the call.
+    let o = why("libdep.so.1");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!(
+            "  {LIBDIR}/libfoo.so.1.0 (loaded at run time: {SITE}/pkgfind/__init__.py:2 (CDLL(find_library(\"foo\"))))\n     -> libdep.so.1 => "
+        )),
+        "{t}"
+    );
+
+    // In the builder, loaded by nothing: found by name, and not copied.
+    let o = why("libunused.so.1");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "libunused.so.1: {LIBDIR}/libunused.so.1 in the builder (dlopen finds "
+        )),
+        "{t}"
+    );
+    assert!(t.contains("nothing in scope loads it"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "lacks it; nothing in scope loads it, so the plan does not copy it (add it with `ldslim scan --include {LIBDIR}/libunused.so.1`"
+        )),
+        "{t}"
+    );
+    assert!(!t.contains("provides it"), "{t}");
+
+    // Nowhere: the target does not "provide" it.
+    let o = why("libnosuch.so.9");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("libnosuch.so.9: not in the builder (dlopen(libnosuch.so.9) finds nothing"),
+        "{t}"
+    );
+    assert!(t.contains("lacks it, and so does the builder"), "{t}");
+    assert!(!t.contains("provides it"), "{t}");
+
+    // What the target has, it provides, and says where.
+    let t = out(&why("libc.so.6"));
+    assert!(
+        t.contains("provides it (/lib/x86_64-linux-gnu/libc.so.6); nothing to copy"),
+        "{t}"
+    );
+
+    // The same in JSON.
+    let o = w.ldslim(
+        "why",
+        &["libunused.so.1", "--target", &tg, "--format", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["schema"], "ldslim.why/2");
+    assert_eq!(v["builder"]["outcome"], "found");
+    assert!(v["in_target"].is_null());
+    assert_eq!(v["copy"], serde_json::json!([]));
+    let o = w.ldslim("why", &["libfoo.so.1", "--target", &tg, "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["runtime"][0]["package"], format!("{SITE}/pkgfind"));
+    assert_eq!(v["runtime"][0]["ways"][0]["by"], "find_and_open");
+}
+
+/// `explain` on what run-time loaders print, tied to the builder's file
+/// and the exact fix.
+#[test]
+fn explain_ties_run_time_load_messages_to_the_builder() {
+    let w = runtime_world(&[]);
+    let target = World::new();
+    let tg = target.root.display().to_string();
+    let explain = |msg: &str| w.ldslim("explain", &[msg, "--target", &tg]);
+
+    // CDLL by soname.
+    let o =
+        explain("OSError: libbar.so.2: cannot open shared object file: No such file or directory");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!("in the builder: {LIBDIR}/libbar.so.2")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "COPY --from=builder {LIBDIR}/libbar.so.2 {LIBDIR}/"
+        )),
+        "{t}"
+    );
+    assert!(!t.contains("not in the builder either"), "{t}");
+
+    // cffi's message: the library with its own DT_NEEDED, no stray quote.
+    let msg = format!(
+        "Traceback (most recent call last):\n  File \"{SITE}/pkgfind/__init__.py\", line 2, in <module>\nOSError: cannot load library 'libfoo.so.1': libfoo.so.1: cannot open shared object file: No such file or directory.  Additionally, ctypes.util.find_library() did not manage to locate a library called 'libfoo.so.1'\n"
+    );
+    let o = w.ldslim("explain", &[&msg, "--target", &tg, "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &v["failures"][0];
+    assert_eq!(a["finding"]["object"], Value::Null, "{a:#}");
+    let fix = a["fix"].to_string();
+    assert!(
+        fix.contains("libfoo.so.1.0") && fix.contains("libdep.so.1"),
+        "{a:#}"
+    );
+    assert!(
+        a["loaded_by"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(&format!("{SITE}/pkgfind/__init__.py:2 ctypes."))),
+        "{a:#}"
+    );
+
+    // find_library returning None, in the package's words.
+    let o = explain("OSError: foo library not found");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("it looked for the foo library by name and found none"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("in the builder: {LIBDIR}/libfoo.so.1.0")),
+        "{t}"
+    );
+    assert!(
+        t.contains("COPY --from=builder /sbin/ldconfig /sbin/\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "COPY --from=builder {LIBDIR}/libdep.so.1 {LIBDIR}/\n"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("/etc/ld.so.cache ldslim writes, which lists libfoo.so.1"),
+        "{t}"
+    );
+
+    // A library the builder lacks too.
+    let t = out(&explain(
+        "ImportError: failed to find libmagic.  Check your installation",
+    ));
+    assert!(
+        t.contains("no library libmagic.so* in the builder either"),
+        "{t}"
+    );
+
+    // Names for other systems next to the Linux one are not findings.
+    let msg = "OSError: no library called \"foo\" was found\ncannot load library 'libfoo.so.1': libfoo.so.1: cannot open shared object file: No such file or directory\ncannot load library 'libfoo.1.dylib': libfoo.1.dylib: cannot open shared object file: No such file or directory\ncannot load library 'libfoo-1.dll': libfoo-1.dll: cannot open shared object file: No such file or directory\n";
+    let o = w.ldslim("explain", &[msg, "--target", &tg, "--format", "json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{v:#}");
+    assert_eq!(failures[0]["finding"]["failure"]["library"], "libfoo.so.1");
+}

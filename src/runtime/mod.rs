@@ -180,14 +180,19 @@ impl RuntimeLoad {
     }
 }
 
-/// Whether `FILE:LINE` (FILE a path or its end) names `c`.
+/// Whether `FILE:LINE`, or `FILE.py` for every call of a file (FILE a
+/// path or its end), names `c`.
 pub fn site_matches(c: &CallSite, allow: &str) -> bool {
-    allow.rsplit_once(':').is_some_and(|(file, line)| {
-        line.parse::<u32>().is_ok_and(|l| l == c.line)
-            && (c.file == file
-                || c.file
-                    .ends_with(&format!("/{}", file.trim_start_matches('/'))))
-    })
+    let same_file = |file: &str| {
+        c.file == file
+            || c.file
+                .ends_with(&format!("/{}", file.trim_start_matches('/')))
+    };
+    match allow.rsplit_once(':') {
+        Some((file, line)) => line.parse::<u32>().is_ok_and(|l| l == c.line) && same_file(file),
+        // A whole file: every call in it.
+        None => allow.ends_with(".py") && same_file(allow),
+    }
 }
 
 /// Every load found, grouped; and the calls whose library could not be
@@ -664,5 +669,8 @@ mod tests {
         assert!(l.allowed_by(&["psycopg/pq/misc.py:74".into()]));
         assert!(l.allowed_by(&["/s/psycopg/pq/misc.py:74".into()]));
         assert!(!l.allowed_by(&["misc.py:75".into(), "sodium".into()]));
+        // A whole file, by its path or the end of it.
+        assert!(l.allowed_by(&["pq/misc.py".into()]));
+        assert!(!l.allowed_by(&["sc.py".into(), "pq/misc".into()]));
     }
 }
