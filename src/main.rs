@@ -251,15 +251,16 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         ProgressBar::hidden()
     };
     let progress = Bar(bar);
-    let mut report = scan::scan(&session, &args.paths, args.scope.into(), &progress)
-        .map_err(|e| io::Error::other(e.to_string()))?;
+    let report = scan::scan_with(
+        &session,
+        &args.paths,
+        args.scope.into(),
+        !args.no_runtime,
+        &progress,
+    )
+    .map_err(|e| io::Error::other(e.to_string()))?;
     progress.0.finish_and_clear();
-    if args.no_runtime {
-        report.runtime = ldslim::runtime::Found {
-            checked: false,
-            ..Default::default()
-        };
-    }
+    let mut report = report;
     let unused_allow = report.runtime.allow(&args.allow_runtime);
     ui.stage(
         "scan",

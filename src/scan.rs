@@ -152,6 +152,18 @@ pub fn scan(
     scope: Scope,
     progress: &dyn Progress,
 ) -> Result<ScanReport, RootError> {
+    scan_with(session, paths, scope, true, progress)
+}
+
+/// [`scan`], reading the scope's Python sources for run-time loads or not
+/// (`--no-runtime`: then `runtime.checked` is false and no `.py` is read).
+pub fn scan_with(
+    session: &Session,
+    paths: &[String],
+    scope: Scope,
+    runtime: bool,
+    progress: &dyn Progress,
+) -> Result<ScanReport, RootError> {
     let Some(root) = session.host_root() else {
         return Err(RootError::NotADirectory(PathBuf::from(
             "(not a host directory)",
@@ -198,6 +210,7 @@ pub fn scan(
         session,
         files: AtomicUsize::new(0),
         progress,
+        runtime,
     };
     let outcomes = crate::walk::walk(root.host_dir(), &starts, &walker);
     let mut report = gather(
@@ -215,7 +228,11 @@ pub fn scan(
         report.warnings.sort();
     }
     report.python = python;
-    report.runtime = runtime_loads(session, &mut report);
+    report.runtime = if runtime {
+        runtime_loads(session, &mut report)
+    } else {
+        crate::runtime::Found::default()
+    };
     Ok(report)
 }
 
@@ -296,6 +313,8 @@ struct Walker<'a> {
     session: &'a Session,
     files: AtomicUsize,
     progress: &'a dyn Progress,
+    /// Whether `.py` files are read for run-time loads.
+    runtime: bool,
 }
 
 impl crate::walk::Visit for Walker<'_> {
@@ -328,18 +347,29 @@ impl crate::walk::Visit for Walker<'_> {
             Ok(f) => f,
             Err(e) => return problem(e.to_string()),
         };
-        let mut magic = [0u8; 4];
-        match file.read_at(&mut magic, 0) {
-            Ok(4) if magic == *b"\x7fELF" => {}
-            Ok(_)
-                if entry.name.to_bytes().ends_with(b".py") && !in_tests_or_examples(entry.dir) =>
-            {
-                return python_source(&file, entry).map(|text| {
-                    Outcome::Python(entry.path().to_string_lossy().into_owned(), text)
-                });
+        if self.runtime
+            && entry.name.to_bytes().ends_with(b".py")
+            && !in_tests_or_examples(entry.dir)
+        {
+            // Read whole, once: its first bytes say ELF or not as well.
+            match python_source(&file) {
+                Ok(Source::Python(text)) => {
+                    return Some(Outcome::Python(
+                        entry.path().to_string_lossy().into_owned(),
+                        text,
+                    ));
+                }
+                Ok(Source::Elf) => {}
+                Ok(Source::Other) => return None,
+                Err(e) => return problem(e.to_string()),
             }
-            Ok(_) => return None,
-            Err(e) => return problem(e.to_string()),
+        } else {
+            let mut magic = [0u8; 4];
+            match file.read_at(&mut magic, 0) {
+                Ok(4) if magic == *b"\x7fELF" => {}
+                Ok(_) => return None,
+                Err(e) => return problem(e.to_string()),
+            }
         }
         // Only ELF files pay for their identity, which memoises their facts.
         let meta = match file.metadata() {
@@ -394,30 +424,54 @@ fn in_tests_or_examples(dir: &Path) -> bool {
         .any(|c| NOT_RUN.iter().any(|n| c.as_os_str() == *n))
 }
 
-/// The text of a Python source that names `ctypes`, `cffi` or `dlopen`
-/// (read whole, up to 8 MiB: no real module is larger).
-fn python_source(file: &std::fs::File, entry: &crate::walk::Entry<'_>) -> Option<String> {
-    const MAX_SOURCE: u64 = 8 << 20;
-    let _ = entry;
-    let len = file.metadata().ok()?.len();
-    if len > MAX_SOURCE {
-        return None;
+/// What a `.py` file turned out to be.
+enum Source {
+    /// A Python source that names `ctypes`, `cffi` or `dlopen`.
+    Python(String),
+    /// An ELF file with a `.py` name: examined as one.
+    Elf,
+    /// Anything else (no such name, too large, not UTF-8).
+    Other,
+}
+
+/// A `.py` file read whole (up to 8 MiB: no real module is larger) into a
+/// buffer the thread keeps, so the thousands of sources of a scope cost
+/// one `pread` each (two past 64 KiB) and no allocation.
+fn python_source(file: &std::fs::File) -> std::io::Result<Source> {
+    const MAX_SOURCE: usize = 8 << 20;
+    const FIRST: usize = 64 << 10;
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut bytes = vec![0u8; usize::try_from(len).ok()?];
-    let got = crate::elf::read_full(
-        &SizedFile {
-            file: file.try_clone().ok()?,
-            size: len,
-        },
-        &mut bytes,
-        0,
-    )
-    .ok()?;
-    bytes.truncate(got);
-    if !crate::runtime::pysource::may_load(&bytes) {
-        return None;
-    }
-    String::from_utf8(bytes).ok()
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let mut got = 0;
+        loop {
+            if got == buf.len() {
+                if buf.len() > MAX_SOURCE {
+                    return Ok(Source::Other);
+                }
+                let bigger = buf.len() + buf.len().max(FIRST);
+                buf.resize(bigger, 0);
+            }
+            match file.read_at(&mut buf[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let bytes = &buf[..got];
+        if bytes.starts_with(b"\x7fELF") {
+            return Ok(Source::Elf);
+        }
+        if !crate::runtime::pysource::may_load(bytes) {
+            return Ok(Source::Other);
+        }
+        Ok(std::str::from_utf8(bytes)
+            .map(|t| Source::Python(t.to_string()))
+            .unwrap_or(Source::Other))
+    })
 }
 
 /// `/proc`, `/sys` and `/dev` of the root.

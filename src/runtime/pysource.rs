@@ -136,10 +136,19 @@ pub fn load_calls_with(
 /// a library names `ctypes`, `cffi` or `dlopen` in the file (an `ffi`
 /// object imported from elsewhere is still called `.dlopen`).
 pub fn may_load(bytes: &[u8]) -> bool {
-    const MARKS: [&[u8]; 3] = [b"ctypes", b"cffi", b"dlopen"];
-    MARKS
-        .iter()
-        .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+    // One SIMD pass for the three words (aho-corasick's packed searcher,
+    // Teddy): a scan reads every `.py` of the scope (140 MB for the apps
+    // root), and a byte-by-byte search took half the scan's time, a search
+    // word by word or an automaton keyed on the first letters (`c`, `d`:
+    // common ones) a fifth.
+    const MARKS: [&str; 3] = ["ctypes", "cffi", "dlopen"];
+    static SEARCHER: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
+        std::sync::LazyLock::new(|| aho_corasick::packed::Searcher::new(MARKS));
+    match SEARCHER.as_ref() {
+        Some(s) => s.find(bytes).is_some(),
+        // No SIMD on this CPU: the portable automaton.
+        None => aho_corasick::AhoCorasick::new(MARKS).is_ok_and(|a| a.is_match(bytes)),
+    }
 }
 
 /// Values are sets of alternatives; these bound the work on hostile or
