@@ -812,3 +812,75 @@ fn explain_ties_run_time_load_messages_to_the_builder() {
     assert_eq!(failures.len(), 1, "{v:#}");
     assert_eq!(failures[0]["finding"]["failure"]["library"], "libfoo.so.1");
 }
+
+/// `--include` on what a hostile builder holds: a symlink to `/`, a
+/// symlink loop, a FIFO, a dangling link. Each is a named problem, the
+/// scan goes on, nothing outside the root is read or copied, nothing
+/// blocks.
+#[test]
+fn include_of_hostile_paths_is_reported_and_stays_inside_the_root() {
+    let w = runtime_world(&[]);
+    w.mkdir("/opt/data");
+    w.write("/opt/data/ok.conf", b"x\n");
+    std::os::unix::fs::symlink("/", w.host("/opt/to-root")).unwrap();
+    std::os::unix::fs::symlink("/opt/loop", w.host("/opt/loop")).unwrap();
+    std::os::unix::fs::symlink("/nowhere", w.host("/opt/dangling")).unwrap();
+    let fifo =
+        std::ffi::CString::new(w.host("/opt/data/fifo").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: plain system call with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let fifo2 = std::ffi::CString::new(w.host("/opt/fifo").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::mkfifo(fifo2.as_ptr(), 0o644) }, 0);
+    let target = World::new();
+    let (code, v, err) = scan(
+        &w,
+        &target,
+        &[
+            "--include",
+            "/opt/to-root",
+            "--include",
+            "/opt/loop",
+            "--include",
+            "/opt/dangling",
+            "--include",
+            "/opt/fifo",
+            "--include",
+            "/opt/data",
+            "--include",
+            "relative/path",
+            "--include",
+            "/",
+        ],
+    );
+    assert_ne!(code, Some(2), "{err}");
+    let problems: Vec<String> = v["plan"]["include_problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let has = |inc: &str, what: &str| {
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("--include {inc}: ")) && p.contains(what))
+    };
+    assert!(has("/opt/to-root", "root itself"), "{problems:?}");
+    assert!(has("/opt/loop", "loop"), "{problems:?}");
+    assert!(has("/opt/dangling", "dangling"), "{problems:?}");
+    assert!(
+        has("/opt/fifo", "not a file, a directory or a symlink"),
+        "{problems:?}"
+    );
+    assert!(has("relative/path", "not an absolute path"), "{problems:?}");
+    assert!(has("/", "root itself"), "{problems:?}");
+    // The directory's file is copied, its FIFO is not; every source is a
+    // builder path.
+    let items = v["plan"]["copy"]["items"].as_array().unwrap();
+    let srcs: Vec<&str> = items.iter().map(|i| i["src"].as_str().unwrap()).collect();
+    assert!(srcs.contains(&"/opt/data/ok.conf"), "{srcs:?}");
+    assert!(!srcs.iter().any(|s| s.contains("fifo")), "{srcs:?}");
+    for i in items {
+        assert!(i["src"].as_str().unwrap().starts_with('/'));
+    }
+}
