@@ -145,6 +145,11 @@ pub enum Command {
     /// fix.
     #[command(after_help = EXPLAIN_EXAMPLES)]
     Explain(ExplainArgs),
+    /// Run COMMAND (the application's smoke test) and record every shared
+    /// object, file, directory and program its processes open, for
+    /// `scan --trace`. Exits with COMMAND's status.
+    #[command(after_help = TRACE_EXAMPLES)]
+    Trace(TraceArgs),
     /// List the base images ldslim knows (embedded target data): glibc
     /// version, entries, ELF objects and Debian package versions of each.
     #[command(after_help = TARGETS_EXAMPLES)]
@@ -169,6 +174,17 @@ Examples:
   ldslim ldd ./rootfs /opt/app/bin/server --library-path /opt/app/lib
 
 Exit codes: 0 every FILE loads, 1 something is not found or would abort, 2 usage or I/O error.";
+
+const TRACE_EXAMPLES: &str = "\
+Examples:
+  # In the builder stage, after installing the app (docs/dockerfile.md)
+  ldslim trace -o /trace.json -- python -m pytest tests/smoke
+  ldslim scan / --trace /trace.json --emit copy=/ldslim-out
+  # An extracted builder root, as the image's user
+  ldslim trace --root ./rootfs --user 65532:65532 -o app.json -- python3 -c 'import app'
+
+Exit codes: COMMAND's own (128 + N when a signal N ended it); 2 when it
+could not be traced.";
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
@@ -442,6 +458,12 @@ pub struct ScanArgs {
     /// Repeatable.
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub include: Vec<String>,
+    /// Merge a trace written by `ldslim trace`: the shared objects and
+    /// programs it saw join the image with their libraries, the data files
+    /// it read are copied where the target lacks them (docs/trace.md says
+    /// what is left out). Repeatable.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub trace: Vec<PathBuf>,
     /// Do not look for libraries loaded at run time (the Python code's
     /// ctypes and cffi calls, what native objects declare in .note.dlopen
     /// or suggest by their bytes): the plan then covers DT_NEEDED only,
@@ -526,6 +548,40 @@ pub struct WhyArgs {
     pub format: Format,
     #[command(flatten)]
     pub loader: LoaderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Where to write the trace (JSON, `ldslim.trace/1`); `-`: standard
+    /// output.
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        default_value = "ldslim-trace.json"
+    )]
+    pub output: PathBuf,
+    /// Run COMMAND chrooted into this root filesystem (needs root); paths
+    /// are recorded inside it.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Run COMMAND as this user and group (numbers), e.g. 65532:65532.
+    #[arg(long, value_name = "UID:GID", value_parser = parse_user)]
+    pub user: Option<(u32, u32)>,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+fn parse_user(s: &str) -> Result<(u32, u32), String> {
+    let (u, g) = s
+        .split_once(':')
+        .ok_or("expected UID:GID, e.g. 65532:65532")?;
+    let num = |x: &str| {
+        x.parse::<u32>()
+            .map_err(|_| format!("{x:?} is not a number (names are not looked up: give UID:GID)"))
+    };
+    Ok((num(u)?, num(g)?))
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ pub mod root;
 pub mod runtime;
 pub mod scan;
 pub mod target;
+pub mod trace;
 pub mod variants;
 pub mod vfs;
 pub mod walk;

@@ -20,6 +20,8 @@ use std::sync::Arc;
 enum Outcome {
     Clean,
     Findings,
+    /// Another program's exit status, passed on (`trace`).
+    Status(u8),
 }
 
 /// What the global flags ask of every command: colour, quiet, verbose.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan_cmd(args, &ui),
         Command::Why(args) => why_cmd(args, &ui),
         Command::Explain(args) => explain_cmd(args, &ui),
+        Command::Trace(args) => trace_cmd(args, &ui),
         Command::Targets(args) => targets_cmd(args, &ui),
         Command::Completions(args) => completions_cmd(args),
         Command::Man(args) => man_cmd(args, &ui),
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
+        Ok(Outcome::Status(s)) => ExitCode::from(s),
         // A closed pipe (`ldslim scan / | head`) is the reader's choice.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
@@ -301,6 +305,14 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             return Ok(Outcome::Findings);
         }
     }
+    let traces = args
+        .trace
+        .iter()
+        .map(|f| {
+            ldslim::trace::read(f)
+                .map_err(|e| io::Error::other(format!("--trace {}: {e}", f.display())))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     let mut plan = plan_for(
         &session,
         &report,
@@ -311,6 +323,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             find_library: !args.no_find_library,
             allow: args.allow_runtime.clone(),
             include: args.include.clone(),
+            traces,
         },
     )?;
     for unused in unused_allow {
@@ -407,6 +420,7 @@ struct Choices {
     find_library: bool,
     allow: Vec<String>,
     include: Vec<String>,
+    traces: Vec<ldslim::trace::Trace>,
 }
 
 impl Default for Choices {
@@ -416,6 +430,7 @@ impl Default for Choices {
             find_library: true,
             allow: Vec::new(),
             include: Vec::new(),
+            traces: Vec::new(),
         }
     }
 }
@@ -451,6 +466,7 @@ fn plan_for(
         runtime_checked: report.runtime.checked,
         allow: choices.allow,
         include: choices.include,
+        traces: choices.traces,
     };
     Ok(Some(plan::plan(&input)))
 }
@@ -814,6 +830,44 @@ fn man_cmd(args: ldslim::cli::ManArgs, ui: &Ui) -> io::Result<Outcome> {
 }
 
 /// `ldslim targets`
+/// `ldslim trace -o FILE [--root DIR] [--user UID:GID] -- COMMAND…`
+fn trace_cmd(args: ldslim::cli::TraceArgs, ui: &Ui) -> io::Result<Outcome> {
+    use ldslim::trace;
+    let opts = trace::TraceOptions {
+        command: args.command,
+        root: args.root,
+        user: args.user,
+    };
+    let t = trace::run(&opts).map_err(|e| io::Error::other(format!("trace: {e}")))?;
+    let body = |w: &mut dyn Write| {
+        serde_json::to_writer_pretty(&mut *w, &t)?;
+        writeln!(w)
+    };
+    if args.output.as_os_str() == "-" {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        body(&mut out)?;
+        out.flush()?;
+    } else {
+        ldslim::emit::write_file(&args.output, body).map_err(io::Error::other)?;
+        ui.info(format_args!(
+            "trace: {} shared objects, {} files, {} directories, {} programs ({} processes and threads) in {}",
+            t.objects.len(),
+            t.files.len(),
+            t.directories.len(),
+            t.executables.len(),
+            t.tasks,
+            args.output.display()
+        ));
+    }
+    if t.exit != trace::Exit::Code(0) {
+        ui.info(format_args!(
+            "trace: the command exited with status {}: the trace records what it opened until then",
+            t.exit.status()
+        ));
+    }
+    Ok(Outcome::Status(t.exit.status().clamp(0, 255) as u8))
+}
+
 fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> io::Result<Outcome> {
     use ldslim::target;
     let targets = target::embedded_names()

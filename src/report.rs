@@ -316,11 +316,25 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                 CopyKind::Symlink { .. } => 0,
             })
             .sum();
+        // Paths a trace or --include added are named by path; libraries
+        // by their DT_NEEDED name.
+        let others = by_name.keys().filter(|n| n.starts_with('/')).count();
+        let libs = by_name.len() - others;
+        let what = match (libs, others) {
+            (l, 0) => format!("{l} librar{}", if l == 1 { "y" } else { "ies" }),
+            (0, o) => format!(
+                "{o} path{} the traces or --include name",
+                if o == 1 { "" } else { "s" }
+            ),
+            (l, o) => format!(
+                "{l} librar{} and {o} path{} the traces or --include name",
+                if l == 1 { "y" } else { "ies" },
+                if o == 1 { "" } else { "s" }
+            ),
+        };
         writeln!(
             out,
-            "The target lacks {} librar{}; copy {} path{} ({}) from the builder:",
-            by_name.len(),
-            if by_name.len() == 1 { "y" } else { "ies" },
+            "The target lacks {what}; copy {} path{} ({}) from the builder:",
             files,
             if files == 1 { "" } else { "s" },
             human_bytes(bytes)
@@ -362,7 +376,14 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                     .first()
                     .map(|e| import_hint(e, inv))
                     .unwrap_or_default();
-                writeln!(out, "      needed by {}{hint}", item.chain.join(" -> "))?;
+                // An include or a trace is its own reason, not a chain.
+                let by = match item.chain.first() {
+                    Some(c) if c.starts_with("--include") || c.starts_with("seen at run time") => {
+                        ""
+                    }
+                    _ => "needed by ",
+                };
+                writeln!(out, "      {by}{}{hint}", item.chain.join(" -> "))?;
             }
         }
     }
@@ -542,6 +563,58 @@ fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
     }
     for problem in &p.include_problems {
         writeln!(out, "warning: {problem}")?;
+    }
+    if let Some(t) = &p.trace {
+        trace_text(out, t)?;
+    }
+    Ok(())
+}
+
+/// What `--trace` added and left out, in a few lines.
+fn trace_text(out: &mut dyn Write, t: &crate::plan::TraceReport) -> io::Result<()> {
+    use crate::plan::TracedKind;
+    let count = |k: TracedKind| t.added.iter().filter(|a| a.kind == k).count();
+    let mut rules: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &t.left_out {
+        let name = serde_json::to_value(l.rule)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        *rules.entry(name).or_default() += 1;
+    }
+    let rules: Vec<String> = rules.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    writeln!(
+        out,
+        "Traces ({}): {} added ({} shared objects, {} files, {} programs, each with what it needs), {} left out{}",
+        t.commands.len(),
+        t.added.len(),
+        count(TracedKind::Object),
+        count(TracedKind::File),
+        count(TracedKind::Executable),
+        t.left_out.len(),
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", rules.join(", "))
+        }
+    )?;
+    for problem in &t.problems {
+        writeln!(out, "warning: --trace: {problem}")?;
+    }
+    for d in &t.directories {
+        writeln!(
+            out,
+            "note: {} was listed at run time (by {}); the image lacks {} of its entries: {}{} (copy what the application needs with --include, or trace a run that uses it)",
+            d.path,
+            d.by,
+            d.lacking_count,
+            d.lacking.join(" "),
+            if d.lacking_count > d.lacking.len() {
+                " …"
+            } else {
+                ""
+            }
+        )?;
     }
     Ok(())
 }

@@ -2167,6 +2167,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         runtime_checked: true,
         allow: vec![],
         include: vec![],
+        traces: vec![],
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

@@ -267,6 +267,62 @@ fn scan_json_matches_its_schema() {
 }
 
 #[test]
+fn trace_json_matches_its_schema() {
+    // A shell that lists a directory, reads a file, runs a program (the
+    // shell and `ls` map libraries) and is ended by a signal.
+    let (code, v) = ldslim(&[
+        "trace",
+        "-q",
+        "-o",
+        "-",
+        "--",
+        "/bin/sh",
+        "-c",
+        "ls / >/dev/null; cat /etc/hostname /etc/passwd >/dev/null; kill -TERM $$",
+    ]);
+    assert_eq!(code, Some(128 + 15), "{v}");
+    for list in ["objects", "files", "directories", "executables"] {
+        assert!(len(&v[list]) >= 1, "no {list}: {v}");
+    }
+    assert_eq!(v["exit"]["signal"], 15);
+    check("trace", &v);
+}
+
+#[test]
+fn scan_with_a_trace_matches_its_schema() {
+    let w = pyworld::clean_python_world();
+    w.write("/usr/share/app/data-1.txt", b"data");
+    w.symlink("data-1.txt", "/usr/share/app/data.txt");
+    w.write("/usr/share/app/plugins/unused.txt", b"x");
+    w.lib("/usr/lib/app/libplug.so", "libplug.so", &[], &[]);
+    let opened = |p: &str, by: &str| serde_json::json!({"path": p, "by": [by]});
+    let trace = serde_json::json!({
+        "schema": "ldslim.trace/1", "command": ["python3", "-c", "import app"],
+        "root": null, "user": null, "machine": "x86_64", "exit": {"code": 0}, "tasks": 1,
+        "commands": ["python3 -c import app"],
+        "objects": [opened("/usr/lib/app/libplug.so", "python3 -c import app")],
+        "files": [
+            {"path": "/usr/share/app/data-1.txt", "opened_as": ["/usr/share/app/data.txt"], "by": ["python3 -c import app"]},
+            opened("/tmp/x", "python3 -c import app"),
+            opened("/proc/self/maps", "python3 -c import app"),
+            opened("relative", "python3 -c import app"),
+        ],
+        "directories": [opened("/usr/share/app/plugins", "python3 -c import app")],
+        "executables": [],
+    });
+    check("trace", &trace);
+    let file = w.root.parent().unwrap().join("trace.json");
+    std::fs::write(&file, trace.to_string()).unwrap();
+    let root = w.root.to_str().unwrap();
+    let (_, v) = ldslim(&["scan", root, "--format", "json", "--trace", file.to_str().unwrap()]);
+    let t = &v["plan"]["trace"];
+    for list in ["added", "left_out", "directories", "problems"] {
+        assert!(len(&t[list]) >= 1, "no {list}: {t:#}");
+    }
+    check("scan", &v);
+}
+
+#[test]
 fn why_json_matches_its_schema() {
     let w = pyworld::python_world();
     let root = w.root.to_str().unwrap();

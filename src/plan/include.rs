@@ -36,7 +36,12 @@ impl Planner<'_> {
         problems
     }
 
-    fn include(&mut self, path: &str, m: &MissingEdge, depth: usize) -> Result<(), String> {
+    pub(super) fn include(
+        &mut self,
+        path: &str,
+        m: &MissingEdge,
+        depth: usize,
+    ) -> Result<(), String> {
         let builder = self.input.builder.objects();
         let p = Path::new(path);
         if !p.is_absolute() {

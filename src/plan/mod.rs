@@ -90,10 +90,12 @@ use rayon::prelude::*;
 mod include;
 mod native;
 mod runtime;
+mod traced;
 
 pub use crate::ldso::cache_write::CacheRecord;
 pub use native::{DeclaredCheck, Unverified};
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
+pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
 use crate::graph::{EntryError, LoadOrder, Session};
 use crate::image::FinalImage;
@@ -146,6 +148,8 @@ pub struct PlanInput<'a> {
     /// `--include`: builder paths copied as they are, their ELF objects
     /// planned and checked.
     pub include: Vec<String>,
+    /// `--trace`: what traced runs of the application opened.
+    pub traces: Vec<crate::trace::Trace>,
 }
 
 /// A DT_NEEDED the final image still cannot satisfy.
@@ -236,6 +240,10 @@ pub struct PlanReport {
     /// `--include` paths that could not be included (fully), and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub include_problems: Vec<String>,
+    /// What `--trace` files added, and what they showed that the plan
+    /// leaves out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceReport>,
 }
 
 impl PlanReport {
@@ -335,6 +343,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         native: native::State::default(),
     };
     let include_problems = planner.add_includes();
+    let trace = planner.add_traces();
     let mut rounds = 0;
     let (image, orders) = loop {
         let (image, orders) = planner.simulate();
@@ -362,6 +371,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     };
     let mut report = planner.report(&image, &orders);
     report.include_problems = include_problems;
+    report.trace = trace;
     report
 }
 
@@ -815,6 +825,7 @@ impl Planner<'_> {
             declared_problems: self.native.problems,
             unverified,
             include_problems: Vec::new(),
+            trace: None,
         }
     }
 }

@@ -1,0 +1,37 @@
+# import: gunicorn
+# A forking server: gunicorn's master starts two workers; the worker that
+# serves the request loads libmagic (find_library runs ldconfig in a
+# subprocess) and reads its database. One real HTTP request.
+import os, socket, subprocess, sys, tempfile, time, urllib.request
+app_dir = tempfile.mkdtemp()
+with open(os.path.join(app_dir, "app.py"), "w") as f:
+    f.write(
+        "import magic\n"
+        "def app(environ, start_response):\n"
+        "    kind = magic.from_buffer(b'%PDF-1.4\\n1 0 obj\\n', mime=True)\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [kind.encode()]\n"
+    )
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+port = s.getsockname()[1]
+s.close()
+server = subprocess.Popen(
+    [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+     "--chdir", app_dir, "--worker-tmp-dir", app_dir, "app:app"],
+    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+try:
+    body = None
+    for _ in range(300):
+        try:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit("gunicorn ended: " + server.stderr.read().decode()[-400:])
+            time.sleep(0.1)
+    assert body == "application/pdf", body
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+print("ok gunicorn", body)
