@@ -464,6 +464,11 @@ pub struct ScanArgs {
     /// what is left out). Repeatable.
     #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
     pub trace: Vec<PathBuf>,
+    /// Do not copy the data files of the copied libraries' Debian packages
+    /// and of the data-only packages they depend on (libmagic's database,
+    /// libX11's locale tables; docs/trace.md gives the rule).
+    #[arg(long)]
+    pub no_package_data: bool,
     /// Do not look for libraries loaded at run time (the Python code's
     /// ctypes and cffi calls, what native objects declare in .note.dlopen
     /// or suggest by their bytes): the plan then covers DT_NEEDED only,

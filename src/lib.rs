@@ -20,6 +20,7 @@ pub(crate) fn cannot_run(why: &str) {
     eprintln!("note: {why}: this part is skipped");
 }
 
+pub mod debian;
 pub mod diagnose;
 pub mod elf;
 pub mod emit;

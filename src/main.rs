@@ -324,6 +324,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             allow: args.allow_runtime.clone(),
             include: args.include.clone(),
             traces,
+            package_data: !args.no_package_data,
         },
     )?;
     for unused in unused_allow {
@@ -421,6 +422,7 @@ struct Choices {
     allow: Vec<String>,
     include: Vec<String>,
     traces: Vec<ldslim::trace::Trace>,
+    package_data: bool,
 }
 
 impl Default for Choices {
@@ -431,6 +433,7 @@ impl Default for Choices {
             allow: Vec::new(),
             include: Vec::new(),
             traces: Vec::new(),
+            package_data: true,
         }
     }
 }
@@ -467,6 +470,7 @@ fn plan_for(
         allow: choices.allow,
         include: choices.include,
         traces: choices.traces,
+        package_data: choices.package_data,
     };
     Ok(Some(plan::plan(&input)))
 }

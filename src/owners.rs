@@ -301,7 +301,7 @@ fn top_level_aliases(root: &Root) -> Vec<(String, String)> {
 }
 
 /// Names in a directory of the root, sorted; nothing when it is not one.
-fn list_dir(root: &Root, dir: &str) -> Vec<String> {
+pub(crate) fn list_dir(root: &Root, dir: &str) -> Vec<String> {
     let Ok(Some(d)) = root.resolve(Path::new(dir)) else {
         return Vec::new();
     };
@@ -320,7 +320,7 @@ fn list_dir(root: &Root, dir: &str) -> Vec<String> {
 }
 
 /// A regular file of the root as text (lossily), when at most [`MAX_READ`].
-fn read(root: &Root, path: &str) -> Option<String> {
+pub(crate) fn read(root: &Root, path: &str) -> Option<String> {
     let r = root.resolve(Path::new(path)).ok()??;
     if r.kind != Kind::Regular {
         return None;

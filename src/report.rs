@@ -2,7 +2,7 @@
 //! Every reason label comes from [`How::label`], so an edge reads the same
 //! everywhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use crate::diagnose::Diagnosis;
@@ -295,6 +295,13 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
     let support = |i: &&CopyItem| {
         i.needed_as == crate::runtime::resolve::LDCONFIG || i.needed_as == crate::ldso::LD_SO_CACHE
     };
+    // Data files of the package-data rule are said per package, below.
+    let data: BTreeSet<&str> = p
+        .package_data
+        .iter()
+        .flat_map(|d| d.files.iter().map(String::as_str))
+        .collect();
+    let support = |i: &&CopyItem| support(i) || data.contains(i.dest.as_str());
     let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
     for item in p.copy.items.iter().filter(|i| !support(i)) {
         by_name.entry(&item.needed_as).or_default().push(item);
@@ -563,6 +570,34 @@ fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
     }
     for problem in &p.include_problems {
         writeln!(out, "warning: {problem}")?;
+    }
+    if !p.package_data.is_empty() {
+        writeln!(
+            out,
+            "Data files of the copied libraries' Debian packages (--no-package-data leaves them out):"
+        )?;
+        for d in &p.package_data {
+            let bytes: u64 = p
+                .copy
+                .items
+                .iter()
+                .filter(|i| d.files.binary_search(&i.dest).is_ok())
+                .map(|i| match i.kind {
+                    CopyKind::File { size, .. } => size,
+                    _ => 0,
+                })
+                .sum();
+            writeln!(
+                out,
+                "  {} ({}): {} path{} ({}), for {}",
+                d.package,
+                d.via.join(" -> "),
+                d.files.len(),
+                if d.files.len() == 1 { "" } else { "s" },
+                human_bytes(bytes),
+                d.library
+            )?;
+        }
     }
     if let Some(t) = &p.trace {
         trace_text(out, t)?;

@@ -2168,6 +2168,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         allow: vec![],
         include: vec![],
         traces: vec![],
+        package_data: true,
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

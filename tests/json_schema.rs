@@ -314,7 +314,14 @@ fn scan_with_a_trace_matches_its_schema() {
     let file = w.root.parent().unwrap().join("trace.json");
     std::fs::write(&file, trace.to_string()).unwrap();
     let root = w.root.to_str().unwrap();
-    let (_, v) = ldslim(&["scan", root, "--format", "json", "--trace", file.to_str().unwrap()]);
+    let (_, v) = ldslim(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "--trace",
+        file.to_str().unwrap(),
+    ]);
     let t = &v["plan"]["trace"];
     for list in ["added", "left_out", "directories", "problems"] {
         assert!(len(&t[list]) >= 1, "no {list}: {t:#}");

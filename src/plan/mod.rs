@@ -89,11 +89,13 @@ use rayon::prelude::*;
 
 mod include;
 mod native;
+mod package_data;
 mod runtime;
 mod traced;
 
 pub use crate::ldso::cache_write::CacheRecord;
 pub use native::{DeclaredCheck, Unverified};
+pub use package_data::PackageData;
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
@@ -150,6 +152,9 @@ pub struct PlanInput<'a> {
     pub include: Vec<String>,
     /// `--trace`: what traced runs of the application opened.
     pub traces: Vec<crate::trace::Trace>,
+    /// Copy the data files of the copied libraries' Debian packages
+    /// (`package_data`); off with `--no-package-data`.
+    pub package_data: bool,
 }
 
 /// A DT_NEEDED the final image still cannot satisfy.
@@ -244,6 +249,10 @@ pub struct PlanReport {
     /// leaves out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceReport>,
+    /// Data files of the copied libraries' Debian packages, copied by the
+    /// package-data rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub package_data: Vec<PackageData>,
 }
 
 impl PlanReport {
@@ -369,9 +378,23 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     } else {
         (image, orders)
     };
+    // Data files last: of the libraries the image really gets; they are
+    // no ELF objects, so no load changes.
+    let package_data = if input.package_data {
+        planner.add_package_data()
+    } else {
+        Vec::new()
+    };
+    // What the image now has decides which possible loads it lacks.
+    let (image, orders) = if package_data.is_empty() {
+        (image, orders)
+    } else {
+        planner.simulate()
+    };
     let mut report = planner.report(&image, &orders);
     report.include_problems = include_problems;
     report.trace = trace;
+    report.package_data = package_data;
     report
 }
 
@@ -826,6 +849,7 @@ impl Planner<'_> {
             unverified,
             include_problems: Vec::new(),
             trace: None,
+            package_data: Vec::new(),
         }
     }
 }

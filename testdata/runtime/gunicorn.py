@@ -2,7 +2,7 @@
 # A forking server: gunicorn's master starts two workers; the worker that
 # serves the request loads libmagic (find_library runs ldconfig in a
 # subprocess) and reads its database. One real HTTP request.
-import os, socket, subprocess, sys, tempfile, time, urllib.request
+import os, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 app_dir = tempfile.mkdtemp()
 with open(os.path.join(app_dir, "app.py"), "w") as f:
     f.write(
@@ -26,6 +26,10 @@ try:
         try:
             body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
             break
+        except urllib.error.HTTPError as e:
+            server.terminate()
+            err = server.communicate(timeout=30)[1].decode()
+            raise SystemExit(f"HTTP {e.code}: {err[-400:]}")
         except OSError:
             if server.poll() is not None:
                 raise SystemExit("gunicorn ended: " + server.stderr.read().decode()[-400:])
