@@ -1268,6 +1268,14 @@ fn run_app_test(app: &str) {
                 let m = r.message();
                 messages.push((m.clone(), r.stderr.clone(), src_paths(needed_as)));
                 json!({"file": dest, "needed_as": needed_as, "verdict": "breaks", "detail": m})
+            } else if let Some(reason) = item["chain"][0]
+                .as_str()
+                .filter(|c| c.starts_with("data of Debian package"))
+            {
+                // Copied by the package-data rule (docs/trace.md), not
+                // for a load: the app runs without a data file it does
+                // not read, and the rule says which library it serves.
+                json!({"file": dest, "needed_as": needed_as, "verdict": "package-data", "detail": reason})
             } else {
                 match why_chain(&roots, src, &scope) {
                     Ok((count, chain)) => json!({
@@ -1424,10 +1432,11 @@ fn write_report() {
                 format!("({})", breaks.join(", "))
             },
             count("chain"),
-            if count("unneeded") > 0 {
-                format!(", **{} unneeded**", count("unneeded"))
-            } else {
-                String::new()
+            match (count("package-data"), count("unneeded")) {
+                (0, 0) => String::new(),
+                (d, 0) => format!(", {d} package data"),
+                (0, u) => format!(", **{u} unneeded**"),
+                (d, u) => format!(", {d} package data, **{u} unneeded**"),
             },
             v["negative"]["message"]
                 .as_str()

@@ -33,6 +33,7 @@ fn trace_world() -> World {
     w.symlink("data-1.txt", "/usr/share/tracehost/data.txt");
     w.write("/usr/share/tracehost/thread.txt", b"thread");
     w.write("/etc/tracehost.conf", b"conf");
+    w.write("/usr/lib/tracehost/filters/README", b"filters go here");
     w.mkdir("/tmp");
     chmod(&w.host("/tmp"), 0o1777);
     w
@@ -278,7 +279,20 @@ fn scan_with_a_trace_plans_what_the_program_opened_and_the_image_runs_it() {
             .code()
     };
     let static_image = dir.join("static-image");
-    scan(&[], &static_image);
+    let v = scan(&[], &static_image);
+    // Static reading sees a loader call and a directory named in the
+    // program's data: not verified.
+    assert_eq!(v["plan"]["verdict"], "unverified", "{:#}", v["plan"]);
+    let filters = |v: &Value| -> Value {
+        v["plan"]["unverified"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["builder"] == "/usr/lib/tracehost/filters")
+            .cloned()
+            .unwrap_or_else(|| panic!("no evidence of the filters: {:#}", v["plan"]))
+    };
+    assert_eq!(filters(&v)["traced"], Value::Null);
     assert_eq!(
         run_in(&static_image),
         Some(10),
@@ -306,7 +320,19 @@ fn scan_with_a_trace_plans_what_the_program_opened_and_the_image_runs_it() {
     ] {
         assert!(items.contains(p), "{p} not planned: {items:?}");
     }
+    // The trace saw the directory listed and nothing in it used: the
+    // evidence is covered, and the listing is reported.
+    assert_eq!(filters(&v)["traced"], true);
     let trace = &plan["trace"];
+    assert_eq!(
+        trace["directories"],
+        serde_json::json!([{
+            "path": "/usr/lib/tracehost/filters",
+            "by": "/usr/bin/tracehost",
+            "lacking": ["/usr/lib/tracehost/filters/README"],
+            "lacking_count": 1
+        }])
+    );
     let reason = "seen at run time by trace: /usr/bin/tracehost";
     let added = trace["added"].as_array().unwrap();
     assert!(

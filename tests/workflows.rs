@@ -165,7 +165,35 @@ struct Built {
     env: Vec<(String, String)>,
 }
 
+/// Context files a builder stage copies into the builder root (for a
+/// traced smoke test), removed when dropped: the root is shared.
+struct Placed(Vec<PathBuf>);
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 fn build(app: &str, builder: &Path) -> Built {
+    // The test's builder holds the other apps' packages too; pubsub's
+    // google-auth loads a TLS offload library named in a configuration file,
+    // which only the running program knows. A builder with this page's
+    // packages alone has no such call.
+    build_with(
+        app,
+        builder,
+        &["google/auth/transport/_custom_tls_signer.py"],
+        true,
+    )
+}
+
+/// Build `app`'s Dockerfile: `allow` adds `--allow-runtime` values the
+/// test's shared builder needs; `with_trace: false` runs the scan without
+/// its `--trace` files.
+fn build_with(app: &str, builder: &Path, allow: &[&str], with_trace: bool) -> Built {
     let doc = std::fs::read_to_string(manifest("docs/dockerfile.md")).unwrap();
     let stages = parse_dockerfile(&block_after(&doc, &format!("dockerfile: {app}")));
     let tmp = tempfile::tempdir().unwrap();
@@ -205,43 +233,119 @@ fn build(app: &str, builder: &Path) -> Built {
     let runs: Vec<&String> = b
         .instructions
         .iter()
-        .filter(|i| i.starts_with("RUN ldslim "))
+        .filter(|i| i.starts_with("RUN ldslim scan "))
         .collect();
-    assert_eq!(runs.len(), 1, "one RUN ldslim in the builder: {runs:?}");
-    let args: Vec<String> = runs[0]["RUN ldslim ".len()..]
-        .split_whitespace()
-        .map(|a| {
-            if a == "/" {
-                builder.display().to_string()
-            } else if let Some((head, path)) = a.split_once("copy=/") {
-                format!("{head}copy={}", scratch.join(path).display())
-            } else {
-                a.to_string()
+    assert_eq!(
+        runs.len(),
+        1,
+        "one RUN ldslim scan in the builder: {runs:?}"
+    );
+    // The smoke tests it traces: run chrooted into the builder root, with
+    // the context files the stage copies, their traces in the scratch
+    // directory.
+    let mut placed = Placed(Vec::new());
+    for ins in &b.instructions {
+        let words: Vec<&str> = ins.split_whitespace().collect();
+        if words[0] == "COPY" && !words[1].starts_with("--from") {
+            let (dest, srcs) = words[1..].split_last().unwrap();
+            for src in srcs {
+                let to = builder.join(dest.trim_start_matches('/')).join(src);
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(context.join(src), &to).unwrap();
+                placed.0.push(to);
             }
-        })
+        }
+    }
+    let traces: Vec<&String> = b
+        .instructions
+        .iter()
+        .filter(|i| i.starts_with("RUN ldslim trace "))
         .collect();
+    for run in traces.iter().filter(|_| with_trace) {
+        let words: Vec<&str> = run["RUN ldslim ".len()..].split_whitespace().collect();
+        let mut argv: Vec<String> = vec![
+            "trace".into(),
+            "--root".into(),
+            builder.display().to_string(),
+        ];
+        let mut i = 1;
+        while i < words.len() {
+            if words[i] == "-o" {
+                argv.push("-o".into());
+                argv.push(
+                    scratch
+                        .join(words[i + 1].trim_start_matches('/'))
+                        .display()
+                        .to_string(),
+                );
+                i += 2;
+            } else {
+                argv.push(words[i].into());
+                i += 1;
+            }
+        }
+        let _dev = common::DevMount::new(builder);
+        let o = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+            .args(&argv)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .output()
+            .unwrap();
+        eprintln!("{app}: {run}\n{}", text(&o.stderr));
+        assert!(
+            o.status.success(),
+            "`{run}` fails the build:\n{}\n{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+    }
+    drop(placed);
+    let words: Vec<&str> = runs[0]["RUN ldslim ".len()..].split_whitespace().collect();
+    let mut args: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let a = words[i];
+        if a == "--trace" {
+            if with_trace {
+                args.push(a.into());
+                args.push(
+                    scratch
+                        .join(words[i + 1].trim_start_matches('/'))
+                        .display()
+                        .to_string(),
+                );
+            }
+            i += 2;
+            continue;
+        }
+        args.push(if a == "/" {
+            builder.display().to_string()
+        } else if let Some((head, path)) = a.split_once("copy=/") {
+            format!("{head}copy={}", scratch.join(path).display())
+        } else {
+            a.to_string()
+        });
+        i += 1;
+    }
     let mut argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    // The test's builder holds the other apps' packages too; pubsub's
-    // google-auth loads a TLS offload library named in a configuration file,
-    // which only the running program knows. A builder with this page's
-    // packages alone has no such call.
-    argv.extend([
-        "--allow-runtime",
-        "google/auth/transport/_custom_tls_signer.py",
-    ]);
+    for a in allow {
+        argv.extend(["--allow-runtime", a]);
+    }
     eprintln!("{app}: {}", runs[0]);
     let o = ldslim(&argv);
     eprintln!("{}", text(&o.stderr));
+    // Without its trace the build stops (exit 1), but the files ldslim
+    // could plan are written: the image shows what the trace adds.
     assert_eq!(
         o.status.code(),
-        Some(0),
+        if with_trace { Some(0) } else { Some(1) },
         "`{}` fails the build:\n{}\n{}",
         runs[0],
         text(&o.stdout),
         text(&o.stderr)
     );
     assert!(
-        text(&o.stdout).contains("final image: all "),
+        text(&o.stdout).contains("final image: all ") || !with_trace,
         "{}",
         text(&o.stdout)
     );
@@ -335,6 +439,41 @@ fn dockerfile_pandas_as_documented() {
     let o = run_in(&built.image, &built.env, &built.entrypoint);
     assert!(o.status.success(), "ENTRYPOINT: {}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "sales: {'Lima': 5, 'Oslo': 10}\n");
+}
+
+#[test]
+#[ignore = "needs root, the run-time packages' builder root and ptrace; run scripts/test.sh"]
+fn dockerfile_smoke_test_under_trace_as_documented() {
+    assert!(common::can_chroot(), "needs root (chroot)");
+    let builder = script_root("make-runtime-root.sh", &[]);
+    // The test's builder holds the other run-time packages too (vips,
+    // psycopg's SASL, ...): their possible plugin loads are accepted here;
+    // a builder with this page's packages alone has none of them.
+    let others = [
+        "libgdk_pixbuf-2.0.so.0",
+        "libgio-2.0.so.0",
+        "libsasl2.so.2",
+        "libselinux.so.1",
+        "libvips.so.42",
+    ];
+    let built = build_with("odbc", &builder, &others, true);
+    let o = run_in(&built.bare, &built.env, &built.entrypoint);
+    assert!(
+        !o.status.success(),
+        "the smoke test passed without ldslim's files"
+    );
+    let o = run_in(&built.image, &built.env, &built.entrypoint);
+    assert!(o.status.success(), "smoke test: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "smoke test passed\n");
+    // Without the trace, ldslim stops the build ("NOT VERIFIED": libodbc's
+    // driver directory), and the image it would give fails the smoke test.
+    let untraced = build_with("odbc", &builder, &others, false);
+    let o = run_in(&untraced.image, &untraced.env, &untraced.entrypoint);
+    assert!(
+        !o.status.success(),
+        "the smoke test passed without the trace"
+    );
+    assert!(text(&o.stderr).contains("SQLite3"), "{}", text(&o.stderr));
 }
 
 #[test]

@@ -273,9 +273,10 @@ impl PlanReport {
         self.runtime.iter().filter(|c| !c.allowed && !c.loads())
     }
 
-    /// Possible run-time loads nobody accepted that the image lacks.
+    /// Possible run-time loads nobody accepted, no trace saw used, that the
+    /// image lacks.
     pub fn unverified_loads(&self) -> impl Iterator<Item = &Unverified> {
-        self.unverified.iter().filter(|u| !u.allowed)
+        self.unverified.iter().filter(|u| !u.allowed && !u.traced)
     }
 
     /// The verdict on the final image.

@@ -64,6 +64,10 @@ pub struct Unverified {
     /// Accepted with `--allow-runtime`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allowed: bool,
+    /// A `--trace` saw the path (or something under it) opened: the
+    /// traced run's use of it is in the plan.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub traced: bool,
 }
 
 /// A declared load as found: who declares it, where the builder finds it.
@@ -288,6 +292,7 @@ impl Planner<'_> {
             let calls: Vec<String> = h.calls.iter().map(|c| c.to_string()).collect();
             let mut push = |named: Named, builder: String| {
                 let allowed = allows(&self.input.allow, &object, soname.as_deref(), named.name());
+                let traced = super::traced::seen(&self.input.traces, &builder);
                 out.insert(Unverified {
                     object: object.clone(),
                     soname: soname.clone(),
@@ -295,6 +300,7 @@ impl Planner<'_> {
                     named,
                     builder,
                     allowed,
+                    traced,
                 });
             };
             for name in &h.names {

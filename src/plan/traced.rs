@@ -119,6 +119,19 @@ pub fn rule(path: &str, scope: &[std::path::PathBuf]) -> Option<Rule> {
     }
 }
 
+/// Whether a trace opened `path` (a file, or anything under it when it
+/// is a directory), by its real path or a path it was opened as.
+pub(super) fn seen(traces: &[Trace], path: &str) -> bool {
+    let dir = format!("{}/", path.trim_end_matches('/'));
+    let hit = |p: &str| p == path || p.starts_with(&dir);
+    traces.iter().any(|t| {
+        [&t.objects, &t.files, &t.directories, &t.executables]
+            .into_iter()
+            .flatten()
+            .any(|o| hit(&o.path) || o.opened_as.iter().any(|a| hit(a)))
+    })
+}
+
 /// Every traced path of `traces` by kind, each once, with the first
 /// command that opened it (traces and commands in sorted order).
 fn traced(traces: &[Trace]) -> BTreeMap<(TracedKind, String), (Opened, String)> {
@@ -254,7 +267,14 @@ impl Planner<'_> {
         };
         for t in traces {
             for d in &t.directories {
-                if rule(&d.path, &self.input.scope).is_some() || out.contains_key(&d.path) {
+                // `/` and top-level directories are listed by path
+                // searches of every kind; their entries are the image's
+                // layout, not a plugin set.
+                let depth = d.path.split('/').filter(|c| !c.is_empty()).count();
+                if depth < 2
+                    || rule(&d.path, &self.input.scope).is_some()
+                    || out.contains_key(&d.path)
+                {
                     continue;
                 }
                 let Ok(entries) = std::fs::read_dir(host.host_path(Path::new(&d.path))) else {

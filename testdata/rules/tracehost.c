@@ -1,10 +1,11 @@
 /* What `ldslim trace` must see (tests/trace.rs): a plugin opened with
  * dlopen by path (its own DT_NEEDED library comes with it), a data file
- * read through a symlink, a file read by a second thread, one read by a
+ * read through a symlink, a directory listed, a file read by a second thread, one read by a
  * forked child, a program executed by another child, a file written and
  * read back in /tmp. Paths are below argv[1] (empty: the root itself),
  * so the program runs on the host as well as chrooted. Exits 3 when all
  * of it worked: the tracer passes that status on. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,6 +49,15 @@ int main(int argc, char **argv) {
     }
     if (readfile("/usr/share/tracehost/data.txt"))
         return 11;
+    /* A filter directory, listed when it exists; none of its entries is
+     * what the program wants. */
+    at(p, "/usr/lib/tracehost/filters");
+    DIR *d = opendir(p);
+    if (d) {
+        while (readdir(d))
+            ;
+        closedir(d);
+    }
     if (pthread_create(&t, 0, thread, 0) || pthread_join(t, &r) || r)
         return 12;
     pid_t c = fork();
