@@ -22,6 +22,12 @@
 #   tty      the progress bar: stderr a terminal (`script`) or not
 #   scale    time and peak RSS on copies of the root with its dist-packages
 #            replicated as venvs under /opt/pN (N = SCALE copies, default 10 and 20)
+#   trace    (only when named) what `ldslim trace` costs: two snippets of the
+#            run-time test (pyvips: 60 libraries mapped; gunicorn: a master, two
+#            workers, one request) run as nonroot by chroot in a hard-link copy
+#            of the run-time root (scripts/make-runtime-root.sh), untraced,
+#            under `ldslim trace --root`, and under `strace -f` limited to the
+#            same calls
 #
 # Scratch copies (hard links, `cp -al`; the cached root is never modified) go
 # to $LDSLIM_BENCH_DIR (default /var/tmp/ldslim-bench), on the same file
@@ -343,6 +349,31 @@ name = 'the root' if n == '0' else f'root + {n} × dist-packages'
 print(f"| {name} | {files} | {r[1]*1000:.0f} ms | {r[1]*1e6/files:.2f} ms | {int(rss_all)/1024:.1f} MiB "
       f"| {r[2]*1000:.0f} ms | {int(rss_py)/1024:.1f} MiB | {r[0]*1000:.0f} ms |")
 EOF
+    done
+fi
+
+# ------------------------------------------------------------------ trace
+if want trace; then
+    command -v strace >/dev/null || die "strace not found: apt-get install -y strace"
+    RT_ROOT=$(readlink -f "${LDSLIM_RUNTIME_ROOT:-$(scripts/make-runtime-root.sh | tail -n 1)}")
+    tree=$SCRATCH/trace-$(basename "$RT_ROOT")
+    if [[ ! -d $tree ]]; then
+        log "hard-link copy of $RT_ROOT"
+        rm -rf "$tree.tmp"
+        cp -al "$RT_ROOT" "$tree.tmp"
+        mv "$tree.tmp" "$tree"
+    fi
+    for s in pyvips gunicorn; do
+        # A new file in the copy's own /tmp directory: the cached root is
+        # not touched.
+        rm -f "$tree/tmp/bench-$s.py"
+        cp "testdata/runtime/$s.py" "$tree/tmp/bench-$s.py"
+        chmod 644 "$tree/tmp/bench-$s.py"
+        run="/usr/bin/python3 -B /tmp/bench-$s.py"
+        hf "Tracing the $s snippet (chroot, as 65532)" "$RUNS" \
+            "untraced=chroot --userspec=65532:65532 $tree $run" \
+            "ldslim trace=$BIN trace -q --root $tree --user 65532:65532 -o $SCRATCH/trace-$s.json -- $run" \
+            "strace -f (same calls)=strace -f -qq -o /dev/null -e trace=open,openat,openat2,execve,execveat chroot --userspec=65532:65532 $tree $run"
     done
 fi
 

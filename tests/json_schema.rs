@@ -295,6 +295,16 @@ fn scan_with_a_trace_matches_its_schema() {
     w.symlink("data-1.txt", "/usr/share/app/data.txt");
     w.write("/usr/share/app/plugins/unused.txt", b"x");
     w.lib("/usr/lib/app/libplug.so", "libplug.so", &[], &[]);
+    // Its Debian package ships data: the package-data rule copies it.
+    w.write("/usr/share/app/plug.dat", b"dat");
+    w.write(
+        "/var/lib/dpkg/status",
+        b"Package: libplug1\nStatus: install ok installed\nArchitecture: amd64\n",
+    );
+    w.write(
+        "/var/lib/dpkg/info/libplug1:amd64.list",
+        b"/usr/lib/app/libplug.so\n/usr/share/app/plug.dat\n",
+    );
     let opened = |p: &str, by: &str| serde_json::json!({"path": p, "by": [by]});
     let trace = serde_json::json!({
         "schema": "ldslim.trace/1", "command": ["python3", "-c", "import app"],
@@ -326,6 +336,7 @@ fn scan_with_a_trace_matches_its_schema() {
     for list in ["added", "left_out", "directories", "problems"] {
         assert!(len(&t[list]) >= 1, "no {list}: {t:#}");
     }
+    assert!(len(&v["plan"]["package_data"]) == 1, "{:#}", v["plan"]);
     check("scan", &v);
 }
 

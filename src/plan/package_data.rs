@@ -104,18 +104,10 @@ fn data_path(path: &str) -> bool {
         && !path.contains("/pkgconfig/")
 }
 
-/// A listed path's kind in the root, whether it is an ELF file or a
-/// program (any execute bit: maintainer helpers, scripts), and whether it
-/// is a symlink.
-fn look(root: &Root, path: &str) -> Option<(Kind, bool, bool)> {
+/// A listed path's kind in the root, and whether it is an ELF file or a
+/// program (any execute bit: maintainer helpers, scripts).
+fn look(root: &Root, path: &str) -> Option<(Kind, bool)> {
     let p = Path::new(path);
-    let link = matches!(
-        crate::vfs::Tree::lstat(root, p),
-        Ok(Some(crate::vfs::Stat {
-            node: crate::vfs::Node::Symlink(_),
-            ..
-        }))
-    );
     let r = root.resolve(p).ok()??;
     let elf = r.kind == Kind::Regular
         && root.open(&r).is_ok_and(|f| {
@@ -127,7 +119,7 @@ fn look(root: &Root, path: &str) -> Option<(Kind, bool, bool)> {
                 || std::os::unix::fs::FileExt::read_exact_at(&f.file, &mut magic, 0).is_ok()
                     && magic == *b"\x7fELF"
         });
-    Some((r.kind, elf, link))
+    Some((r.kind, elf))
 }
 
 impl Planner<'_> {
@@ -174,7 +166,7 @@ impl Planner<'_> {
             *data_only.entry(name.to_string()).or_insert_with(|| {
                 dpkg.files(root, name).iter().all(|f| {
                     !under(f, PROGRAMS)
-                        && look(root, f).is_none_or(|(kind, elf, _)| kind != Kind::Regular || !elf)
+                        && look(root, f).is_none_or(|(kind, elf)| kind != Kind::Regular || !elf)
                 })
             })
         };
@@ -220,12 +212,14 @@ impl Planner<'_> {
                 if !data_path(&f) {
                     continue;
                 }
-                let Some((kind, elf, link)) = look(root, &f) else {
+                let Some((kind, elf)) = look(root, &f) else {
                     continue;
                 };
-                // Directories come with their files; ELF objects are
-                // the loader rules' business.
-                if (kind == Kind::Directory && !link) || elf || kind == Kind::Special {
+                // Directories come with their files, and a symlink to a
+                // directory is the layout of the root (`/lib64 ->
+                // usr/lib64`), not data; ELF objects are the loader rules'
+                // business.
+                if kind != Kind::Regular || elf {
                     continue;
                 }
                 let dest = super::target_path(self.input.target.as_ref(), &f);
@@ -243,37 +237,6 @@ impl Planner<'_> {
                     chain: vec![reason.clone()],
                     searched: vec![],
                 };
-                if kind == Kind::Directory {
-                    // A symlink to a directory: the link alone (its
-                    // target's files are listed on their own).
-                    if let Ok(Some(crate::vfs::Stat {
-                        node: crate::vfs::Node::Symlink(text),
-                        ..
-                    })) = crate::vfs::Tree::lstat(root, Path::new(&f))
-                    {
-                        let at = builder
-                            .resolve(Path::new(&f).parent().unwrap_or(Path::new("/")))
-                            .ok()
-                            .flatten()
-                            .map(|d| d.path.join(Path::new(&f).file_name().unwrap_or_default()));
-                        if let Some(at) = at {
-                            let dest = at.display().to_string();
-                            self.add_item(
-                                dest.clone(),
-                                dest.clone(),
-                                CopyKind::Symlink {
-                                    target: text.display().to_string(),
-                                },
-                                &m,
-                            );
-                            self.runtime
-                                .used
-                                .insert(super::target_path(self.input.target.as_ref(), &dest));
-                            files.insert(dest);
-                        }
-                    }
-                    continue;
-                }
                 if self.include(&f, &m, 0).is_ok() {
                     // Under the name the copy item has: the directory
                     // canonical in the builder.
