@@ -1484,6 +1484,7 @@ fn write_report() {
                 match m["verdict"].as_str() {
                     Some("breaks") => "removing it breaks the app",
                     Some("chain") => "the app runs without it; `ldslim why`",
+                    Some("package-data") => "the app runs without it; the package-data rule",
                     _ => "**not shown to be needed**",
                 },
                 m["detail"].as_str().unwrap_or("")
