@@ -215,7 +215,8 @@ fn rodata_dirs(objects: &Objects, interp: &str) -> Option<Vec<String>> {
 }
 
 /// The first run of at least two NUL-terminated absolute directory names
-/// ending in `/`, starting right after a NUL.
+/// ending in `/`, starting right after a NUL or at the first byte (the
+/// aarch64 loader's `.rodata` begins with its `system_dirs`).
 pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
     let is_dir = |s: &[u8]| {
         s.len() >= 2
@@ -229,7 +230,7 @@ pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
             break;
         };
         let at = start + rel;
-        if at > 0 && bytes[at - 1] == 0 {
+        if at == 0 || bytes[at - 1] == 0 {
             let mut dirs = Vec::new();
             let mut pos = at;
             while let Some(len) = bytes[pos..].iter().position(|&b| b == 0) {
@@ -252,6 +253,24 @@ pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_at_the_first_byte_keeps_its_first_directory() {
+        // As in Debian 12's aarch64 ld.so, whose .rodata starts with it.
+        let bytes = b"/lib/aarch64-linux-gnu/\0/usr/lib/aarch64-linux-gnu/\0/lib/\0/usr/lib/\0\0x";
+        assert_eq!(
+            find_dir_list(bytes).unwrap(),
+            [
+                "/lib/aarch64-linux-gnu/",
+                "/usr/lib/aarch64-linux-gnu/",
+                "/lib/",
+                "/usr/lib/"
+            ]
+        );
+        // Not after another string's tail.
+        let bytes = b"x/lib/a/\0/usr/lib/a/\0/lib/\0/usr/lib/\0";
+        assert_eq!(find_dir_list(bytes).unwrap()[0], "/usr/lib/a/");
+    }
 
     #[test]
     fn finds_the_directory_list_of_the_hosts_loader() {
