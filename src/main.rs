@@ -447,7 +447,8 @@ fn plan_for(
     loader: &ldslim::cli::LoaderArgs,
     choices: Choices,
 ) -> io::Result<Option<plan::PlanReport>> {
-    let Some((name, tree)) = pick_target(target, session)? else {
+    let arch = scope_arch(session, report);
+    let Some((name, tree)) = pick_target(target, session, arch.as_ref())? else {
         return Ok(None);
     };
     let input = PlanInput {
@@ -506,7 +507,8 @@ fn target_lookup(
     report: &scan::ScanReport,
     target: Option<&str>,
 ) -> io::Result<TargetHas> {
-    let Some((_, tree)) = pick_target(target, session)? else {
+    let arch = scope_arch(session, report);
+    let Some((_, tree)) = pick_target(target, session, arch.as_ref())? else {
         return Ok(Box::new(|_: &str| None));
     };
     // The loader the image's programs use: the interpreter's.
@@ -747,9 +749,52 @@ fn emit_one(
 /// The base image named by `--target`: `none`, a directory holding an
 /// extracted image, or an embedded target; by default the distroless cc
 /// image of the builder's Debian release.
+/// The scope's architecture and an object that shows it: the
+/// interpreter's when there is one, else that of most of its entries
+/// (Debian's name, e.g. `arm64`; an i386 helper among amd64 objects does
+/// not decide).
+fn scope_arch(session: &Session, report: &scan::ScanReport) -> Option<(&'static str, String)> {
+    let objects = session.objects();
+    let arch_of = |p: &String| {
+        let f = objects.resolve(std::path::Path::new(p)).ok()??;
+        let facts = objects.facts(&f);
+        let facts: &ldslim::elf::ElfFacts = facts.as_ref().as_ref().ok()?;
+        let abi = ldslim::ldso::abi::Abi::for_object(facts)?;
+        Some((ldslim::target::arch_for_abi(abi.name)?, p.clone()))
+    };
+    if let Some(found) = report.runtime.callers.interpreter.as_ref().and_then(arch_of) {
+        return Some(found);
+    }
+    let mut counts: std::collections::BTreeMap<&'static str, (usize, String)> =
+        std::collections::BTreeMap::new();
+    for (arch, path) in report.entries.iter().filter_map(arch_of) {
+        counts.entry(arch).or_insert((0, path)).0 += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, (n, _))| *n)
+        .map(|(arch, (_, path))| (arch, path))
+}
+
+/// The error for a target of another architecture than the scope's.
+fn arch_mismatch(target: &str, target_arch: &str, scope: &(&str, String)) -> io::Error {
+    io::Error::other(format!(
+        "target {target} is {target_arch}, but the scope is {} ({} is); plan against a target of the scope's architecture (`ldslim targets` lists them, e.g. distroless/cc-debian12{}), or an extracted {} image",
+        scope.0,
+        scope.1,
+        if scope.0 == ldslim::target::DEFAULT_ARCH {
+            String::new()
+        } else {
+            format!(":{}", scope.0)
+        },
+        scope.0
+    ))
+}
+
 fn pick_target(
     target: Option<&str>,
     builder: &Session,
+    arch: Option<&(&'static str, String)>,
 ) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
     let name = match target {
         Some("none") => return Ok(None),
@@ -757,6 +802,21 @@ fn pick_target(
             let root = Root::new(std::path::Path::new(t))
                 .map_err(|e| io::Error::other(format!("target {e}")))?;
             let name = root.host_dir().display().to_string();
+            // An extracted image's architecture is its loader's (a
+            // static base has none, and no architecture to mismatch).
+            if let Some(scope) = arch {
+                let has = ldslim::ldso::abi::ABIS.iter().find(|abi| {
+                    matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(r)) if r.kind == ldslim::root::Kind::Regular)
+                });
+                if let Some(t_arch) = has.and_then(|abi| ldslim::target::arch_for_abi(abi.name))
+                    && !ldslim::ldso::abi::ABIS.iter().any(|abi| {
+                        ldslim::target::arch_for_abi(abi.name) == Some(scope.0)
+                            && matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(_)))
+                    })
+                {
+                    return Err(arch_mismatch(&name, t_arch, scope));
+                }
+            }
             return Ok(Some((name, Arc::new(root))));
         }
         Some(t) if t.starts_with('/') || t.starts_with('.') => {
@@ -772,7 +832,7 @@ fn pick_target(
                 .ok()
                 .flatten()
                 .map(|b| String::from_utf8_lossy(&b).into_owned());
-            ldslim::target::default_for_builder(os_release.as_deref()).to_string()
+            ldslim::target::default_target(os_release.as_deref(), arch.map(|a| a.0))
         }
     };
     let data = ldslim::target::embedded(&name).map_err(|e| {
@@ -789,6 +849,11 @@ fn pick_target(
             "target {name}: {e}{hint}\n(`ldslim targets` describes each; a directory holding an extracted image works too)"
         ))
     })?;
+    if let Some(scope) = arch
+        && data.info.arch != scope.0
+    {
+        return Err(arch_mismatch(&name, &data.info.arch, scope));
+    }
     let label = match &data.info.glibc {
         Some(g) => format!(
             "{} ({}, glibc {g}, embedded)",

@@ -418,3 +418,75 @@ fn platform_dependent_image_loads_on_emulated_cpus() {
         );
     }
 }
+
+/// A builder whose scope is arm64 (an x86-64 program with its ELF
+/// machine set to aarch64: the target is chosen by the scope's
+/// architecture before anything is loaded).
+fn arm64_world() -> World {
+    let w = World::new();
+    w.exe("/usr/bin/app", &[], &[]);
+    w.patch("/usr/bin/app", 18, &183u16.to_le_bytes());
+    w.write("/etc/os-release", b"ID=debian\nVERSION_ID=\"12\"\n");
+    w
+}
+
+#[test]
+fn the_default_target_follows_the_scopes_architecture() {
+    let w = arm64_world();
+    let o = w.ldslim("scan", &["/usr/bin/app", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_eq!(
+        v["plan"]["target"],
+        "distroless/cc-debian12 (arm64, glibc 2.36, embedded)"
+    );
+    // An amd64 scope keeps the amd64 image.
+    let amd64 = World::new();
+    amd64.exe("/usr/bin/app", &[], &[]);
+    let o = amd64.ldslim("scan", &["/usr/bin/app", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["plan"]["target"],
+        "distroless/cc-debian12 (amd64, glibc 2.36, embedded)"
+    );
+}
+
+#[test]
+fn a_target_of_another_architecture_is_an_error_saying_which_is_which() {
+    let w = arm64_world();
+    let o = w.ldslim(
+        "scan",
+        &["/usr/bin/app", "--target", "distroless/cc-debian12"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "target distroless/cc-debian12 is amd64, but the scope is arm64 (/usr/bin/app is)"
+        ) && err.contains("distroless/cc-debian12:arm64"),
+        "{err}"
+    );
+    // An extracted image of the other architecture: its loader says so.
+    let amd64 = World::new();
+    let t = amd64.root.display().to_string();
+    let o = w.ldslim("scan", &["/usr/bin/app", "--target", &t]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is amd64, but the scope is arm64"), "{err}");
+    // The same scope of the right architecture plans.
+    let o = w.ldslim(
+        "scan",
+        &["/usr/bin/app", "--target", "distroless/cc-debian12:arm64"],
+    );
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

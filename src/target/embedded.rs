@@ -97,3 +97,14 @@ pub fn default_for_builder(os_release: Option<&str>) -> &'static str {
         _ => "distroless/cc-debian12",
     }
 }
+
+/// The target for a builder whose scope is of Debian architecture `arch`
+/// (its interpreter's): [`default_for_builder`]'s image for that
+/// architecture (`distroless/cc-debian12:arm64` for an arm64 builder).
+pub fn default_target(os_release: Option<&str>, arch: Option<&str>) -> String {
+    let name = default_for_builder(os_release);
+    match arch {
+        Some(a) if a != DEFAULT_ARCH => format!("{name}:{a}"),
+        _ => name.to_string(),
+    }
+}

@@ -25,7 +25,7 @@ mod list;
 #[cfg(test)]
 mod tests;
 
-pub use embedded::{DEFAULT_ARCH, default_for_builder, embedded, embedded_names};
+pub use embedded::{DEFAULT_ARCH, default_for_builder, default_target, embedded, embedded_names};
 pub use format::{FORMAT, parse, parse_packages, render};
 pub use list::{list_json, list_text};
 
@@ -204,6 +204,14 @@ const DEBIAN_ARCHES: &[(&str, &str)] = &[
     ("riscv64", "riscv64"),
     ("s390x", "s390x"),
 ];
+
+/// The Debian architecture of a loader ABI (`x86_64` → `amd64`).
+pub fn arch_for_abi(abi: &str) -> Option<&'static str> {
+    DEBIAN_ARCHES
+        .iter()
+        .find(|(_, a)| *a == abi)
+        .map(|(d, _)| *d)
+}
 
 /// The loader ABI of a Debian architecture.
 pub fn abi_for_arch(arch: &str) -> Option<&'static Abi> {

@@ -281,6 +281,19 @@ fn builder_default() {
         "distroless/cc-debian12"
     );
     assert_eq!(default_for_builder(Some("")), "distroless/cc-debian12");
+    assert_eq!(
+        default_target(Some(d12), Some("arm64")),
+        "distroless/cc-debian12:arm64"
+    );
+    assert_eq!(
+        default_target(Some(d13), Some("amd64")),
+        "distroless/cc-debian13"
+    );
+    assert_eq!(default_target(None, None), "distroless/cc-debian12");
+    for arch in ["amd64", "arm64"] {
+        let name = default_target(Some(d12), Some(arch));
+        assert_eq!(embedded(&name).unwrap().info.arch, arch, "{name}");
+    }
     assert_eq!(default_for_builder(None), "distroless/cc-debian12");
     for name in [
         default_for_builder(Some(d12)),
