@@ -762,7 +762,13 @@ fn scope_arch(session: &Session, report: &scan::ScanReport) -> Option<(&'static 
         let abi = ldslim::ldso::abi::Abi::for_object(facts)?;
         Some((ldslim::target::arch_for_abi(abi.name)?, p.clone()))
     };
-    if let Some(found) = report.runtime.callers.interpreter.as_ref().and_then(arch_of) {
+    if let Some(found) = report
+        .runtime
+        .callers
+        .interpreter
+        .as_ref()
+        .and_then(arch_of)
+    {
         return Some(found);
     }
     let mut counts: std::collections::BTreeMap<&'static str, (usize, String)> =

@@ -52,6 +52,11 @@ fn ldslim_bin() -> OsString {
 const LDSO_X86_64: &str = "/lib64/ld-linux-x86-64.so.2";
 const LDSO_I386: &str = "/lib/ld-linux.so.2";
 const LDSO_X32: &str = "/libx32/ld-linux-x32.so.2";
+const LDSO_AARCH64: &str = "/lib/ld-linux-aarch64.so.1";
+/// glibc's aarch64 loader runs under this emulator, which
+/// scripts/make-arm64-root.sh copies into the arm64 roots (static: nothing
+/// of the host's but it takes part).
+const QEMU_AARCH64: &str = "/usr/bin/qemu-aarch64-static";
 /// Files per `ldslim ldd` invocation.
 const BATCH: usize = 200;
 /// How many disagreements are printed in full on stderr.
@@ -220,9 +225,11 @@ fn loader_for(header: &[u8]) -> &'static str {
             }
         })
         .unwrap_or(0);
+    const EM_AARCH64: u16 = 183;
     match (class, machine) {
         (Some(1), EM_386) => LDSO_I386,
         (Some(1), EM_X86_64) => LDSO_X32,
+        (Some(2), EM_AARCH64) => LDSO_AARCH64,
         _ => LDSO_X86_64,
     }
 }
@@ -231,7 +238,18 @@ fn loader_for(header: &[u8]) -> &'static str {
 /// `None` when the loader does not exist in the root.
 fn run_loader(root: &Path, loader: &str, file: &str) -> Option<Glibc> {
     let root_c = CString::new(root.as_os_str().as_bytes()).expect("root path has no NUL");
-    let mut cmd = Command::new(loader);
+    // The aarch64 loader runs under qemu-user: the emulator passes its
+    // environment, LD_TRACE_LOADED_OBJECTS with it, to the loader.
+    let mut cmd = if loader == LDSO_AARCH64 {
+        if !root.join(QEMU_AARCH64.trim_start_matches('/')).exists() {
+            return None;
+        }
+        let mut c = Command::new(QEMU_AARCH64);
+        c.arg(loader);
+        c
+    } else {
+        Command::new(loader)
+    };
     cmd.arg(file)
         .env_clear()
         .env("LD_TRACE_LOADED_OBJECTS", "1")
@@ -283,9 +301,15 @@ fn glibc_trace(root: &Path, file: &str) -> (Glibc, &'static str) {
     if let Some(g) = run_loader(root, loader, file) {
         return (g, loader);
     }
-    match run_loader(root, LDSO_X86_64, file) {
-        Some(g) => (g, LDSO_X86_64),
-        None => panic!("{} has no {LDSO_X86_64}", root.display()),
+    // What no loader of its kind is there for goes to the root's own.
+    let own = if root.join(LDSO_X86_64.trim_start_matches('/')).exists() {
+        LDSO_X86_64
+    } else {
+        LDSO_AARCH64
+    };
+    match run_loader(root, own, file) {
+        Some(g) => (g, own),
+        None => panic!("{} has no {own}", root.display()),
     }
 }
 
@@ -516,7 +540,58 @@ fn diff_lines(a: &[String], b: &[String]) -> Vec<String> {
 #[test]
 #[ignore = "needs a Debian root; run scripts/test.sh"]
 fn differential_ldd_matches_glibc() {
-    let root = e2e_root();
+    differential(&e2e_root(), "differential-report.txt", &[]);
+}
+
+/// An arm64 Debian 12 root (scripts/make-arm64-root.sh), `args` its
+/// layout.
+fn arm64_root(args: &[&str]) -> PathBuf {
+    let o = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-arm64-root.sh"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash runs");
+    assert!(
+        o.status.success(),
+        "make-arm64-root.sh {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    PathBuf::from(out.lines().last().expect("a path").trim())
+}
+
+#[test]
+#[ignore = "needs root, the network (debootstrap --foreign, PyPI) and qemu-user-static; run scripts/test.sh"]
+fn differential_ldd_matches_glibc_on_arm64_merged_usr() {
+    let root = arm64_root(&[]);
+    differential(
+        &root,
+        "differential-arm64-merged-report.txt",
+        &[QEMU_AARCH64],
+    );
+}
+
+#[test]
+#[ignore = "needs root, the network (debootstrap --foreign, PyPI) and qemu-user-static; run scripts/test.sh"]
+fn differential_ldd_matches_glibc_on_arm64_split_usr() {
+    let root = arm64_root(&["--split-usr"]);
+    assert!(
+        fs::symlink_metadata(root.join("lib")).is_ok_and(|m| m.is_dir()),
+        "a split-/usr root has a real /lib"
+    );
+    differential(
+        &root,
+        "differential-arm64-split-report.txt",
+        &[QEMU_AARCH64],
+    );
+}
+
+/// Every ELF object of `root` (but `skip`: the test's own emulator) through
+/// `ldslim ldd` and glibc's loader; any disagreement fails, all of them
+/// written to `report_name` in the target directory.
+fn differential(root: &Path, report_name: &str, skip: &[&str]) {
+    let root = root.to_path_buf();
     // SAFETY: geteuid has no preconditions.
     assert_eq!(
         unsafe { libc::geteuid() },
@@ -526,7 +601,8 @@ fn differential_ldd_matches_glibc() {
     );
 
     let t0 = Instant::now();
-    let files = enumerate_elf(&root);
+    let mut files = enumerate_elf(&root);
+    files.retain(|f| !skip.contains(&f.as_str()));
     assert!(
         !files.is_empty(),
         "no ELF files found under {}",
@@ -671,7 +747,7 @@ fn differential_ldd_matches_glibc() {
         );
     }
 
-    let report_path = target_dir().join("differential-report.txt");
+    let report_path = target_dir().join(report_name);
     let mut report = summary.clone();
     if !disagreements.is_empty() {
         let _ = writeln!(report, "\nall {} disagreements:", disagreements.len());
