@@ -96,9 +96,22 @@ if ! debootstrap --foreign --arch=arm64 "$USR_FLAG" --variant=minbase --include=
 fi
 
 log "unpacking every package (no second stage: it would run arm64 programs)"
+# dpkg's database as the second stage would leave it (each package's
+# control stanza, installed, and the list of its paths), so that what
+# reads it (owners, the package-data rule) sees a builder's.
+mkdir -p "$TMP/var/lib/dpkg/info"
+: >"$TMP/var/lib/dpkg/status"
 n=0
 for deb in "$TMP"/var/cache/apt/archives/*.deb; do
     dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$TMP"
+    pkg=$(dpkg-deb -f "$deb" Package)
+    list=$pkg
+    [[ $(dpkg-deb -f "$deb" Multi-Arch) == same ]] && list="$pkg:arm64"
+    dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's|^\./|/|' -e 's|/$||' -e 's|^$|/.|' \
+        >"$TMP/var/lib/dpkg/info/$list.list"
+    dpkg-deb -f "$deb" | awk '{ print } /^Package:/ { print "Status: install ok installed" }' \
+        >>"$TMP/var/lib/dpkg/status"
+    printf '\n' >>"$TMP/var/lib/dpkg/status"
     n=$((n + 1))
 done
 rm -f "$TMP"/var/cache/apt/archives/*.deb

@@ -166,13 +166,37 @@ struct Built {
 }
 
 /// Context files a builder stage copies into the builder root (for a
-/// traced smoke test), removed when dropped: the root is shared.
-struct Placed(Vec<PathBuf>);
+/// traced smoke test) and the directories made for them, removed when
+/// dropped: the root is shared.
+struct Placed {
+    files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+impl Placed {
+    /// Copy `from` to `to` (a path in the builder root), making the
+    /// directories it needs.
+    fn copy(&mut self, from: &Path, to: &Path) {
+        let mut made = Vec::new();
+        let mut d = to.parent();
+        while let Some(dir) = d.filter(|dir| !dir.exists()) {
+            made.push(dir.to_path_buf());
+            d = dir.parent();
+        }
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        self.dirs.extend(made.into_iter().rev());
+        std::fs::copy(from, to).unwrap();
+        self.files.push(to.to_path_buf());
+    }
+}
 
 impl Drop for Placed {
     fn drop(&mut self) {
-        for p in &self.0 {
+        for p in &self.files {
             let _ = std::fs::remove_file(p);
+        }
+        for d in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
         }
     }
 }
@@ -243,24 +267,33 @@ fn build_with(app: &str, builder: &Path, allow: &[&str], with_trace: bool) -> Bu
     // The smoke tests it traces: run chrooted into the builder root, with
     // the context files the stage copies, their traces in the scratch
     // directory.
-    let mut placed = Placed(Vec::new());
-    for ins in &b.instructions {
-        let words: Vec<&str> = ins.split_whitespace().collect();
-        if words[0] == "COPY" && !words[1].starts_with("--from") {
-            let (dest, srcs) = words[1..].split_last().unwrap();
-            for src in srcs {
-                let to = builder.join(dest.trim_start_matches('/')).join(src);
-                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-                std::fs::copy(context.join(src), &to).unwrap();
-                placed.0.push(to);
-            }
-        }
-    }
     let traces: Vec<&String> = b
         .instructions
         .iter()
         .filter(|i| i.starts_with("RUN ldslim trace "))
         .collect();
+    let mut placed = Placed {
+        files: Vec::new(),
+        dirs: Vec::new(),
+    };
+    for ins in b
+        .instructions
+        .iter()
+        .filter(|_| with_trace && !traces.is_empty())
+    {
+        let words: Vec<&str> = ins.split_whitespace().collect();
+        if words[0] == "COPY" && !words[1].starts_with("--from") {
+            let (dest, srcs) = words[1..].split_last().unwrap();
+            // As Docker reads it: a destination ending in `/` (or for
+            // several sources) is a directory, else the file itself.
+            let into_dir = dest.ends_with('/') || srcs.len() > 1;
+            for src in srcs {
+                let to = builder.join(dest.trim_start_matches('/'));
+                let to = if into_dir { to.join(src) } else { to };
+                placed.copy(&context.join(src), &to);
+            }
+        }
+    }
     for run in traces.iter().filter(|_| with_trace) {
         let words: Vec<&str> = run["RUN ldslim ".len()..].split_whitespace().collect();
         let mut argv: Vec<String> = vec![

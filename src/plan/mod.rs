@@ -658,7 +658,23 @@ impl Planner<'_> {
                 }
             }
             Fix::Relocate => {
-                let Some(dir) = default_dir(&self.input.target) else {
+                // A default directory of the loader for the library's own
+                // ABI (aarch64's for an arm64 library).
+                let builder = self.input.builder.objects();
+                let abi = builder
+                    .resolve(Path::new(real))
+                    .ok()
+                    .flatten()
+                    .and_then(|f| {
+                        let facts = builder.facts(&f);
+                        facts
+                            .as_ref()
+                            .as_ref()
+                            .ok()
+                            .and_then(|e| crate::ldso::abi::Abi::for_object(e))
+                    })
+                    .unwrap_or(ABIS[0]);
+                let Some(dir) = default_dir(&self.input.target, &abi) else {
                     return false;
                 };
                 // The loader opens the DT_NEEDED name itself, so the real
@@ -998,12 +1014,11 @@ fn target_path(target: &dyn Tree, dest: &str) -> String {
     dest.to_string()
 }
 
-/// The first default directory of the target's loader that the target
-/// has as a directory. (The x86_64 loader: other ABIs are not planned yet.)
-fn default_dir(target: &Arc<dyn Tree>) -> Option<String> {
+/// The first default directory of the target's loader for `abi` that the
+/// target has as a directory.
+fn default_dir(target: &Arc<dyn Tree>, abi: &crate::ldso::abi::Abi) -> Option<String> {
     let objects = Objects::new(target.clone());
-    let abi = ABIS[0];
-    SystemDirs::detect(&objects, &abi, abi.interp)
+    SystemDirs::detect(&objects, abi, abi.interp)
         .dirs
         .into_iter()
         .find(|d| matches!(objects.resolve(Path::new(d)), Ok(Some(r)) if r.kind == Kind::Directory))
