@@ -199,6 +199,12 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         writeln!(out)?;
     }
     runtime_text(out, &r.runtime)?;
+    for m in &r.mismatched {
+        writeln!(out, "mismatch: {}: {}", m.path, m.message)?;
+    }
+    if !r.mismatched.is_empty() {
+        writeln!(out)?;
+    }
     for e in &r.errors {
         writeln!(out, "bad file: {}: {}", e.path, e.message)?;
     }
@@ -1050,6 +1056,10 @@ fn summary_line(r: &ScanReport) -> String {
             rt_unknown.len()
         ),
     };
+    let cpu = match r.mismatched.len() {
+        0 => cpu,
+        n => format!("{cpu}, {n} for a system the root is not"),
+    };
     format!(
         "{}: {} files, {} ELF objects, {} resolved, {} skipped; {} not found, {} load errors, {} warnings{cpu}, {} bad files",
         scanned,
@@ -1082,7 +1092,7 @@ pub enum Level {
 pub struct Annotation {
     pub level: Level,
     /// A stable name of the kind of finding: `not-found`, `load-error`,
-    /// `bad-file`, `load-order`, `cpu-dependent`, `runtime-not-found`,
+    /// `bad-file`, `mismatch`, `load-order`, `cpu-dependent`, `runtime-not-found`,
     /// `runtime-unknown`, `image-missing`, `image-version`,
     /// `image-refused`, `image-runtime`, `image-declared`,
     /// `image-unverified`, `conflict`, `copy`.
@@ -1137,6 +1147,16 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             title: "glibc would abort the load".into(),
             message: format!("loading {}: {}", f.entry, f.fatal),
             key: f.entry.clone(),
+        });
+    }
+    for m in &r.mismatched {
+        out.push(Annotation {
+            level: Level::Error,
+            check: "mismatch",
+            path: m.path.clone(),
+            title: "built for another system than the root".into(),
+            message: m.message.clone(),
+            key: String::new(),
         });
     }
     for e in &r.errors {

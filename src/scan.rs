@@ -84,8 +84,12 @@ pub struct ScanReport {
     /// Dynamic objects resolved as entries.
     pub resolved: usize,
     /// ELF objects not resolved because there is nothing to resolve
-    /// (static, relocatable, the loader itself) or no loader for them.
+    /// (static, relocatable, the loader itself).
     pub skipped: Vec<Problem>,
+    /// ELF objects the root has no loader for: built for another
+    /// architecture than the root's, or for musl libc. Findings: in the
+    /// image they would not load either.
+    pub mismatched: Vec<Problem>,
     pub unresolved: Vec<Unresolved>,
     pub fatal: Vec<FatalLoad>,
     pub warnings: Vec<Warning>,
@@ -116,6 +120,7 @@ impl ScanReport {
         !self.unresolved.is_empty()
             || !self.fatal.is_empty()
             || !self.errors.is_empty()
+            || !self.mismatched.is_empty()
             || self.cpu_dependent.iter().any(|d| d.fails_somewhere())
             || {
                 let (loads, calls) = self.runtime.unresolved();
@@ -141,6 +146,7 @@ enum Outcome {
     /// Python source that may load a library at run time.
     Python(String, String),
     Skipped(Problem),
+    Mismatched(Problem),
     Error(Problem),
     Loaded(Box<LoadOrder>),
 }
@@ -511,10 +517,34 @@ fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress
     progress.object(path);
     match session.load(path) {
         Ok(order) => Outcome::Loaded(Box::new(order)),
-        Err(
-            e @ (EntryError::NoAbi { .. } | EntryError::NoLoader { .. } | EntryError::IsLoader(_)),
-        ) => Outcome::Skipped(problem(strip_path(&e.to_string(), path))),
+        Err(e @ EntryError::IsLoader(_)) => {
+            Outcome::Skipped(problem(strip_path(&e.to_string(), path)))
+        }
+        Err(EntryError::NoLoader { interp, .. }) => {
+            Outcome::Mismatched(problem(no_loader(&facts, &interp)))
+        }
+        Err(e @ EntryError::NoAbi { .. }) => Outcome::Mismatched(problem(format!(
+            "{}: no glibc system can load it",
+            strip_path(&e.to_string(), path)
+        ))),
         Err(e) => Outcome::Error(problem(strip_path(&e.to_string(), path))),
+    }
+}
+
+/// Why an object whose loader the root lacks cannot load there, in words
+/// that name the mismatch.
+fn no_loader(facts: &ElfFacts, interp: &str) -> String {
+    if interp.contains("ld-musl") {
+        return format!(
+            "built for musl libc (its loader {interp} is not in the root): a glibc system cannot load it; install the glibc build of its package (a manylinux wheel, not a musllinux one)"
+        );
+    }
+    match crate::ldso::abi::Abi::for_object(facts) {
+        Some(abi) => format!(
+            "built for {}, and the root has no {} loader ({interp}): a file for another architecture than the root's (a wheel or package for another platform?)",
+            abi.name, abi.name
+        ),
+        None => format!("the root has no loader {interp}"),
     }
 }
 
@@ -548,6 +578,7 @@ fn gather(
     let mut objects = 0;
     let mut resolved = 0;
     let mut skipped = Vec::new();
+    let mut mismatched = Vec::new();
     let mut fatal = Vec::new();
     let mut warnings = Vec::new();
     let mut cpu_dependent = Vec::new();
@@ -562,6 +593,10 @@ fn gather(
             Outcome::Skipped(p) => {
                 objects += 1;
                 skipped.push(p);
+            }
+            Outcome::Mismatched(p) => {
+                objects += 1;
+                mismatched.push(p);
             }
             Outcome::Error(p) => errors.push(p),
             Outcome::Loaded(mut order) => {
@@ -672,6 +707,7 @@ fn gather(
         })
         .collect();
     skipped.sort();
+    mismatched.sort();
     errors.sort();
     errors.dedup();
     fatal.sort_by(|a, b| a.entry.cmp(&b.entry));
@@ -692,6 +728,7 @@ fn gather(
         objects,
         resolved,
         skipped,
+        mismatched,
         unresolved,
         fatal,
         warnings,

@@ -210,3 +210,63 @@ fn a_root_without_python_says_so() {
         "{err}"
     );
 }
+
+/// Objects the root has no loader for are findings that name the
+/// mismatch, not silent skips: a library for another architecture (an
+/// aarch64 wheel's extension in an x86-64 root), a program for musl libc.
+#[test]
+fn objects_for_another_system_are_findings_that_say_which() {
+    let w = World::new();
+    w.lib("/opt/app/libarm.so", "libarm.so", &[], &[]);
+    w.patch("/opt/app/libarm.so", 18, &183u16.to_le_bytes());
+    w.exe(
+        "/opt/app/musl-tool",
+        &[],
+        &["-Wl,--dynamic-linker=/lib/ld-musl-x86_64.so.1"],
+    );
+    w.exe("/opt/app/fine", &[], &[]);
+    let o = w.ldslim(
+        "scan",
+        &["/opt/app", "--target", "none", "--format", "json"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m: Vec<(String, String)> = v["mismatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_string(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(m[0].0, "/opt/app/libarm.so");
+    assert!(
+        m[0].1.starts_with(
+            "built for aarch64, and the root has no aarch64 loader (/lib/ld-linux-aarch64.so.1)"
+        ),
+        "{m:?}"
+    );
+    assert_eq!(m[1].0, "/opt/app/musl-tool");
+    assert!(m[1].1.starts_with("built for musl libc"), "{m:?}");
+    assert_eq!(v["skipped"], serde_json::json!([]), "{v:#}");
+    // In text, each is named.
+    let o = w.ldslim("scan", &["/opt/app", "--target", "none"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("mismatch: /opt/app/libarm.so: built for aarch64"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mismatch: /opt/app/musl-tool: built for musl libc"),
+        "{text}"
+    );
+}
