@@ -521,7 +521,7 @@ fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress
             Outcome::Skipped(problem(strip_path(&e.to_string(), path)))
         }
         Err(EntryError::NoLoader { interp, .. }) => {
-            Outcome::Mismatched(problem(no_loader(&facts, &interp)))
+            Outcome::Mismatched(problem(no_loader(facts, &interp)))
         }
         Err(e @ EntryError::NoAbi { .. }) => Outcome::Mismatched(problem(format!(
             "{}: no glibc system can load it",
