@@ -3,8 +3,9 @@
 //! names, against the embedded `cc-debian12:arm64` and against an arm64
 //! base extracted from Debian's packages (scripts/distroless-root.sh); the
 //! default target follows the builder's architecture; and Python with
-//! numpy and pandas runs in the image built from the plan, under
-//! qemu-aarch64-static by chroot, as the nonroot user.
+//! numpy and pandas — the pandas app of tests/apps.rs among it — runs in
+//! the image built from the plan, under qemu-aarch64-static by chroot, as
+//! the nonroot user.
 
 mod common;
 
@@ -233,4 +234,16 @@ fn pandas_runs_in_the_arm64_image_under_emulation() {
     let (ok, out, err) = python_in(&image, code);
     assert!(ok, "python in the arm64 image: {err}");
     assert_eq!(out.trim(), "6 5");
+    // The pandas app of tests/apps.rs, with its known answer.
+    let app = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/apps/pandas/main.py"),
+    )
+    .unwrap();
+    let (ok, out, err) = python_in(&image, &app);
+    assert!(ok, "the pandas app in the arm64 image: {err}");
+    assert!(
+        out.lines()
+            .any(|l| l == "result: Lima=18 Oslo=27 Pune=11 rolling=15 trace=285"),
+        "{out}"
+    );
 }
