@@ -22,30 +22,10 @@ const STDLIB: &[&str] = &["/usr/bin/python3.11", "/usr/lib/python3.11"];
 const SITE: &str = "/usr/local/lib/python3.11/dist-packages";
 const QEMU: &str = "/usr/bin/qemu-aarch64-static";
 
-fn script(name: &str, args: &[&str]) -> PathBuf {
-    let o = Command::new("bash")
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("scripts")
-                .join(name),
-        )
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("bash runs");
-    assert!(
-        o.status.success(),
-        "{name} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = String::from_utf8_lossy(&o.stdout);
-    PathBuf::from(out.lines().last().expect("a path").trim())
-}
-
 fn amd64_root() -> PathBuf {
     match std::env::var_os("LDSLIM_E2E_ROOT").filter(|v| !v.is_empty()) {
         Some(r) => PathBuf::from(r),
-        None => script("make-root.sh", &[]),
+        None => common::script_root("make-root.sh", &[]),
     }
 }
 
@@ -87,7 +67,7 @@ fn neutral(plan: &Value) -> BTreeSet<(String, String)> {
 #[ignore = "needs root, the network (debootstrap --foreign, PyPI, Debian packages) and the amd64 Debian root; run scripts/test.sh"]
 fn the_arm64_plan_is_the_amd64_plan_up_to_the_directory_names() {
     assert!(common::can_chroot(), "needs root");
-    let arm64 = script("make-arm64-root.sh", &[]);
+    let arm64 = common::script_root("make-arm64-root.sh", &[]);
     let amd64 = amd64_root();
 
     // No --target: each builder gets the cc image of its architecture.
@@ -124,7 +104,7 @@ fn the_arm64_plan_is_the_amd64_plan_up_to_the_directory_names() {
 
     // The same plan against an arm64 base extracted from Debian's
     // packages (a real /lib, no ld.so.cache, as distroless has).
-    let base = script("distroless-root.sh", &["bookworm", "arm64", "cc"]);
+    let base = common::script_root("distroless-root.sh", &["bookworm", "arm64", "cc"]);
     let t = base.display().to_string();
     let (code, b, err) = scan(
         &arm64,
@@ -139,7 +119,7 @@ fn the_arm64_plan_is_the_amd64_plan_up_to_the_directory_names() {
     let (code, _, err) = scan(&arm64, STDLIB, &["--target", "distroless/cc-debian12"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("is amd64, but the scope is arm64"), "{err}");
-    let amd64_base = script("distroless-root.sh", &["bookworm", "amd64", "cc"]);
+    let amd64_base = common::script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]);
     let (code, _, err) = scan(&arm64, STDLIB, &["--target", amd64_base.to_str().unwrap()]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("is amd64, but the scope is arm64"), "{err}");
@@ -177,29 +157,18 @@ fn python_in(image: &Path, code: &str) -> (bool, String, String) {
     )
 }
 
-fn cp_a(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
-
 #[test]
 #[ignore = "needs root, the network (debootstrap --foreign, PyPI, Debian packages) and qemu-user-static; run scripts/test.sh"]
 fn pandas_runs_in_the_arm64_image_under_emulation() {
     assert!(common::can_chroot(), "needs root");
-    let arm64 = script("make-arm64-root.sh", &[]);
-    let base = script("distroless-root.sh", &["bookworm", "arm64", "cc"]);
+    let arm64 = common::script_root("make-arm64-root.sh", &[]);
+    let base = common::script_root("distroless-root.sh", &["bookworm", "arm64", "cc"]);
     let tmp = tempfile::tempdir().unwrap();
     let assemble = |dir: &Path| {
-        cp_a(&base, dir);
+        common::cp_a(&base, dir);
         for p in ["/usr/bin/python3.11", "/usr/lib/python3.11", SITE] {
             let rel = p.trim_start_matches('/');
-            cp_a(&arm64.join(rel), &dir.join(rel));
+            common::cp_a(&arm64.join(rel), &dir.join(rel));
         }
         // The emulator, for the test only, at a path nothing else uses.
         std::fs::copy(QEMU, dir.join(".qemu-aarch64-static")).unwrap();

@@ -546,19 +546,7 @@ fn differential_ldd_matches_glibc() {
 /// An arm64 Debian 12 root (scripts/make-arm64-root.sh), `args` its
 /// layout.
 fn arm64_root(args: &[&str]) -> PathBuf {
-    let o = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-arm64-root.sh"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("bash runs");
-    assert!(
-        o.status.success(),
-        "make-arm64-root.sh {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = String::from_utf8_lossy(&o.stdout);
-    PathBuf::from(out.lines().last().expect("a path").trim())
+    common::script_root("make-arm64-root.sh", args)
 }
 
 #[test]

@@ -43,23 +43,12 @@ fn base_of(flavor: &str) -> PathBuf {
     PathBuf::from(text.lines().last().expect("a path").trim())
 }
 
-fn cp_a(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
-
 /// base + the scope, as a user's Dockerfile would assemble it.
 fn assemble(base: &Path, builder: &Path, dir: &Path) {
-    cp_a(base, dir);
+    common::cp_a(base, dir);
     for p in SCOPE {
         let rel = p.trim_start_matches('/');
-        cp_a(&builder.join(rel), &dir.join(rel));
+        common::cp_a(&builder.join(rel), &dir.join(rel));
     }
 }
 

@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,22 +30,6 @@ const SCOPE: &[&str] = &[
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn script(name: &str, args: &[&str]) -> PathBuf {
-    let o = Command::new("bash")
-        .arg(repo().join("scripts").join(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert!(
-        o.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let out = String::from_utf8_lossy(&o.stdout);
-    PathBuf::from(out.lines().last().expect("a path").trim())
 }
 
 struct Package {
@@ -165,24 +149,13 @@ fn finish(mut child: std::process::Child) -> (bool, String) {
     (status.success(), line)
 }
 
-fn cp_a(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
-
 /// The base with the user's own copy of Python, and ldslim's output.
 fn image(base: &Path, builder: &Path, dir: &Path, extra: &[&str]) -> Value {
-    cp_a(base, dir);
+    common::cp_a(base, dir);
     for p in SCOPE {
         let rel = p.trim_start_matches('/');
         if builder.join(rel).exists() {
-            cp_a(&builder.join(rel), &dir.join(rel));
+            common::cp_a(&builder.join(rel), &dir.join(rel));
         }
     }
     let copy = format!("copy={}", dir.display());
@@ -331,8 +304,8 @@ fn mark(ok: bool, line: &str) -> String {
 #[ignore = "needs root, the network (debootstrap, PyPI) and the distroless base; run scripts/test.sh"]
 fn packages_that_load_libraries_at_run_time_work_in_the_image() {
     assert!(common::can_chroot(), "needs root (chroot)");
-    let builder = script("make-runtime-root.sh", &[]);
-    let base = script("distroless-root.sh", &["bookworm", "amd64", "cc"]);
+    let builder = common::script_root("make-runtime-root.sh", &[]);
+    let base = common::script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]);
     let packages = manifest();
     assert!(
         packages.len() >= 8,

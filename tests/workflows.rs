@@ -109,27 +109,6 @@ fn env_path(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The last line a script prints: the path of the root it built or reused.
-fn script_root(script: &str, args: &[&str]) -> PathBuf {
-    let o = Command::new("bash")
-        .arg(manifest("scripts").join(script))
-        .args(args)
-        .output()
-        .expect("the script runs");
-    assert!(o.status.success(), "{script}: {}", text(&o.stderr));
-    PathBuf::from(text(&o.stdout).lines().last().expect("a path").trim())
-}
-
-fn cp_a(from: &Path, to: &Path) {
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
-
 /// Docker's COPY of one source: a directory's contents go into DEST (made
 /// when missing); a file goes to DEST, or into it when DEST ends in `/`.
 fn docker_copy(src: &Path, image: &Path, dest: &str) {
@@ -151,7 +130,7 @@ fn docker_copy(src: &Path, image: &Path, dest: &str) {
             std::fs::create_dir_all(d.parent().unwrap()).unwrap();
             d
         };
-        cp_a(src, &d);
+        common::cp_a(src, &d);
     }
 }
 
@@ -390,7 +369,7 @@ fn build_with(app: &str, builder: &Path, allow: &[&str], with_trace: bool) -> Bu
         last.from
     );
     let base = env_path("LDSLIM_DISTROLESS_CC")
-        .unwrap_or_else(|| script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]));
+        .unwrap_or_else(|| common::script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]));
     let mut out = Built {
         image: tmp.path().join("image"),
         bare: tmp.path().join("bare"),
@@ -399,7 +378,7 @@ fn build_with(app: &str, builder: &Path, allow: &[&str], with_trace: bool) -> Bu
         env: Vec::new(),
     };
     for (image, with_ldslim) in [(&out.image, true), (&out.bare, false)] {
-        cp_a(&base, image);
+        common::cp_a(&base, image);
         for ins in &last.instructions {
             let words: Vec<&str> = ins.split_whitespace().collect();
             match words[0] {
@@ -478,7 +457,7 @@ fn dockerfile_pandas_as_documented() {
 #[ignore = "needs root, the run-time packages' builder root and ptrace; run scripts/test.sh"]
 fn dockerfile_smoke_test_under_trace_as_documented() {
     assert!(common::can_chroot(), "needs root (chroot)");
-    let builder = script_root("make-runtime-root.sh", &[]);
+    let builder = common::script_root("make-runtime-root.sh", &[]);
     // The test's builder holds the other run-time packages too (vips,
     // psycopg's SASL, ...): their possible plugin loads are accepted here;
     // a builder with this page's packages alone has none of them.
@@ -516,7 +495,7 @@ fn dockerfile_flask_as_documented() {
     let builder = match env_path("LDSLIM_APPS_ROOT") {
         Some(root) => root,
         None if manifest("scripts/make-apps-root.sh").exists() => {
-            script_root("make-apps-root.sh", &[])
+            common::script_root("make-apps-root.sh", &[])
         }
         None => {
             eprintln!(
@@ -754,9 +733,9 @@ fn ci_job_on_an_exported_root() {
 
     // The image: base + the user's Python + `ADD ldslim-layer.tar /`.
     let base = env_path("LDSLIM_DISTROLESS_CC")
-        .unwrap_or_else(|| script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]));
+        .unwrap_or_else(|| common::script_root("distroless-root.sh", &["bookworm", "amd64", "cc"]));
     let image = tmp.path().join("image");
-    cp_a(&base, &image);
+    common::cp_a(&base, &image);
     for p in [
         "/usr/bin/python3.11",
         "/usr/lib/python3.11",

@@ -642,3 +642,37 @@ impl Drop for DevMount {
         }
     }
 }
+
+/// `cp -a FROM TO`, with TO's parent made first.
+pub fn cp_a(from: &Path, to: &Path) {
+    fs::create_dir_all(to.parent().expect("a parent")).unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
+}
+
+/// Run `scripts/NAME ARGS` (standard input closed) and return the last line
+/// it prints: the root it built or reused.
+pub fn script_root(name: &str, args: &[&str]) -> PathBuf {
+    let o = Command::new("bash")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scripts")
+                .join(name),
+        )
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        o.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    PathBuf::from(out.lines().last().expect("a path").trim())
+}
