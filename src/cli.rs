@@ -573,8 +573,14 @@ pub struct TraceArgs {
     /// Run COMMAND as this user and group (numbers), e.g. 65532:65532.
     #[arg(long, value_name = "UID:GID", value_parser = parse_user)]
     pub user: Option<(u32, u32)>,
-    /// The command and its arguments.
-    #[arg(required = true, last = true, value_name = "COMMAND")]
+    /// The command and its arguments (after `--`, or after ldslim's own
+    /// options: everything from the first word that is not one of them).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<std::ffi::OsString>,
 }
 
