@@ -178,3 +178,17 @@ fn a_library_the_target_has_brings_no_data() {
     let p = plan(&w, &target, &[]);
     assert!(dests(&p).is_empty(), "{p:#}");
 }
+
+#[test]
+fn a_data_package_the_target_carries_is_left_to_it() {
+    // distroless records its packages in /var/lib/dpkg/status.d (tzdata,
+    // for one): their files are the target's, even where it is not known
+    // file by file.
+    let w = world();
+    let target = World::new();
+    target.write("/var/lib/dpkg/status.d/fonts-bar", b"Package: fonts-bar\n");
+    let p = plan(&w, &target, &[]);
+    let got = dests(&p);
+    assert!(!got.contains("/usr/share/fonts/bar.ttf"), "{got:?}");
+    assert!(got.contains("/usr/share/foo/db-1"), "{got:?}");
+}

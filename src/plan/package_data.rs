@@ -13,7 +13,9 @@
 //! - a package is data only when none of its files is an ELF object or
 //!   sits in a directory of programs or of Perl or Python modules
 //!   (`debconf`, `ucf`, `adduser`, `libc6` are not);
-//! - of those packages, every file and symlink the target lacks, except
+//! - of those packages that the target does not carry itself (its
+//!   `/var/lib/dpkg/status.d/NAME`, as distroless records them), every
+//!   file and symlink the target lacks, except
 //!   ELF objects (libraries and plugins are the loader rules' business),
 //!   programs and scripts (any execute bit) and what no library reads: documentation, manuals, translations,
 //!   headers, static archives, pkg-config files, service units,
@@ -199,6 +201,13 @@ impl Planner<'_> {
         }
         let mut out = Vec::new();
         for (package, (via, library)) in reached {
+            // A package the target carries (distroless records each in
+            // /var/lib/dpkg/status.d/) is the target's, data and all:
+            // tzdata, for one.
+            let status_d = format!("/var/lib/dpkg/status.d/{package}");
+            if !matches!(self.input.target.lstat(Path::new(&status_d)), Ok(None)) {
+                continue;
+            }
             let reason = if via.len() == 1 {
                 format!("data of Debian package {package}, which installed {library}")
             } else {
@@ -222,9 +231,12 @@ impl Planner<'_> {
                 if kind != Kind::Regular || elf {
                     continue;
                 }
+                // Copied only where the target certainly lacks it (an
+                // embedded target that records a directory by its count
+                // cannot say: left to the target).
                 let dest = super::target_path(self.input.target.as_ref(), &f);
                 if self.items.contains_key(&dest)
-                    || matches!(self.input.target.lstat(Path::new(&dest)), Ok(Some(_)))
+                    || !matches!(self.input.target.lstat(Path::new(&dest)), Ok(None))
                 {
                     continue;
                 }

@@ -202,9 +202,20 @@ impl Planner<'_> {
                 }
             };
             let dest = super::target_path(self.input.target.as_ref(), &path);
-            if let Ok(Some(_)) = self.input.target.lstat(Path::new(&dest)) {
-                report.left_out.push(left(Rule::InTarget, Some(dest)));
-                continue;
+            match self.input.target.lstat(Path::new(&dest)) {
+                Ok(None) => {}
+                Ok(Some(_)) => {
+                    report.left_out.push(left(Rule::InTarget, Some(dest)));
+                    continue;
+                }
+                // An embedded target that records this directory by its
+                // count only: its own files are there, this one likely.
+                Err(e) => {
+                    report
+                        .left_out
+                        .push(left(Rule::InTarget, Some(format!("{dest} ({e})"))));
+                    continue;
+                }
             }
             // An object whose soname the image's loader finds in the
             // target (the target's libc for the builder's, at another
