@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
+use crate::copyset::{CopyItem, CopyPlan};
 use crate::emit;
 use crate::explain::{Failure, Finding};
 use crate::graph::Session;
 use crate::owners::{Owner, Owners};
-use crate::plan::{CopyItem, CopyPlan, PlanReport};
+use crate::plan::PlanReport;
 use crate::python::{Inventory, module_of};
 use crate::runtime::RuntimeLoad;
 use crate::runtime::resolve::{Callers, Ldconfig};
@@ -358,7 +359,7 @@ fn not_found_fix(cx: &Context<'_>, name: &str, d: &mut Diagnosis) {
 }
 
 /// The Dockerfile lines that copy `items` (comments left out).
-fn copy_lines(plan: &PlanReport, items: Vec<crate::plan::CopyItem>) -> Vec<String> {
+fn copy_lines(plan: &PlanReport, items: Vec<crate::copyset::CopyItem>) -> Vec<String> {
     let sub = CopyPlan {
         target: plan.copy.target.clone(),
         items,

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::copyset::{CopyItem, CopyKind};
 use crate::elf::{ElfFacts, ReadAt};
 use crate::objects::{FactsError, Objects};
-use crate::plan::{CopyItem, CopyKind};
 use crate::root::{FileId, Resolved, RootError};
 use crate::vfs::{Node, Stat, Tree};
 

@@ -7,6 +7,7 @@
 //! → [`report`] (text and JSON).
 
 pub mod cli;
+pub mod copyset;
 
 /// A part of a test that cannot run on this machine: a note on a
 /// developer's machine, a failure under scripts/test.sh (which sets
@@ -25,6 +26,7 @@ pub mod diagnose;
 pub mod elf;
 pub mod emit;
 pub mod explain;
+pub mod findings;
 pub mod graph;
 pub mod image;
 pub mod ldso;

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::elf::{self, ReadAt};
+use crate::findings::Problem;
 use crate::root::{FileId, Kind, Resolved, Root, RootError};
-use crate::scan::Problem;
 use crate::vfs;
 
 /// `pyvenv.cfg` and `.pth` files are a few lines; anything bigger is not

@@ -5,11 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
+use crate::copyset::{CopyItem, CopyKind};
 use crate::diagnose::Diagnosis;
 use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
 use crate::owners::Owner;
-use crate::plan::{CopyItem, CopyKind, PlanReport};
+use crate::plan::PlanReport;
 use crate::python::{Inventory, SiteKind, module_of};
 use crate::scan::ScanReport;
 use crate::variants::CpuDependence;

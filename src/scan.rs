@@ -54,12 +54,7 @@ pub struct FatalLoad {
     pub fatal: Fatal,
 }
 
-/// A file the scan could not use, and why; the scan went on.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub path: String,
-    pub message: String,
-}
+pub use crate::findings::Problem;
 
 /// The finding of a Python scope that found no Python installation (in
 /// `ScanReport::errors`, so that JSON readers see why the exit code is 1).

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::EmitError;
-use crate::plan::{CopyKind, CopyPlan};
+use crate::copyset::{CopyKind, CopyPlan};
 
 /// Refuse a plan whose paths could write outside the image (relative
 /// paths, `..`) or that asks for two things at one place.
@@ -87,7 +87,7 @@ pub(super) fn split(p: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::CopyItem;
+    use crate::copyset::CopyItem;
 
     fn item(dest: &str) -> CopyItem {
         CopyItem {

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::source::{self, Exact};
 use super::{EmitError, check};
-use crate::plan::{CopyItem, CopyKind, CopyPlan};
+use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::root::{Kind, Root};
 
 /// What [`copy`] did.

@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{self, Write};
 
 use super::{EmitError, check};
-use crate::plan::{CopyItem, CopyKind, CopyPlan};
+use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 
 /// As many links as the kernel follows in one lookup (`MAXSYMLINKS`).
 const MAX_HOPS: usize = 40;

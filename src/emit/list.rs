@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::check;
-use crate::plan::{CopyItem, CopyPlan};
+use crate::copyset::{CopyItem, CopyPlan};
 
 /// Write one builder `src` per line, sorted, for the items that stay at
 /// their own path. Items whose `dest` differs from `src` cannot be said in
@@ -28,7 +28,8 @@ pub fn list<'p>(out: &mut dyn Write, plan: &'p CopyPlan) -> io::Result<Vec<&'p C
     let mut lines = BTreeSet::new();
     let mut moved = Vec::new();
     for item in &plan.items {
-        if item.dest == item.src && !matches!(item.kind, crate::plan::CopyKind::Generated { .. }) {
+        if item.dest == item.src && !matches!(item.kind, crate::copyset::CopyKind::Generated { .. })
+        {
             lines.insert(line(&item.src));
         } else {
             moved.push(item);

@@ -30,7 +30,7 @@ pub use tarball::{TarSummary, source_date_epoch, tar, tar_with_mtime};
 pub use temp::write_file;
 
 #[cfg(doc)]
-use crate::plan::CopyPlan;
+use crate::copyset::CopyPlan;
 
 /// What went wrong while emitting a plan, naming the path concerned.
 #[derive(Debug, thiserror::Error)]

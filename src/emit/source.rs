@@ -8,8 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{EmitError, check};
+use crate::copyset::CopyItem;
 use crate::elf::SizedFile;
-use crate::plan::CopyItem;
 use crate::root::{Kind, Root};
 
 /// The builder's regular file at `item.src`, open, checked to have the

@@ -21,7 +21,7 @@ use tar::{Builder, EntryType, Header};
 use super::source::{self, Exact};
 use super::temp::TempFile;
 use super::{EmitError, check};
-use crate::plan::{CopyItem, CopyKind, CopyPlan};
+use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::root::Root;
 
 /// What [`tar`] wrote.
