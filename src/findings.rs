@@ -10,3 +10,13 @@ pub struct Problem {
     pub path: String,
     pub message: String,
 }
+
+/// A message from a lower layer without the path it starts with (`PATH:
+/// message`): a problem shows its path on its own.
+pub(crate) fn strip_path(message: &str, path: &str) -> String {
+    message
+        .strip_prefix(path)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(message)
+        .to_string()
+}

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::elf::{self, ReadAt};
-use crate::findings::Problem;
+use crate::findings::{Problem, strip_path};
 use crate::root::{FileId, Kind, Resolved, Root, RootError};
 use crate::vfs;
 
@@ -1326,15 +1326,6 @@ fn parent(path: &str) -> Option<String> {
 
 fn utf8(p: &Path) -> Option<String> {
     p.to_str().map(str::to_string)
-}
-
-/// Errors from lower layers start with the path; the problem has it.
-fn strip_path(message: &str, path: &str) -> String {
-    message
-        .strip_prefix(path)
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(message)
-        .to_string()
 }
 
 #[cfg(test)]

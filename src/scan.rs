@@ -55,6 +55,7 @@ pub struct FatalLoad {
 }
 
 pub use crate::findings::Problem;
+use crate::findings::strip_path;
 
 /// The finding of a Python scope that found no Python installation (in
 /// `ScanReport::errors`, so that JSON readers see why the exit code is 1).
@@ -541,16 +542,6 @@ fn no_loader(facts: &ElfFacts, interp: &str) -> String {
         ),
         None => format!("the root has no loader {interp}"),
     }
-}
-
-/// Messages from lower layers start with the path; the report already
-/// shows it.
-fn strip_path(message: &str, path: &str) -> String {
-    message
-        .strip_prefix(path)
-        .and_then(|m| m.strip_prefix(": "))
-        .unwrap_or(message)
-        .to_string()
 }
 
 /// Loads that miss one (name, needed_by): every entry concerned, and the
