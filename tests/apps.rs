@@ -427,17 +427,6 @@ fn target_dir() -> PathBuf {
     tmp.parent().unwrap_or(tmp).to_path_buf()
 }
 
-fn cp_a(from: &Path, to: &Path) {
-    fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .expect("cp runs");
-    assert!(st.success(), "cp -a {} {}", from.display(), to.display());
-}
-
 fn inside(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
@@ -1060,9 +1049,9 @@ fn run_app_test(app: &str) {
         .unwrap();
     let fin = tmp.path().join("final");
     let t = Instant::now();
-    cp_a(&roots.target, &fin);
+    common::cp_a(&roots.target, &fin);
     for p in &scope {
-        cp_a(&inside(&roots.builder, p), &inside(&fin, p));
+        common::cp_a(&inside(&roots.builder, p), &inside(&fin, p));
     }
     eprintln!(
         "[apps] {app}: assembled in {:.1} s",

@@ -390,57 +390,57 @@ fn write(
             summary.symlinks_added += 1;
         }
         CopyKind::Generated { mode, content, .. } => {
-            let tmp = Temp::beside(&host);
-            let mut out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&tmp.0)
-                .map_err(EmitError::io(&tmp.0))?;
             let bytes = content.bytes();
-            io::Write::write_all(&mut out, &bytes).map_err(EmitError::io(&tmp.0))?;
-            out.set_permissions(Permissions::from_mode(mode & 0o7777))
-                .map_err(EmitError::io(&tmp.0))?;
-            drop(out);
-            if replace {
-                fs::rename(&tmp.0, &host).map_err(EmitError::io(&host))?;
-            } else {
-                fs::hard_link(&tmp.0, &host).map_err(EmitError::io(&host))?;
-            }
+            write_file(&host, *mode, replace, |out, tmp| {
+                io::Write::write_all(out, &bytes).map_err(EmitError::io(tmp))
+            })?;
             summary.files_added += 1;
             summary.bytes_added += bytes.len() as u64;
         }
         CopyKind::File { mode, size } => {
             let (file, src_host) = source::open_file(builder, item, *size)?;
-            let tmp = Temp::beside(&host);
-            let mut out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&tmp.0)
-                .map_err(EmitError::io(&tmp.0))?;
-            let mut data = Exact::new(&file, &src_host, &item.src);
-            if let Err(e) = io::copy(&mut data, &mut out) {
-                return Err(data.failure.take().unwrap_or(EmitError::Io {
-                    path: tmp.0.clone(),
-                    source: e,
-                }));
-            }
-            out.set_permissions(Permissions::from_mode(mode & 0o7777))
-                .map_err(EmitError::io(&tmp.0))?;
-            drop(out);
-            if replace {
-                fs::rename(&tmp.0, &host).map_err(EmitError::io(&host))?;
-            } else {
-                // link(2) fails if the name exists, where rename would
-                // silently replace it.
-                fs::hard_link(&tmp.0, &host).map_err(EmitError::io(&host))?;
-            }
+            write_file(&host, *mode, replace, |out, tmp| {
+                let mut data = Exact::new(&file, &src_host, &item.src);
+                io::copy(&mut data, out).map(drop).map_err(|e| {
+                    data.failure.take().unwrap_or(EmitError::Io {
+                        path: tmp.to_path_buf(),
+                        source: e,
+                    })
+                })
+            })?;
             summary.files_added += 1;
             summary.bytes_added += size;
         }
+    }
+    Ok(())
+}
+
+/// A regular file at `host` with `mode`, its bytes written by `fill` into
+/// a new temporary file beside it, then put in place: renamed over what is
+/// there when `replace`, else hard-linked (link(2) fails if the name
+/// exists, where rename would silently replace it).
+fn write_file(
+    host: &Path,
+    mode: u32,
+    replace: bool,
+    fill: impl FnOnce(&mut fs::File, &Path) -> Result<(), EmitError>,
+) -> Result<(), EmitError> {
+    let tmp = Temp::beside(host);
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp.0)
+        .map_err(EmitError::io(&tmp.0))?;
+    fill(&mut out, &tmp.0)?;
+    out.set_permissions(Permissions::from_mode(mode & 0o7777))
+        .map_err(EmitError::io(&tmp.0))?;
+    drop(out);
+    if replace {
+        fs::rename(&tmp.0, host).map_err(EmitError::io(host))?;
+    } else {
+        fs::hard_link(&tmp.0, host).map_err(EmitError::io(host))?;
     }
     Ok(())
 }

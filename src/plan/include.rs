@@ -64,18 +64,7 @@ impl Planner<'_> {
             .ok_or("not in the builder")?;
         match st.node {
             Node::Symlink(text) => {
-                let dest = at.display().to_string();
-                self.add_item(
-                    dest.clone(),
-                    dest.clone(),
-                    CopyKind::Symlink {
-                        target: text.display().to_string(),
-                    },
-                    m,
-                );
-                self.runtime
-                    .used
-                    .insert(super::target_path(self.input.target.as_ref(), &dest));
+                self.include_link(&at, &text, m);
                 match builder.resolve(&at) {
                     Ok(Some(r)) if depth < crate::vfs::MAX_SYMLINKS => {
                         self.include(&r.path.display().to_string(), m, depth + 1)
@@ -100,18 +89,7 @@ impl Planner<'_> {
                     if let Ok(Some(Node::Symlink(text))) =
                         builder.tree().lstat(&l).map(|s| s.map(|s| s.node))
                     {
-                        let dest = l.display().to_string();
-                        self.add_item(
-                            dest.clone(),
-                            dest.clone(),
-                            CopyKind::Symlink {
-                                target: text.display().to_string(),
-                            },
-                            m,
-                        );
-                        self.runtime
-                            .used
-                            .insert(super::target_path(self.input.target.as_ref(), &dest));
+                        self.include_link(&l, &text, m);
                     }
                 }
                 if truncated {
@@ -121,6 +99,22 @@ impl Planner<'_> {
             }
             Node::Special => Err("not a file, a directory or a symlink".into()),
         }
+    }
+
+    /// One symlink, copied as a link (what it points to is the caller's).
+    fn include_link(&mut self, at: &Path, text: &Path, m: &MissingEdge) {
+        let dest = at.display().to_string();
+        self.add_item(
+            dest.clone(),
+            dest.clone(),
+            CopyKind::Symlink {
+                target: text.display().to_string(),
+            },
+            m,
+        );
+        self.runtime
+            .used
+            .insert(super::target_path(self.input.target.as_ref(), &dest));
     }
 
     /// One regular file; an ELF object among them is loaded as an entry of
