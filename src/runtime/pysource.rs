@@ -1802,38 +1802,39 @@ fn reachable<'a, 'b>(body: &'a [Stmt], prune: Prune<'b, 'a>) -> &'a [Stmt] {
     }
 }
 
-/// Every `return` of a function body that can run (not those of the
-/// functions inside it).
-fn collect_returns<'a>(body: &'a [Stmt], out: &mut Vec<Option<&'a Expr>>, prune: Prune<'_, 'a>) {
+/// Every statement of a function body that can run, those of its nested
+/// blocks included (not those of the functions defined inside it).
+fn each_reachable<'a>(body: &'a [Stmt], prune: Prune<'_, 'a>, visit: &mut dyn FnMut(&'a Stmt)) {
     for s in reachable(body, prune) {
+        visit(s);
+        let mut inner = |b: &'a [Stmt]| each_reachable(b, prune, visit);
         match s {
-            Stmt::Return(r) => out.push(r.value.as_deref()),
             Stmt::If(i) => {
                 for b in live_branches(i, prune) {
-                    collect_returns(b, out, prune);
+                    inner(b);
                 }
             }
             Stmt::For(f) => {
-                collect_returns(&f.body, out, prune);
-                collect_returns(&f.orelse, out, prune);
+                inner(&f.body);
+                inner(&f.orelse);
             }
             Stmt::While(w) => {
-                collect_returns(&w.body, out, prune);
-                collect_returns(&w.orelse, out, prune);
+                inner(&w.body);
+                inner(&w.orelse);
             }
-            Stmt::With(w) => collect_returns(&w.body, out, prune),
+            Stmt::With(w) => inner(&w.body),
             Stmt::Try(t) => {
-                collect_returns(&t.body, out, prune);
+                inner(&t.body);
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
-                    collect_returns(&h.body, out, prune);
+                    inner(&h.body);
                 }
-                collect_returns(&t.orelse, out, prune);
-                collect_returns(&t.finalbody, out, prune);
+                inner(&t.orelse);
+                inner(&t.finalbody);
             }
             Stmt::Match(m) => {
                 for c in &m.cases {
-                    collect_returns(&c.body, out, prune);
+                    inner(&c.body);
                 }
             }
             _ => {}
@@ -1841,12 +1842,22 @@ fn collect_returns<'a>(body: &'a [Stmt], out: &mut Vec<Option<&'a Expr>>, prune:
     }
 }
 
+/// Every `return` of a function body that can run (not those of the
+/// functions inside it).
+fn collect_returns<'a>(body: &'a [Stmt], out: &mut Vec<Option<&'a Expr>>, prune: Prune<'_, 'a>) {
+    each_reachable(body, prune, &mut |s| {
+        if let Stmt::Return(r) = s {
+            out.push(r.value.as_deref());
+        }
+    });
+}
+
 /// Every `yield X` (false) and `yield from X` (true) of a function body
 /// that can run.
 fn collect_yields<'a>(body: &'a [Stmt], out: &mut Vec<(bool, &'a Expr)>, prune: Prune<'_, 'a>) {
-    for s in reachable(body, prune) {
-        match s {
-            Stmt::Expr(e) => match &*e.value {
+    each_reachable(body, prune, &mut |s| {
+        if let Stmt::Expr(e) = s {
+            match &*e.value {
                 Expr::Yield(y) => {
                     if let Some(v) = &y.value {
                         out.push((false, v));
@@ -1854,33 +1865,9 @@ fn collect_yields<'a>(body: &'a [Stmt], out: &mut Vec<(bool, &'a Expr)>, prune: 
                 }
                 Expr::YieldFrom(y) => out.push((true, &y.value)),
                 _ => {}
-            },
-            Stmt::If(i) => {
-                for b in live_branches(i, prune) {
-                    collect_yields(b, out, prune);
-                }
             }
-            Stmt::For(f) => {
-                collect_yields(&f.body, out, prune);
-                collect_yields(&f.orelse, out, prune);
-            }
-            Stmt::While(w) => {
-                collect_yields(&w.body, out, prune);
-                collect_yields(&w.orelse, out, prune);
-            }
-            Stmt::With(w) => collect_yields(&w.body, out, prune),
-            Stmt::Try(t) => {
-                collect_yields(&t.body, out, prune);
-                for h in &t.handlers {
-                    let ast::ExceptHandler::ExceptHandler(h) = h;
-                    collect_yields(&h.body, out, prune);
-                }
-                collect_yields(&t.orelse, out, prune);
-                collect_yields(&t.finalbody, out, prune);
-            }
-            _ => {}
         }
-    }
+    });
 }
 
 /// The bindings of `bs` that hold at offset `at` (all of them when none
