@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use divan::Bencher;
 use ldslim::graph::Session;
 use ldslim::ldso::Options;
-use ldslim::root::Root;
+use ldslim::rootfs::Root;
 
 const DEPTH: usize = 50;
 

@@ -101,7 +101,7 @@ fn walkdir_open_magic_once() -> (usize, usize) {
 
 fn scan_all_once() -> scan::ScanReport {
     let session = Session::new(
-        ldslim::root::Root::new(&ROOT.dir).unwrap(),
+        ldslim::rootfs::Root::new(&ROOT.dir).unwrap(),
         Options::default(),
     );
     scan::scan(&session, &[], Scope::All, &Quiet).unwrap()

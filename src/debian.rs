@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::owners::{list_dir, read};
-use crate::root::Root;
+use crate::rootfs::Root;
 
 /// One installed package.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

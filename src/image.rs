@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use crate::copyset::{CopyItem, CopyKind};
 use crate::elf::{ElfFacts, ReadAt};
-use crate::objects::{FactsError, Objects};
-use crate::root::{FileId, Resolved, RootError};
-use crate::vfs::{Node, Stat, Tree};
+use crate::objects::Objects;
+use crate::rootfs::FactsError;
+use crate::rootfs::{FileId, Resolved, RootError};
+use crate::rootfs::{Node, Stat, Tree};
 
 /// Synthetic device number for directories that exist only because
 /// something was copied below them.

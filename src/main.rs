@@ -11,9 +11,9 @@ use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::plan::{self, PlanInput};
 use ldslim::report;
-use ldslim::root::Root;
+use ldslim::rootfs::Root;
+use ldslim::rootfs::Tree;
 use ldslim::scan::{self, Progress};
-use ldslim::vfs::Tree;
 use std::sync::Arc;
 
 /// How a run ended.
@@ -812,7 +812,7 @@ fn pick_target(
             // static base has none, and no architecture to mismatch).
             if let Some(scope) = arch {
                 let has = ldslim::ldso::abi::ABIS.iter().find(|abi| {
-                    matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(r)) if r.kind == ldslim::root::Kind::Regular)
+                    matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(r)) if r.kind == ldslim::rootfs::Kind::Regular)
                 });
                 if let Some(t_arch) = has.and_then(|abi| ldslim::target::arch_for_abi(abi.name))
                     && !ldslim::ldso::abi::ABIS.iter().any(|abi| {

@@ -9,18 +9,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use crate::elf::{ElfError, ElfFacts};
-use crate::root::{FileId, Kind, Resolved, RootError};
-use crate::vfs::{self, Tree};
-
-/// Why a file's facts could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum FactsError {
-    #[error(transparent)]
-    Root(#[from] RootError),
-    #[error("{path}: {source}")]
-    Elf { path: String, source: ElfError },
-}
+use crate::elf::ElfFacts;
+use crate::rootfs::{self, FactsError, FileId, Kind, Resolved, RootError, Tree};
 
 /// The facts are behind their own `Arc` so that every load order mapping
 /// the file shares them instead of cloning them (libc's alone are dozens of
@@ -67,19 +57,24 @@ impl Objects {
             (Some(parent), Some(name)) if path.is_absolute() && parent != path => {
                 match self.resolve(parent)? {
                     Some(dir) if dir.kind == Kind::Directory => {
-                        let stat = crate::vfs::Stat {
-                            node: crate::vfs::Node::Directory,
+                        let stat = rootfs::Stat {
+                            node: rootfs::Node::Directory,
                             id: dir.id,
                             size: dir.size,
                             mode: 0o755,
                         };
-                        vfs::resolve_from(self.tree.as_ref(), dir.path, Some(stat), Path::new(name))
+                        rootfs::resolve_from(
+                            self.tree.as_ref(),
+                            dir.path,
+                            Some(stat),
+                            Path::new(name),
+                        )
                     }
                     // A missing parent, or a file used as a directory.
                     _ => Ok(None),
                 }
             }
-            _ => vfs::resolve(self.tree.as_ref(), path),
+            _ => rootfs::resolve(self.tree.as_ref(), path),
         }
         .map_err(Arc::new);
         write(&self.paths).insert(key.to_vec(), got.clone());

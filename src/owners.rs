@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::root::{Kind, Root};
-use crate::vfs::Tree;
+use crate::rootfs::Tree;
+use crate::rootfs::{Kind, Root};
 
 /// Files larger than this are not read.
 const MAX_READ: u64 = 64 << 20;

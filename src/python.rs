@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::elf::{self, ReadAt};
 use crate::findings::{Problem, strip_path};
-use crate::root::{FileId, Kind, Resolved, Root, RootError};
-use crate::vfs;
+use crate::rootfs;
+use crate::rootfs::{FileId, Kind, Resolved, Root, RootError};
 
 /// `pyvenv.cfg` and `.pth` files are a few lines; anything bigger is not
 /// one, or is hostile, and only its beginning is read.
@@ -569,7 +569,7 @@ impl Discovery<'_> {
         };
         let path = utf8(&r.path)?;
         let needed = self.elf_executable(&r, &path)?;
-        let links = match vfs::symlink_chain(self.root, Path::new(name)) {
+        let links = match rootfs::symlink_chain(self.root, Path::new(name)) {
             Ok(chain) => chain
                 .into_iter()
                 .filter_map(|(l, _)| l.to_str().map(str::to_string))
@@ -716,7 +716,7 @@ impl Discovery<'_> {
     fn dir_linked(&self, path: &str, links: &mut BTreeSet<String>) -> Option<String> {
         let found = self.dir(path)?;
         if found != path
-            && let Ok(chain) = vfs::symlink_chain(self.root, Path::new(path))
+            && let Ok(chain) = rootfs::symlink_chain(self.root, Path::new(path))
         {
             links.extend(
                 chain

@@ -7,13 +7,13 @@ use std::io::{self, Write};
 
 use crate::copyset::{CopyItem, CopyKind};
 use crate::diagnose::Diagnosis;
+use crate::graph::CpuDependence;
 use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
 use crate::owners::Owner;
 use crate::plan::PlanReport;
 use crate::python::{Inventory, SiteKind, module_of};
 use crate::scan::ScanReport;
-use crate::variants::CpuDependence;
 use crate::why::WhyReport;
 
 /// `ldd`-style lines for one entry: the contract the differential test

@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::elf::{ElfError, ElfFacts, SizedFile};
+use crate::graph::CpuDependence;
 use crate::graph::{EntryError, LoadOrder, Session, Warning};
 use crate::ldso::{Fatal, Step};
-use crate::objects::{Facts, FactsError};
-use crate::root::{FileId, RootError};
-use crate::variants::CpuDependence;
+use crate::objects::Facts;
+use crate::rootfs::FactsError;
+use crate::rootfs::{FileId, RootError};
 
 /// Top-level directories that hold pseudo filesystems on a live system and
 /// device nodes in an image: never objects, never walked.
@@ -289,7 +290,7 @@ fn runtime_loads(session: &Session, report: &mut ScanReport) -> crate::runtime::
 /// A virtual environment given as a path runs an interpreter that usually
 /// lives elsewhere (`bin/python -> /usr/bin/python3.11`): if that is not
 /// scanned too, nothing checks that it will load in the image.
-fn venvs_leaving_the_scope(root: &crate::root::Root, starts: &[PathBuf]) -> Vec<Warning> {
+fn venvs_leaving_the_scope(root: &crate::rootfs::Root, starts: &[PathBuf]) -> Vec<Warning> {
     let inside = |p: &str| starts.iter().any(|s| Path::new(p).starts_with(s));
     crate::python::discover(root)
         .venvs

@@ -291,13 +291,13 @@ pub fn why(
 /// which has no `ld.so.cache`, finds a library), or the path itself.
 /// `interp` is the loader the image's programs use.
 pub fn in_tree(
-    tree: std::sync::Arc<dyn crate::vfs::Tree>,
+    tree: std::sync::Arc<dyn crate::rootfs::Tree>,
     interp: &str,
     lib: &str,
 ) -> Option<String> {
     let exists = |p: &str| {
         matches!(
-            crate::vfs::resolve(tree.as_ref(), Path::new(p)),
+            crate::rootfs::resolve(tree.as_ref(), Path::new(p)),
             Ok(Some(_))
         )
     };

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use ldslim::emit::{self, CopySummary, EmitError, TarSummary};
 use ldslim::plan::{CopyItem, CopyKind, CopyPlan};
-use ldslim::root::Root;
+use ldslim::rootfs::Root;
 
 const MULTIARCH: &str = "/usr/lib/x86_64-linux-gnu";
 const PROPACK: &str = "/usr/local/lib/python3.11/site-packages/scipy/sparse/linalg/_propack";

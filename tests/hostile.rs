@@ -2142,7 +2142,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
     use ldslim::graph::Session;
     use ldslim::ldso::Options;
     use ldslim::plan::{Fix, PlanInput};
-    use ldslim::root::Root;
+    use ldslim::rootfs::Root;
 
     let s = emit_setup();
     let session = Session::new(Root::new(&s.builder.root).unwrap(), Options::default());
@@ -2225,7 +2225,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
 #[test]
 fn copy_items_colliding_through_a_target_link_are_refused_first() {
     use ldslim::plan::{CopyItem, CopyKind, CopyPlan};
-    use ldslim::root::Root;
+    use ldslim::rootfs::Root;
 
     let b = tempfile::tempdir().unwrap();
     put(&b.path().join("x/a.so"), b"aaaa");
@@ -2305,7 +2305,7 @@ fn copy_items_colliding_through_a_target_link_are_refused_first() {
 #[test]
 fn names_near_name_max_are_emitted() {
     use ldslim::plan::{CopyItem, CopyKind, CopyPlan};
-    use ldslim::root::Root;
+    use ldslim::rootfs::Root;
 
     let long = format!("lib{}.so", "n".repeat(246));
     assert_eq!(long.len(), 252);

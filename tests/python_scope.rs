@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ldslim::python::{self, Inventory, SiteKind};
-use ldslim::root::Root;
+use ldslim::rootfs::Root;
 
 fn root_dir() -> PathBuf {
     let dir = std::env::var_os("LDSLIM_E2E_ROOT")

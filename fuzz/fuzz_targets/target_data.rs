@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ldslim::image::TargetTree;
 use ldslim::target::{parse, render};
-use ldslim::vfs::{resolve, symlink_chain};
+use ldslim::rootfs::{resolve, symlink_chain};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

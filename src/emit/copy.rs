@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::source::{self, Exact};
 use super::{EmitError, check};
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
-use crate::root::{Kind, Root};
+use crate::rootfs::{Kind, Root};
 
 /// What [`copy`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -21,7 +21,7 @@ mod temp;
 use std::io;
 use std::path::PathBuf;
 
-use crate::root::RootError;
+use crate::rootfs::RootError;
 
 pub use copy::{CopySummary, copy};
 pub use dockerfile::{dockerfile, not_in_builder};

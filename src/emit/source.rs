@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::{EmitError, check};
 use crate::copyset::CopyItem;
 use crate::elf::SizedFile;
-use crate::root::{Kind, Root};
+use crate::rootfs::{Kind, Root};
 
 /// The builder's regular file at `item.src`, open, checked to have the
 /// plan's `size`; with its host path for error messages.

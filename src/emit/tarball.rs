@@ -22,7 +22,7 @@ use super::source::{self, Exact};
 use super::temp::TempFile;
 use super::{EmitError, check};
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
-use crate::root::Root;
+use crate::rootfs::Root;
 
 /// What [`tar`] wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use crate::elf::{Class, Data, ElfFacts};
 use crate::objects::Objects;
-use crate::root::Kind;
+use crate::rootfs::Kind;
 use std::path::Path;
 
 /// One glibc loader ABI.
@@ -292,7 +292,7 @@ mod tests {
             let Ok(bytes) = std::fs::read(interp) else {
                 continue;
             };
-            let root = crate::root::Root::new(Path::new("/")).unwrap();
+            let root = crate::rootfs::Root::new(Path::new("/")).unwrap();
             let objects = Objects::new(std::sync::Arc::new(root));
             assert_eq!(
                 rodata_dirs(&objects, interp),

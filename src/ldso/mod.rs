@@ -31,8 +31,9 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 
 use crate::elf::{Class, ElfFacts};
-use crate::objects::{FactsError, Objects};
-use crate::root::{Kind, Resolved};
+use crate::objects::Objects;
+use crate::rootfs::FactsError;
+use crate::rootfs::{Kind, Resolved};
 use abi::{Abi, SystemDirs};
 use cache::LdCache;
 use cpu::{Cpu, LoaderCpu};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{CopyKind, MissingEdge, Planner};
-use crate::vfs::Node;
+use crate::rootfs::Node;
 
 /// Files and links below one directory, at most this many: an include of
 /// `/usr` by mistake stops here and says so.
@@ -66,7 +66,7 @@ impl Planner<'_> {
             Node::Symlink(text) => {
                 self.include_link(&at, &text, m);
                 match builder.resolve(&at) {
-                    Ok(Some(r)) if depth < crate::vfs::MAX_SYMLINKS => {
+                    Ok(Some(r)) if depth < crate::rootfs::MAX_SYMLINKS => {
                         self.include(&r.path.display().to_string(), m, depth + 1)
                     }
                     Ok(Some(_)) | Err(_) => Err(format!("{} is a symlink loop", at.display())),

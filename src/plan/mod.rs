@@ -23,15 +23,15 @@ pub use package_data::PackageData;
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
+use crate::graph::{CpuDependence, variants};
 use crate::graph::{EntryError, LoadOrder, Session};
 use crate::image::FinalImage;
 use crate::ldso::abi::{ABIS, SystemDirs};
 use crate::ldso::cpu::Cpu;
 use crate::ldso::{Options, Step};
 use crate::objects::Objects;
-use crate::root::Kind;
-use crate::variants::{self, CpuDependence};
-use crate::vfs::{self, Node, Tree};
+use crate::rootfs::Kind;
+use crate::rootfs::{self, Node, Tree};
 
 /// How to make a library load that the final image's loader would not find
 /// where the builder had it (typically a library the builder found only
@@ -392,7 +392,8 @@ impl Planner<'_> {
             .flat_map_iter(|e| {
                 let cpu = session.cpu();
                 match session.load_on(e, cpu) {
-                    Ok(o) if o.cpu_sensitive => variants::loads(&session, &o)
+                    Ok(o) if o.cpu_sensitive => session
+                        .loads_on_every_cpu(&o)
                         .into_iter()
                         .map(|(cpus, order)| Run {
                             entry: e.clone(),
@@ -550,7 +551,7 @@ impl Planner<'_> {
         };
         let start = dir.path.join(name);
         let mut added = false;
-        if let Ok(links) = vfs::symlink_chain(builder.tree(), &start) {
+        if let Ok(links) = rootfs::symlink_chain(builder.tree(), &start) {
             for (link, text) in links {
                 added |= self.add_item(
                     link.display().to_string(),
@@ -897,7 +898,7 @@ fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
                 used.insert(r.clone());
             }
             if let Some(p) = &obj.path
-                && let Ok(links) = vfs::symlink_chain(image, Path::new(p))
+                && let Ok(links) = rootfs::symlink_chain(image, Path::new(p))
             {
                 used.extend(links.into_iter().map(|(l, _)| l.display().to_string()));
             }
@@ -919,7 +920,7 @@ fn target_path(target: &dyn Tree, dest: &str) -> String {
     let mut missing = vec![name];
     let mut dir = p.parent();
     while let Some(d) = dir {
-        match vfs::resolve(target, d) {
+        match rootfs::resolve(target, d) {
             Ok(Some(r)) if r.kind == Kind::Directory => {
                 let mut out = r.path;
                 out.extend(missing.iter().rev());

@@ -15,10 +15,10 @@ use super::runtime::{Need, Origin};
 use super::{Orders, Planner};
 use crate::graph::Session;
 use crate::image::FinalImage;
+use crate::rootfs::Tree;
 use crate::runtime::native::{self, Declared, Named};
 use crate::runtime::resolve::Resolver;
 use crate::runtime::{Caller, Outcome, Way};
-use crate::vfs::Tree;
 
 /// A `.note.dlopen` entry of an object of the image, and what it gives.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -321,13 +321,13 @@ impl Planner<'_> {
                         builder.resolve(Path::new(name)),
                         self.input.builder.host_root(),
                     ) {
-                        (Ok(Some(f)), _) if f.kind == crate::root::Kind::Regular => {
+                        (Ok(Some(f)), _) if f.kind == crate::rootfs::Kind::Regular => {
                             match builder.facts(&f).as_ref() {
                                 Ok(_) => Named::Object(name.clone()),
                                 Err(_) => Named::Data(name.clone()),
                             }
                         }
-                        (Ok(Some(f)), Some(host)) if f.kind == crate::root::Kind::Directory => {
+                        (Ok(Some(f)), Some(host)) if f.kind == crate::rootfs::Kind::Directory => {
                             match dir_content(host, &f.path) {
                                 Content::Empty => continue,
                                 Content::Elf => Named::PluginDir(name.clone()),
@@ -362,7 +362,7 @@ fn file_name(p: &str) -> &str {
 
 /// Whether `path` resolves to something in `tree` (symlinks followed).
 fn exists(tree: &dyn Tree, path: &str) -> bool {
-    matches!(crate::vfs::resolve(tree, Path::new(path)), Ok(Some(_)))
+    matches!(crate::rootfs::resolve(tree, Path::new(path)), Ok(Some(_)))
 }
 
 /// Directories of ELF objects next to a library and named after it, by
@@ -374,7 +374,7 @@ struct PluginDirs {
 
 impl PluginDirs {
     /// The plugin directories next to the builder's `library`.
-    fn next_to(&mut self, host: &crate::root::Root, library: &str) -> Vec<String> {
+    fn next_to(&mut self, host: &crate::rootfs::Root, library: &str) -> Vec<String> {
         let path = Path::new(library);
         let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
             return Vec::new();
@@ -399,7 +399,7 @@ impl PluginDirs {
 }
 
 /// The subdirectories of `dir` (a canonical directory of the root).
-fn plugin_candidates(host: &crate::root::Root, dir: &Path) -> Vec<PathBuf> {
+fn plugin_candidates(host: &crate::rootfs::Root, dir: &Path) -> Vec<PathBuf> {
     struct Dirs(std::sync::Mutex<Vec<PathBuf>>);
     impl crate::walk::Visit for Dirs {
         type Out = ();
@@ -438,7 +438,7 @@ enum Content {
     Data,
 }
 
-fn dir_content(host: &crate::root::Root, dir: &Path) -> Content {
+fn dir_content(host: &crate::rootfs::Root, dir: &Path) -> Content {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
     /// Files opened at most: a data tree of any size costs no more.
     const MAX_OPENED: usize = 2000;

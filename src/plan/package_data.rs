@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use super::{CopyKind, MissingEdge, Planner};
 use crate::debian::Dpkg;
-use crate::root::{Kind, Root};
+use crate::rootfs::{Kind, Root};
 
 /// Dependency steps followed from a library's package.
 const MAX_DEPTH: usize = 3;

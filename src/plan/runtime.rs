@@ -183,7 +183,9 @@ impl Planner<'_> {
                 Outcome::Found { path, real, .. } => {
                     self.runtime.entries.insert(real.clone());
                     self.runtime.used.insert(real);
-                    if let Ok(links) = crate::vfs::symlink_chain(image.as_ref(), Path::new(&path)) {
+                    if let Ok(links) =
+                        crate::rootfs::symlink_chain(image.as_ref(), Path::new(&path))
+                    {
                         self.runtime
                             .used
                             .extend(links.into_iter().map(|(l, _)| l.display().to_string()));

@@ -304,7 +304,7 @@ impl Planner<'_> {
                         let dest = super::target_path(self.input.target.as_ref(), p);
                         !self.items.contains_key(&dest)
                             && !matches!(
-                                crate::vfs::Tree::lstat(image, Path::new(&dest)),
+                                crate::rootfs::Tree::lstat(image, Path::new(&dest)),
                                 Ok(Some(_))
                             )
                     })

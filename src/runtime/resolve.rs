@@ -12,7 +12,7 @@ use super::{Caller, Outcome, Way};
 use crate::graph::Session;
 use crate::ldso::cache::{FLAG_ELF_LIBC6, FLAG_TYPE_MASK, FLAG_X8664_LIB64, LdCache};
 use crate::ldso::{LD_SO_CACHE, Lookup, Step};
-use crate::root::Kind;
+use crate::rootfs::Kind;
 
 /// The program's objects that take part: the extension modules that call
 /// `dlopen`, and the interpreter (paths inside the root).

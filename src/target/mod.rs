@@ -17,7 +17,7 @@ use walkdir::WalkDir;
 
 use crate::elf::{self, ElfError, ElfFacts};
 use crate::ldso::abi::{self, ABIS, Abi};
-use crate::root::{Kind, Root, RootError};
+use crate::rootfs::{Kind, Root, RootError};
 
 mod embedded;
 mod format;

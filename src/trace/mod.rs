@@ -209,7 +209,7 @@ fn gather(
 ) -> Trace {
     let mut seen: BTreeMap<(String, bool), Seen> = BTreeMap::new();
     let mut outside = BTreeSet::new();
-    let view = crate::root::Root::new(root.unwrap_or(Path::new("/"))).ok();
+    let view = crate::rootfs::Root::new(root.unwrap_or(Path::new("/"))).ok();
     for raw in &out.opened {
         let Some(real) = &raw.real else { continue };
         let Some(path) = inside(root, real) else {
@@ -315,7 +315,7 @@ fn inside(root: Option<&Path>, host: &Path) -> Option<String> {
 
 /// `path` with every symlink resolved inside the root, as the traced
 /// process saw it (never through the host's `/`).
-fn canonical(view: &Option<crate::root::Root>, path: &str) -> Option<String> {
+fn canonical(view: &Option<crate::rootfs::Root>, path: &str) -> Option<String> {
     let r = view.as_ref()?.resolve(Path::new(path)).ok()??;
     Some(r.path.display().to_string())
 }

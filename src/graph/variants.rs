@@ -1,80 +1,17 @@
-//! Loads that depend on the CPU: the same entry loaded for every kind of
-//! CPU an image may meet (`ldso::cpu::Cpu::kinds`), and what differs.
+//! Loads that depend on the CPU: what differs between the loads of one
+//! entry on every kind of CPU an image may meet (`ldso::cpu::Cpu::kinds`;
+//! the loads themselves come from `Session::loads_on_every_cpu`).
 //!
 //! Only loads whose searches consulted something CPU-dependent are loaded
 //! again (`LoadOrder::cpu_sensitive`); the others are the same everywhere.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::graph::{LoadOrder, Session};
+use super::order::{CpuDependence, CpuOutcome, LoadOrder};
 use crate::ldso::cpu::Cpu;
 
-/// One DT_NEEDED edge that kinds of CPU resolve differently.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct CpuDependence {
-    /// The object whose DT_NEEDED it is (its canonical path).
-    pub object: String,
-    pub needed: String,
-    /// What each kind of CPU loads for it: one entry per distinct file.
-    pub outcomes: Vec<CpuOutcome>,
-}
-
-impl CpuDependence {
-    /// Whether some kind of CPU does not find the library at all.
-    pub fn fails_somewhere(&self) -> bool {
-        self.outcomes.iter().any(|o| o.path.is_none())
-    }
-}
-
-/// What some kinds of CPU load for one edge.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct CpuOutcome {
-    /// The kinds of CPU, by name (`haswell/x86-64-v3`), in the order of
-    /// `Cpu::kinds`.
-    pub cpus: Vec<String>,
-    /// The path the loader opens; `None`: not found.
-    pub path: Option<String>,
-}
-
-/// `entry` loaded on every kind of CPU, grouped: each group of CPUs that
-/// load exactly the same objects from the same files, with that load.
-/// `this` is the load on the session's own CPU, reused for the kind that
-/// equals it. Loads that fail outright are left out.
-pub fn loads(session: &Session, this: &LoadOrder) -> Vec<(Vec<Cpu>, LoadOrder)> {
-    let mut cpus: Vec<Cpu> = Cpu::kinds().to_vec();
-    if !cpus.contains(&session.cpu()) {
-        cpus.push(session.cpu());
-    }
-    let mut groups: Vec<(Vec<Cpu>, LoadOrder)> = Vec::new();
-    for cpu in cpus {
-        let order = if cpu == session.cpu() {
-            this.clone()
-        } else {
-            match session.load_on(&this.entry, cpu) {
-                Ok(o) => o,
-                Err(_) => continue,
-            }
-        };
-        match groups.iter_mut().find(|(_, o)| same_load(o, &order)) {
-            Some((list, _)) => list.push(cpu),
-            None => groups.push((vec![cpu], order)),
-        }
-    }
-    groups
-}
-
-/// The edges of `this` (a load on the session's CPU) that another kind of
-/// CPU resolves to another file, or not at all. Edges whose requester is
-/// not loaded on every kind of CPU are consequences of an earlier
-/// difference and left out.
-pub fn differences(session: &Session, this: &LoadOrder) -> Vec<CpuDependence> {
-    compare(&loads(session, this))
-}
-
 /// The edges that differ between the loads of one entry on groups of
-/// kinds of CPU (see [`loads`] and [`differences`]).
+/// kinds of CPU (see `Session::loads_on_every_cpu`).
 pub fn compare(groups: &[(Vec<Cpu>, LoadOrder)]) -> Vec<CpuDependence> {
     if groups.len() < 2 {
         return Vec::new();
@@ -158,7 +95,7 @@ fn edges(order: &LoadOrder) -> BTreeMap<(String, String), Target> {
 
 /// Whether two loads of one entry map the same files, in the same order,
 /// under the same names.
-fn same_load(a: &LoadOrder, b: &LoadOrder) -> bool {
+pub(super) fn same_load(a: &LoadOrder, b: &LoadOrder) -> bool {
     a.fatal == b.fatal
         && a.objects.len() == b.objects.len()
         && a.objects

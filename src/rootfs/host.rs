@@ -1,7 +1,8 @@
-//! The root view: every path ldslim handles is a path *inside* a root
-//! filesystem, resolved the way the kernel would resolve it after
-//! `chroot(ROOT)`. Symlinks, absolute or relative, are followed inside the
-//! root; `..` never climbs above it; nothing of the host's `/` is reached.
+//! A host directory seen as a root: every path ldslim handles is a path
+//! *inside* a root filesystem, resolved the way the kernel would resolve it
+//! after `chroot(ROOT)`. Symlinks, absolute or relative, are followed inside
+//! the root; `..` never climbs above it; nothing of the host's `/` is
+//! reached.
 //!
 //! Opening is done with `O_NOFOLLOW | O_NONBLOCK` on a path whose every
 //! component was checked not to be a symlink, and only after `lstat` said it
@@ -12,69 +13,8 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use super::{FactsError, FileId, Kind, Node, Resolved, RootError, Stat, Tree};
 use crate::elf::{self, ElfFacts, ReadAt, SizedFile};
-use crate::objects::FactsError;
-use crate::vfs::{Node, Stat, Tree};
-
-/// Identity of a file, as glibc compares loaded objects (`_dl_file_id_match_p`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId {
-    pub dev: u64,
-    pub ino: u64,
-}
-
-/// What kind of file a resolved path names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Regular,
-    Directory,
-    /// FIFOs, sockets, devices: never opened.
-    Special,
-}
-
-/// A path inside the root with every symlink resolved.
-#[derive(Clone, Debug)]
-pub struct Resolved {
-    /// Canonical path inside the root, always absolute (`/usr/lib/...`).
-    pub path: PathBuf,
-    pub kind: Kind,
-    pub id: FileId,
-    pub size: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RootError {
-    #[error("{}: not a directory", .0.display())]
-    NotADirectory(PathBuf),
-    #[error("{}: too many levels of symbolic links: {}", path.display(), chain_text(chain))]
-    Loop { path: PathBuf, chain: Vec<PathBuf> },
-    #[error("{}: not a regular file", .0.display())]
-    NotRegular(PathBuf),
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
-    /// A path that a description of a tree (an embedded target) does not
-    /// list, under a directory it records only as a count: whether it
-    /// exists cannot be told.
-    #[error(
-        "{}: not known: the target data records {prefix} only as a count ({files} files); plan against the extracted image (--target DIR) to see inside",
-        path.display()
-    )]
-    Unlisted {
-        path: PathBuf,
-        prefix: String,
-        files: usize,
-    },
-}
-
-fn chain_text(chain: &[PathBuf]) -> String {
-    let shown: Vec<String> = chain
-        .iter()
-        .take(8)
-        .map(|p| p.display().to_string())
-        .collect();
-    let more = if chain.len() > 8 { " -> ..." } else { "" };
-    format!("{}{more}", shown.join(" -> "))
-}
 
 /// A directory on the host, seen as the `/` of another system.
 #[derive(Debug)]
@@ -126,7 +66,7 @@ impl Root {
     /// `Ok(None)` when some component does not exist (or a non-directory is
     /// used as a directory), an error for loops and I/O failures.
     pub fn resolve(&self, path: &Path) -> Result<Option<Resolved>, RootError> {
-        crate::vfs::resolve(self, path)
+        super::resolve(self, path)
     }
 
     /// Open a resolved regular file for reading without ever blocking or

@@ -16,116 +16,18 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde::Serialize;
-
 use crate::elf::ElfFacts;
 use crate::ldso::abi::Abi;
 use crate::ldso::cpu::Cpu;
 use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Searched, Step};
 use crate::objects::Objects;
-use crate::root::{FileId, Kind, Root};
-use crate::variants::CpuDependence;
-use crate::vfs::Tree;
+use crate::rootfs::Tree;
+use crate::rootfs::{FileId, Kind, Root};
 
-/// Why an entry object cannot be loaded at all.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum EntryError {
-    #[error("{0}: no such file in the root")]
-    Missing(String),
-    #[error("{0}: not a regular file")]
-    NotRegular(String),
-    #[error("{0}")]
-    Unreadable(String),
-    #[error("{0}: not a dynamic executable")]
-    NotDynamic(String),
-    #[error("{path}: no known glibc loader for {class} machine {machine}")]
-    NoAbi {
-        path: String,
-        class: String,
-        machine: u16,
-    },
-    #[error("{path}: the root has no loader {interp}")]
-    NoLoader { path: String, interp: String },
-    #[error("{0}: loader cannot load itself")]
-    IsLoader(String),
-    #[error("{path}: {message}")]
-    Refused { path: String, message: String },
-}
+mod order;
+pub mod variants;
 
-/// One DT_NEEDED edge, resolved.
-#[derive(Clone, Debug, Serialize)]
-pub struct Edge {
-    /// The DT_NEEDED string as written.
-    pub needed: String,
-    /// Index into [`LoadOrder::objects`].
-    pub object: usize,
-    pub how: How,
-}
-
-/// One object in load order.
-#[derive(Clone, Debug, Serialize)]
-pub struct LoadedObject {
-    /// The name it was first requested by (`l_libname`), DSTs expanded.
-    pub name: String,
-    /// Where it was found (`l_name`), not normalised; `None`: not found.
-    pub path: Option<String>,
-    /// Its canonical path inside the root.
-    pub real: Option<String>,
-    /// How it was first found.
-    pub how: How,
-    /// Index of the object whose DT_NEEDED loaded it (`l_loader`).
-    pub loaded_by: Option<usize>,
-    /// This object's DT_NEEDED, in order (empty for not-found objects).
-    pub needs: Vec<Edge>,
-    /// For a not-found object: every place searched, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub searched: Vec<Step>,
-    /// Its ELF facts (none for a not-found object).
-    #[serde(skip)]
-    pub facts: Option<Arc<ElfFacts>>,
-}
-
-/// Something that works only by accident of load order.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Warning {
-    /// The object whose DT_NEEDED is concerned.
-    pub object: String,
-    pub needed: String,
-    pub message: String,
-}
-
-/// Everything glibc would load for one entry.
-#[derive(Clone, Debug, Serialize)]
-pub struct LoadOrder {
-    pub entry: String,
-    pub abi: &'static str,
-    /// In load order; `objects[0]` is the entry.
-    pub objects: Vec<LoadedObject>,
-    /// A defect that stops glibc's load; `objects` is then what was mapped
-    /// before it.
-    pub fatal: Option<Fatal>,
-    pub warnings: Vec<Warning>,
-    /// Some search of this load, or a DT_NEEDED name, depends on the CPU
-    /// (`ldso::Searched`): another kind of CPU may load something else.
-    #[serde(skip)]
-    pub cpu_sensitive: bool,
-    /// DT_NEEDED edges that other kinds of CPU resolve differently (filled
-    /// by [`Session::load`] when the load is CPU-sensitive).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cpu_dependent: Vec<CpuDependence>,
-}
-
-impl LoadOrder {
-    /// Objects that were searched for and not found.
-    pub fn missing(&self) -> impl Iterator<Item = &LoadedObject> {
-        self.objects.iter().filter(|o| o.path.is_none())
-    }
-
-    /// Whether everything loads.
-    pub fn is_complete(&self) -> bool {
-        self.fatal.is_none() && self.missing().next().is_none()
-    }
-}
+pub use order::{CpuDependence, CpuOutcome, Edge, EntryError, LoadOrder, LoadedObject, Warning};
 
 /// A run over one root: shared caches and one loader per ABI.
 pub struct Session {
@@ -278,9 +180,39 @@ impl Session {
     pub fn load(&self, entry: &str) -> Result<LoadOrder, EntryError> {
         let mut order = self.load_on(entry, self.opts.cpu)?;
         if order.cpu_sensitive {
-            order.cpu_dependent = crate::variants::differences(self, &order);
+            order.cpu_dependent = variants::compare(&self.loads_on_every_cpu(&order));
         }
         Ok(order)
+    }
+
+    /// `entry` loaded on every kind of CPU, grouped: each group of CPUs that
+    /// load exactly the same objects from the same files, with that load.
+    /// `this` is the load on the session's own CPU, reused for the kind that
+    /// equals it. Loads that fail outright are left out.
+    pub fn loads_on_every_cpu(&self, this: &LoadOrder) -> Vec<(Vec<Cpu>, LoadOrder)> {
+        let mut cpus: Vec<Cpu> = Cpu::kinds().to_vec();
+        if !cpus.contains(&self.cpu()) {
+            cpus.push(self.cpu());
+        }
+        let mut groups: Vec<(Vec<Cpu>, LoadOrder)> = Vec::new();
+        for cpu in cpus {
+            let order = if cpu == self.cpu() {
+                this.clone()
+            } else {
+                match self.load_on(&this.entry, cpu) {
+                    Ok(o) => o,
+                    Err(_) => continue,
+                }
+            };
+            match groups
+                .iter_mut()
+                .find(|(_, o)| variants::same_load(o, &order))
+            {
+                Some((list, _)) => list.push(cpu),
+                None => groups.push((vec![cpu], order)),
+            }
+        }
+        groups
     }
 
     /// The CPU of the session's options.
