@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ldso::Options;
 use crate::ldso::cpu::{Cpu, Platform};
+use crate::pipeline::TargetChoice;
 use crate::scan::Scope;
 
 /// Which shared libraries a program needs, resolved exactly as glibc's
@@ -421,12 +422,8 @@ pub struct ScanArgs {
     /// instead of scanning.
     #[arg(long, value_name = "FILE")]
     pub tree: Option<String>,
-    /// The base image the scope is copied into: an embedded target (see
-    /// `ldslim targets`), a directory holding an extracted image, or
-    /// `none` to check the builder only. Default: distroless/cc-debianN,
-    /// N from the builder's /etc/os-release.
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArg,
     /// When the image's loader would not find a library where the
     /// builder's did (e.g. found through the builder's ld.so.cache):
     /// copy it into a default directory, or set LD_LIBRARY_PATH.
@@ -538,6 +535,31 @@ fn parse_emit(s: &str) -> Result<Emit, String> {
     }
 }
 
+/// `--target`, the same for every command that plans.
+#[derive(Debug, Args)]
+pub struct TargetArg {
+    /// The base image the scope is copied into: an embedded target (see
+    /// `ldslim targets`), a directory holding an extracted image, or
+    /// `none` to check the builder only. Default: distroless/cc-debianN,
+    /// N from the builder's /etc/os-release.
+    #[arg(long = "target", value_name = "TARGET", value_parser = parse_target)]
+    target: Option<TargetChoice>,
+}
+
+impl TargetArg {
+    /// The target chosen, [`TargetChoice::Default`] when none was given.
+    pub fn choice(&self) -> TargetChoice {
+        self.target.clone().unwrap_or_default()
+    }
+}
+
+fn parse_target(s: &str) -> Result<TargetChoice, String> {
+    match s.parse() {
+        Ok(t) => Ok(t),
+        Err(never) => match never {},
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WhyArgs {
     /// The builder root filesystem (a directory).
@@ -546,9 +568,8 @@ pub struct WhyArgs {
     pub lib: String,
     /// Only consider objects under these paths inside ROOT.
     pub paths: Vec<String>,
-    /// The base image, as for `scan --target`.
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArg,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[command(flatten)]
@@ -604,9 +625,8 @@ pub struct ExplainArgs {
     /// Read the message from this file (e.g. a saved container log).
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// The base image, as for `scan --target`.
-    #[arg(long, value_name = "TARGET")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArg,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[command(flatten)]

@@ -32,6 +32,7 @@ pub mod image;
 pub mod ldso;
 pub mod objects;
 pub mod owners;
+pub mod pipeline;
 pub mod plan;
 pub mod python;
 pub mod report;

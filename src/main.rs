@@ -2,6 +2,7 @@
 //! code: 0 everything resolves, 1 findings, 2 usage or I/O error.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -9,12 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ldslim::cli::{Cli, Command, Emit, Format, LddArgs, ScanArgs, ScanFormat};
 use ldslim::emit;
 use ldslim::graph::Session;
-use ldslim::plan::{self, PlanInput};
+use ldslim::pipeline::{self, Choices, Observer, ScanRequest};
+use ldslim::plan;
 use ldslim::report;
-use ldslim::rootfs::Root;
-use ldslim::rootfs::Tree;
 use ldslim::scan::{self, Progress};
-use std::sync::Arc;
 
 /// How a run ended.
 enum Outcome {
@@ -22,6 +21,39 @@ enum Outcome {
     Findings,
     /// Another program's exit status, passed on (`trace`).
     Status(u8),
+}
+
+/// Why a command could not run (exit status 2): the library's typed
+/// errors, and the context only the command line knows.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::Error),
+    #[error(transparent)]
+    Load(#[from] ldslim::graph::EntryError),
+    #[error(transparent)]
+    Emit(#[from] emit::EmitError),
+    #[error(transparent)]
+    Target(#[from] ldslim::target::TargetError),
+    #[error("trace: {0}")]
+    Trace(#[from] ldslim::trace::TraceError),
+    /// Flags that cannot work together.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// A file named on the command line.
+    #[error("{}: {source}", path.display())]
+    File { path: PathBuf, source: io::Error },
+    /// A file named on the command line whose content is wrong.
+    #[error("{}: {source}", path.display())]
+    Data {
+        path: PathBuf,
+        source: ldslim::target::TargetError,
+    },
+    /// A flag's value that cannot be carried out.
+    #[error("{flag}: {source}")]
+    Flag { flag: String, source: io::Error },
 }
 
 /// What the global flags ask of every command: colour, quiet, verbose.
@@ -32,7 +64,8 @@ struct Ui {
     quiet: bool,
     /// Each stage's time and counts on standard error.
     verbose: bool,
-    last: std::cell::Cell<std::time::Instant>,
+    /// When the previous stage ended (stages may end on any thread).
+    last: std::sync::Mutex<std::time::Instant>,
 }
 
 impl Ui {
@@ -44,7 +77,7 @@ impl Ui {
                     .enabled(io::stdout().is_terminal(), no_color.as_deref()),
             quiet: g.quiet,
             verbose: g.verbose,
-            last: std::cell::Cell::new(std::time::Instant::now()),
+            last: std::sync::Mutex::new(std::time::Instant::now()),
         }
     }
 
@@ -52,7 +85,8 @@ impl Ui {
     /// time since the previous stage, and what it counted.
     fn stage(&self, name: &str, detail: impl std::fmt::Display) {
         let now = std::time::Instant::now();
-        let took = now.duration_since(self.last.replace(now));
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let took = now.duration_since(std::mem::replace(&mut *last, now));
         if self.verbose {
             eprintln!(
                 "ldslim: {name}: {detail} ({:.1} ms)",
@@ -112,7 +146,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Findings) => ExitCode::from(1),
         Ok(Outcome::Status(s)) => ExitCode::from(s),
         // A closed pipe (`ldslim scan / | head`) is the reader's choice.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ldslim: {e}");
             ExitCode::from(2)
@@ -136,24 +170,9 @@ fn tune_allocator() {
     }
 }
 
-fn open_root(path: &std::path::Path) -> io::Result<Root> {
-    Root::new(path).map_err(|e| {
-        let expected = "ROOT must be a directory holding a filesystem: `/` inside the builder stage, or the builder exported and extracted (docker export ID | tar -x -C rootfs)";
-        let hint = if path.is_file() && path.to_string_lossy().contains(".tar") {
-            format!(
-                "; this looks like an archive: extract it first (mkdir rootfs && tar -xf {} -C rootfs)",
-                path.display()
-            )
-        } else {
-            String::new()
-        };
-        io::Error::other(format!("root {e}\n{expected}{hint}"))
-    })
-}
-
 /// `ldslim ldd ROOT FILE...`
-fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
-    let session = Session::new(open_root(&args.root)?, args.loader.options());
+fn ldd(args: LddArgs, ui: &Ui) -> Result<Outcome, Failure> {
+    let session = Session::new(pipeline::open_root(&args.root)?, args.loader.options());
     // Each entry is resolved and its lines formatted on a worker; only the
     // writing, in the order given, is left to this thread.
     // What the lines say is what glibc prints on this CPU (or the one the
@@ -204,21 +223,90 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
     })
 }
 
-/// A spinner on stderr, drawn only when stderr is a terminal.
-struct Bar(ProgressBar);
+/// What a scan shows while it runs: a spinner on stderr (drawn only when
+/// stderr is a terminal), then, with --verbose, each stage's line; the
+/// problems of the scope as soon as it is scanned.
+struct Watch<'a> {
+    bar: ProgressBar,
+    ui: &'a Ui,
+    root: &'a std::path::Path,
+}
 
-impl Progress for Bar {
+impl Progress for Watch<'_> {
     fn files(&self, n: usize) {
-        self.0.inc(n as u64);
+        self.bar.inc(n as u64);
+    }
+}
+
+impl Observer for Watch<'_> {
+    fn scanned(&self, report: &scan::ScanReport) {
+        self.bar.finish_and_clear();
+        self.ui.stage(
+            "scan",
+            format_args!(
+                "{} paths ({}), {} files, {} ELF objects, {} resolved, {} not found, {} warnings",
+                report.paths.len(),
+                match &report.python {
+                    Some(inv) => format!("Python scope: {} interpreters", inv.installations.len()),
+                    None => "as given".to_string(),
+                },
+                report.files,
+                report.objects,
+                report.resolved,
+                report.unresolved.len(),
+                report.warnings.len(),
+            ),
+        );
+        let no_python = report.found_no_python();
+        // The no-Python finding gets a fuller message; every other
+        // problem, wherever it is (the root itself included), is printed.
+        let stand_in = scan::no_python();
+        for e in &report.errors {
+            if no_python && *e == stand_in {
+                continue;
+            }
+            eprintln!("ldslim: {}: {}", e.path, e.message);
+        }
+        if no_python {
+            let root = self.root.display();
+            eprintln!(
+                "ldslim: {root}: no Python installation found; give PATHs to scan, or --scope all (e.g. `ldslim scan {root} /app /opt/venv`, or `ldslim scan {root} --scope all`)"
+            );
+        }
+    }
+
+    fn planned(&self, plan: Option<&plan::PlanReport>, unused_allow: &[String]) {
+        for unused in unused_allow {
+            self.ui.info(format_args!(
+                "--allow-runtime {unused}: no run-time load or call of the scope is named so"
+            ));
+        }
+        if let Some(p) = plan {
+            self.ui.stage(
+                "plan",
+                format_args!(
+                    "{}: {} paths to copy ({} bytes), {} objects checked, {} missing, {} version errors",
+                    p.target,
+                    p.copy.items.len(),
+                    p.bytes,
+                    p.checked,
+                    p.missing.len(),
+                    p.versions.len()
+                ),
+            );
+        }
+    }
+
+    fn owners(&self, named: usize) {
+        self.ui.stage("owners", format_args!("{named} files named"));
     }
 }
 
 /// `ldslim scan ROOT [PATH...]`
-fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
-    let session = Session::new(open_root(&args.root)?, args.loader.options());
+fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let stdout_emits = args.emit.iter().filter(|e| e.to_stdout()).count();
     if stdout_emits > 1 {
-        return Err(io::Error::other(
+        return Err(Failure::Usage(
             "only one --emit can write to stdout; give the others a =FILE",
         ));
     }
@@ -230,18 +318,15 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         ui.out(args.format == ScanFormat::Text)
     };
     if let Some(file) = &args.tree {
-        return match session.load(file) {
-            Ok(order) => {
-                report::tree(&mut out, &order)?;
-                out.flush()?;
-                Ok(if order.is_complete() {
-                    Outcome::Clean
-                } else {
-                    Outcome::Findings
-                })
-            }
-            Err(e) => Err(io::Error::other(e.to_string())),
-        };
+        let session = Session::new(pipeline::open_root(&args.root)?, args.loader.options());
+        let order = session.load(file)?;
+        report::tree(&mut out, &order)?;
+        out.flush()?;
+        return Ok(if order.is_complete() {
+            Outcome::Clean
+        } else {
+            Outcome::Findings
+        });
     }
     let bar = if io::stderr().is_terminal() && !ui.quiet {
         let b = ProgressBar::new_spinner();
@@ -254,134 +339,61 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     } else {
         ProgressBar::hidden()
     };
-    let progress = Bar(bar);
-    let report = scan::scan_with(
-        &session,
-        &args.paths,
-        args.scope.into(),
-        !args.no_runtime,
-        &progress,
-    )
-    .map_err(|e| io::Error::other(e.to_string()))?;
-    progress.0.finish_and_clear();
-    let mut report = report;
-    let unused_allow = report.runtime.allow(&args.allow_runtime);
-    ui.stage(
-        "scan",
-        format_args!(
-            "{} paths ({}), {} files, {} ELF objects, {} resolved, {} not found, {} warnings",
-            report.paths.len(),
-            match &report.python {
-                Some(inv) => format!("Python scope: {} interpreters", inv.installations.len()),
-                None => "as given".to_string(),
-            },
-            report.files,
-            report.objects,
-            report.resolved,
-            report.unresolved.len(),
-            report.warnings.len(),
-        ),
-    );
-    let no_python = args.paths.is_empty()
-        && report
-            .python
-            .as_ref()
-            .is_some_and(|inv| inv.installations.is_empty());
-    // The no-Python finding gets a fuller message below; every other
-    // problem, wherever it is (the root itself included), is printed.
-    let stand_in = scan::no_python();
-    for e in &report.errors {
-        if no_python && *e == stand_in {
-            continue;
-        }
-        eprintln!("ldslim: {}: {}", e.path, e.message);
-    }
-    if no_python {
-        let root = args.root.display();
-        eprintln!(
-            "ldslim: {root}: no Python installation found; give PATHs to scan, or --scope all (e.g. `ldslim scan {root} /app /opt/venv`, or `ldslim scan {root} --scope all`)"
-        );
-        if args.format == ScanFormat::Text && stdout_emits == 0 {
-            return Ok(Outcome::Findings);
-        }
-    }
-    let traces = args
-        .trace
-        .iter()
-        .map(|f| {
-            ldslim::trace::read(f)
-                .map_err(|e| io::Error::other(format!("--trace {}: {e}", f.display())))
-        })
-        .collect::<io::Result<Vec<_>>>()?;
-    let mut plan = plan_for(
-        &session,
-        &report,
-        args.target.as_deref(),
-        &args.loader,
-        Choices {
+    let request = ScanRequest {
+        root: args.root.clone(),
+        paths: args.paths.clone(),
+        scope: args.scope.into(),
+        runtime: !args.no_runtime,
+        loader: args.loader.options(),
+        target: args.target.choice(),
+        choices: Choices {
             fix: args.fix.into(),
             find_library: !args.no_find_library,
             allow: args.allow_runtime.clone(),
             include: args.include.clone(),
-            traces,
+            traces: args.trace.clone(),
             package_data: !args.no_package_data,
         },
-    )?;
-    for unused in unused_allow {
-        if !plan.as_ref().is_some_and(|p| p.uses_allow(&unused)) {
-            ui.info(format_args!(
-                "--allow-runtime {unused}: no run-time load or call of the scope is named so"
-            ));
-        }
+        owners: args.owners,
+        // A report for people stops at "no Python"; JSON, CI formats and
+        // emitted files still get their (empty) plan.
+        plan_without_python: args.format != ScanFormat::Text || stdout_emits > 0,
+    };
+    let watch = Watch {
+        bar,
+        ui,
+        root: &args.root,
+    };
+    let done = pipeline::run(&request, &watch)?;
+    if done.no_python && !request.plan_without_python {
+        return Ok(Outcome::Findings);
     }
-    if let Some(p) = &plan {
-        ui.stage(
-            "plan",
-            format_args!(
-                "{}: {} paths to copy ({} bytes), {} objects checked, {} missing, {} version errors",
-                p.target,
-                p.copy.items.len(),
-                p.bytes,
-                p.checked,
-                p.missing.len(),
-                p.versions.len()
-            ),
-        );
-    }
-    if let (true, Some(p), Some(builder)) = (args.owners, plan.as_mut(), session.host_root()) {
-        let owners = ldslim::owners::Owners::load(builder, &site_dirs(&report));
-        for item in &p.copy.items {
-            if let Some(o) = owners.owner(&item.src) {
-                p.owners.insert(item.src.clone(), o);
-            }
-        }
-        ui.stage("owners", format_args!("{} files named", p.owners.len()));
-    }
+    let (report, plan) = (&done.report, done.plan.as_ref());
     if stdout_emits == 0 {
         match args.format {
             ScanFormat::Text => {
                 if let Some(inv) = &report.python {
                     report::python_text(&mut out, inv)?;
                 }
-                if let Some(p) = &plan {
+                if let Some(p) = plan {
                     report::plan_text(&mut out, p, report.python.as_ref())?;
                     writeln!(out, "Dockerfile (after FROM <target>):")?;
                     emit::dockerfile(&mut out, &p.copy, "builder")?;
                     writeln!(out)?;
                 }
-                report::scan_text(&mut out, &report)?
+                report::scan_text(&mut out, report)?
             }
-            ScanFormat::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
-            ScanFormat::Github => report::scan_github(&mut out, &report, plan.as_ref())?,
-            ScanFormat::Gitlab => report::scan_gitlab(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Json => report::scan_json(&mut out, report, plan)?,
+            ScanFormat::Github => report::scan_github(&mut out, report, plan)?,
+            ScanFormat::Gitlab => report::scan_gitlab(&mut out, report, plan)?,
         }
     }
     for e in &args.emit {
-        emit_one(e, &mut out, &report, plan.as_ref(), &session, ui)?;
+        emit_one(e, &mut out, report, plan, &done.session, ui)?;
         ui.stage("emit", format_args!("{e:?}"));
     }
     out.flush()?;
-    if let Some(p) = plan.as_ref().filter(|p| !p.loads()) {
+    if let Some(p) = plan.filter(|p| !p.loads()) {
         eprintln!(
             "ldslim: the final image ({}) would not load: {} missing, {} version errors",
             p.target,
@@ -389,20 +401,14 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
             p.versions.len()
         );
     }
-    if let Some(p) = plan
-        .as_ref()
-        .filter(|p| p.verdict() == plan::Verdict::Unverified)
-    {
+    if let Some(p) = plan.filter(|p| p.verdict() == plan::Verdict::Unverified) {
         eprintln!(
             "ldslim: the final image ({}) is not verified: {} possible run-time loads of copied objects cannot be checked",
             p.target,
             p.unverified_loads().count()
         );
     }
-    let image_fails = plan
-        .as_ref()
-        .is_some_and(|p| p.verdict() != plan::Verdict::Loads);
-    let outcome = if report.has_findings() || image_fails {
+    let outcome = if done.has_findings() {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -410,83 +416,19 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     // The process ends next: freeing every memoised object, path and load
     // order one at a time would only delay the exit (~5 % of a scan of a
     // whole root).
-    std::mem::forget((session, report, plan));
+    std::mem::forget(done);
     Ok(outcome)
 }
 
-/// What the user chose for a plan (`scan`'s flags; defaults for `why`
-/// and `explain`).
-struct Choices {
-    fix: plan::Fix,
-    find_library: bool,
-    allow: Vec<String>,
-    include: Vec<String>,
-    traces: Vec<ldslim::trace::Trace>,
-    package_data: bool,
-}
-
-impl Default for Choices {
-    fn default() -> Choices {
-        Choices {
-            fix: plan::Fix::Relocate,
-            find_library: true,
-            allow: Vec::new(),
-            include: Vec::new(),
-            traces: Vec::new(),
-            package_data: true,
-        }
-    }
-}
-
-/// The plan of `report`'s scope against the chosen target (`None` for
-/// `--target none`).
-fn plan_for(
-    session: &Session,
-    report: &scan::ScanReport,
-    target: Option<&str>,
-    loader: &ldslim::cli::LoaderArgs,
-    choices: Choices,
-) -> io::Result<Option<plan::PlanReport>> {
-    let arch = scope_arch(session, report);
-    let Some((name, tree)) = pick_target(target, session, arch.as_ref())? else {
-        return Ok(None);
-    };
-    let input = PlanInput {
-        builder: session,
-        target: tree,
-        target_name: name,
-        scope: report.paths.iter().map(std::path::PathBuf::from).collect(),
-        entries: report.entries.clone(),
-        opts: ldslim::ldso::Options {
-            // The image's CPU is unknown: planned for the baseline, and
-            // checked on every kind of CPU where a load depends on it.
-            cpu: ldslim::ldso::cpu::Cpu::BASELINE,
-            ..loader.options()
-        },
-        fix: choices.fix,
-        runtime: report.runtime.loads.clone(),
-        callers: report.runtime.callers.clone(),
-        find_library: choices.find_library,
-        runtime_checked: report.runtime.checked,
-        allow: choices.allow,
-        include: choices.include,
-        traces: choices.traces,
-        package_data: choices.package_data,
-    };
-    Ok(Some(plan::plan(&input)))
-}
-
-/// The scope (PATHs, else the Python installations) of a builder root,
-/// scanned without a progress bar: what `why` and `explain` start from.
+/// The scope of a builder root, scanned without a progress bar: what `why`
+/// and `explain` start from.
 fn scan_quietly(
     root: &std::path::Path,
     loader: &ldslim::cli::LoaderArgs,
     paths: &[String],
     ui: &Ui,
-) -> io::Result<(Session, scan::ScanReport)> {
-    let session = Session::new(open_root(root)?, loader.options());
-    let report = scan::scan(&session, paths, scan::Scope::Python, &scan::Quiet)
-        .map_err(|e| io::Error::other(e.to_string()))?;
+) -> Result<(Session, scan::ScanReport), Failure> {
+    let (session, report) = pipeline::scan_scope(root, &loader.options(), paths)?;
     ui.stage(
         "scan",
         format_args!(
@@ -498,38 +440,8 @@ fn scan_quietly(
     Ok((session, report))
 }
 
-/// Where the chosen target has a library (by soname, in its loader's
-/// default directories, or by path); always `None` with `--target none`.
-type TargetHas = Box<dyn Fn(&str) -> Option<String>>;
-
-fn target_lookup(
-    session: &Session,
-    report: &scan::ScanReport,
-    target: Option<&str>,
-) -> io::Result<TargetHas> {
-    let arch = scope_arch(session, report);
-    let Some((_, tree)) = pick_target(target, session, arch.as_ref())? else {
-        return Ok(Box::new(|_: &str| None));
-    };
-    // The loader the image's programs use: the interpreter's.
-    let interp = report
-        .runtime
-        .callers
-        .interpreter
-        .as_deref()
-        .and_then(|i| {
-            let objects = session.objects();
-            let f = objects.resolve(std::path::Path::new(i)).ok()??;
-            objects.facts(&f).as_ref().as_ref().ok()?.interp.clone()
-        })
-        .unwrap_or_else(|| ldslim::ldso::abi::ABIS[0].interp.to_string());
-    Ok(Box::new(move |lib: &str| {
-        ldslim::why::in_tree(tree.clone(), &interp, lib)
-    }))
-}
-
 /// `ldslim why ROOT LIB [PATH...]`
-fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
+fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let (session, report) = scan_quietly(&args.root, &args.loader, &args.paths, ui)?;
     let answer = ldslim::why::why(
         &session,
@@ -539,13 +451,14 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
         &args.lib,
     );
     ui.stage("why", format_args!("{} chains", answer.chains.len()));
-    let target_has = target_lookup(&session, &report, args.target.as_deref())?;
-    let plan = plan_for(
+    let target = args.target.choice();
+    let target_has = pipeline::target_lookup(&session, &report, &target)?;
+    let plan = pipeline::plan_for(
         &session,
         &report,
-        args.target.as_deref(),
-        &args.loader,
-        Choices::default(),
+        &target,
+        &args.loader.options(),
+        &Choices::default(),
     )?;
     ui.stage(
         "plan",
@@ -575,11 +488,14 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
 }
 
 /// `ldslim explain ROOT [TEXT | - | --file F]`
-fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
+fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let text = match (&args.file, args.text.as_slice()) {
         (Some(f), _) => std::fs::read(f)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .map_err(|e| io::Error::other(format!("{}: {e}", f.display())))?,
+            .map_err(|source| Failure::File {
+                path: f.clone(),
+                source,
+            })?,
         (None, []) => read_stdin()?,
         (None, [dash]) if dash == "-" => read_stdin()?,
         (None, words) => words.join(" "),
@@ -594,19 +510,19 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
         ),
     );
     let (session, report) = scan_quietly(&args.root, &args.loader, &[], ui)?;
-    let plan = plan_for(
+    let target = args.target.choice();
+    let plan = pipeline::plan_for(
         &session,
         &report,
-        args.target.as_deref(),
-        &args.loader,
-        Choices::default(),
+        &target,
+        &args.loader.options(),
+        &Choices::default(),
     )?;
-    let site_dirs = site_dirs(&report);
     let builder = session
         .host_root()
-        .ok_or_else(|| io::Error::other("the builder must be a directory"))?;
-    let owners = ldslim::owners::Owners::load(builder, &site_dirs);
-    let target_has = target_lookup(&session, &report, args.target.as_deref())?;
+        .ok_or(Failure::Usage("the builder must be a directory"))?;
+    let owners = ldslim::owners::Owners::load(builder, &pipeline::site_dirs(&report));
+    let target_has = pipeline::target_lookup(&session, &report, &target)?;
     let cx = ldslim::diagnose::Context {
         session: &session,
         entries: &report.entries,
@@ -635,16 +551,6 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
     })
 }
 
-/// The site directories the Python scope found (where wheels' RECORDs are).
-fn site_dirs(report: &scan::ScanReport) -> Vec<String> {
-    report
-        .python
-        .iter()
-        .flat_map(|inv| inv.installations.iter())
-        .flat_map(|i| i.site_dirs.iter().map(|d| d.path.clone()))
-        .collect()
-}
-
 fn read_stdin() -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -661,25 +567,21 @@ fn emit_one(
     plan: Option<&plan::PlanReport>,
     session: &Session,
     ui: &Ui,
-) -> io::Result<()> {
+) -> Result<(), Failure> {
     let Some(plan) = plan else {
-        return Err(io::Error::other(
-            "--emit needs a target (not --target none)",
-        ));
+        return Err(Failure::Usage("--emit needs a target (not --target none)"));
     };
     let builder = session
         .host_root()
-        .ok_or_else(|| io::Error::other("--emit needs the builder as a directory"))?;
+        .ok_or(Failure::Usage("--emit needs the builder as a directory"))?;
     let mut write_to = |path: &Option<std::path::PathBuf>,
                         body: &dyn Fn(&mut dyn Write) -> io::Result<()>|
-     -> io::Result<()> {
+     -> Result<(), Failure> {
         match path {
-            None => body(stdout),
+            None => Ok(body(stdout)?),
             // Whole or not at all: a failed write leaves any earlier file
             // as it was and nothing that looks complete.
-            Some(p) => {
-                emit::write_file(p, |w| body(w)).map_err(|err| io::Error::other(err.to_string()))
-            }
+            Some(p) => Ok(emit::write_file(p, |w| body(w))?),
         }
     };
     match e {
@@ -711,8 +613,7 @@ fn emit_one(
         }),
         Emit::Json(p) => write_to(p, &|out| report::scan_json(out, report, Some(plan))),
         Emit::Tar(p) => {
-            let s = emit::tar(p, &plan.copy, builder)
-                .map_err(|err| io::Error::other(err.to_string()))?;
+            let s = emit::tar(p, &plan.copy, builder)?;
             ui.info(format_args!(
                 "wrote {}: {} files, {} symlinks, {} directories, {} bytes",
                 p.display(),
@@ -727,12 +628,12 @@ fn emit_one(
             // A fresh output directory (`RUN ldslim scan / --emit
             // copy=/ldslim-out` in a Dockerfile) is made; its parent must exist.
             if !dir.exists() {
-                std::fs::create_dir(dir).map_err(|err| {
-                    io::Error::other(format!("--emit copy={}: {err}", dir.display()))
+                std::fs::create_dir(dir).map_err(|source| Failure::Flag {
+                    flag: format!("--emit copy={}", dir.display()),
+                    source,
                 })?;
             }
-            let s = emit::copy(dir, &plan.copy, builder, false)
-                .map_err(|err| io::Error::other(err.to_string()))?;
+            let s = emit::copy(dir, &plan.copy, builder, false)?;
             ui.info(format_args!(
                 "copied into {}: {} files, {} symlinks added ({} bytes), {} already there",
                 dir.display(),
@@ -746,135 +647,8 @@ fn emit_one(
     }
 }
 
-/// The base image named by `--target`: `none`, a directory holding an
-/// extracted image, or an embedded target; by default the distroless cc
-/// image of the builder's Debian release.
-/// The scope's architecture and an object that shows it: the
-/// interpreter's when there is one, else that of most of its entries
-/// (Debian's name, e.g. `arm64`; an i386 helper among amd64 objects does
-/// not decide).
-fn scope_arch(session: &Session, report: &scan::ScanReport) -> Option<(&'static str, String)> {
-    let objects = session.objects();
-    let arch_of = |p: &String| {
-        let f = objects.resolve(std::path::Path::new(p)).ok()??;
-        let facts = objects.facts(&f);
-        let facts: &ldslim::elf::ElfFacts = facts.as_ref().as_ref().ok()?;
-        let abi = ldslim::ldso::abi::Abi::for_object(facts)?;
-        Some((ldslim::target::arch_for_abi(abi.name)?, p.clone()))
-    };
-    if let Some(found) = report
-        .runtime
-        .callers
-        .interpreter
-        .as_ref()
-        .and_then(arch_of)
-    {
-        return Some(found);
-    }
-    let mut counts: std::collections::BTreeMap<&'static str, (usize, String)> =
-        std::collections::BTreeMap::new();
-    for (arch, path) in report.entries.iter().filter_map(arch_of) {
-        counts.entry(arch).or_insert((0, path)).0 += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, (n, _))| *n)
-        .map(|(arch, (_, path))| (arch, path))
-}
-
-/// The error for a target of another architecture than the scope's.
-fn arch_mismatch(target: &str, target_arch: &str, scope: &(&str, String)) -> io::Error {
-    io::Error::other(format!(
-        "target {target} is {target_arch}, but the scope is {} ({} is); plan against a target of the scope's architecture (`ldslim targets` lists them, e.g. distroless/cc-debian12{}), or an extracted {} image",
-        scope.0,
-        scope.1,
-        if scope.0 == ldslim::target::DEFAULT_ARCH {
-            String::new()
-        } else {
-            format!(":{}", scope.0)
-        },
-        scope.0
-    ))
-}
-
-fn pick_target(
-    target: Option<&str>,
-    builder: &Session,
-    arch: Option<&(&'static str, String)>,
-) -> io::Result<Option<(String, Arc<dyn Tree>)>> {
-    let name = match target {
-        Some("none") => return Ok(None),
-        Some(t) if t.contains('/') && std::path::Path::new(t).is_dir() => {
-            let root = Root::new(std::path::Path::new(t))
-                .map_err(|e| io::Error::other(format!("target {e}")))?;
-            let name = root.host_dir().display().to_string();
-            // An extracted image's architecture is its loader's (a
-            // static base has none, and no architecture to mismatch).
-            if let Some(scope) = arch {
-                let has = ldslim::ldso::abi::ABIS.iter().find(|abi| {
-                    matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(r)) if r.kind == ldslim::rootfs::Kind::Regular)
-                });
-                if let Some(t_arch) = has.and_then(|abi| ldslim::target::arch_for_abi(abi.name))
-                    && !ldslim::ldso::abi::ABIS.iter().any(|abi| {
-                        ldslim::target::arch_for_abi(abi.name) == Some(scope.0)
-                            && matches!(root.resolve(std::path::Path::new(abi.interp)), Ok(Some(_)))
-                    })
-                {
-                    return Err(arch_mismatch(&name, t_arch, scope));
-                }
-            }
-            return Ok(Some((name, Arc::new(root))));
-        }
-        Some(t) if t.starts_with('/') || t.starts_with('.') => {
-            return Err(io::Error::other(format!(
-                "target {t}: not a directory; give a directory holding an extracted base image, or an embedded target (`ldslim targets` lists them)"
-            )));
-        }
-        Some(t) => t.to_string(),
-        None => {
-            let os_release = builder
-                .objects()
-                .read_small("/etc/os-release", 64 << 10)
-                .ok()
-                .flatten()
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            ldslim::target::default_target(os_release.as_deref(), arch.map(|a| a.0))
-        }
-    };
-    let data = ldslim::target::embedded(&name).map_err(|e| {
-        // `cc-debian12` for `distroless/cc-debian12`, and the like.
-        let close: Vec<&str> = ldslim::target::embedded_names()
-            .into_iter()
-            .filter(|k| k.ends_with(&format!("/{name}")) || k.contains(name.as_str()))
-            .collect();
-        let hint = match close.as_slice() {
-            [] => String::new(),
-            some => format!("; did you mean {}?", some.join(" or ")),
-        };
-        io::Error::other(format!(
-            "target {name}: {e}{hint}\n(`ldslim targets` describes each; a directory holding an extracted image works too)"
-        ))
-    })?;
-    if let Some(scope) = arch
-        && data.info.arch != scope.0
-    {
-        return Err(arch_mismatch(&name, &data.info.arch, scope));
-    }
-    let label = match &data.info.glibc {
-        Some(g) => format!(
-            "{} ({}, glibc {g}, embedded)",
-            data.info.name, data.info.arch
-        ),
-        None => format!("{} ({}, embedded)", data.info.name, data.info.arch),
-    };
-    Ok(Some((
-        label,
-        Arc::new(ldslim::image::TargetTree::new(data)),
-    )))
-}
-
 /// `ldslim completions SHELL`
-fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> io::Result<Outcome> {
+fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> Result<Outcome, Failure> {
     let mut cmd = ldslim::cli::command();
     // Into memory first: the generator panics on a write error (`| head`).
     let mut script = Vec::new();
@@ -886,13 +660,16 @@ fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> io::Result<Outcome> {
 }
 
 /// `ldslim man [--dir DIR]`
-fn man_cmd(args: ldslim::cli::ManArgs, ui: &Ui) -> io::Result<Outcome> {
+fn man_cmd(args: ldslim::cli::ManArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let cmd = ldslim::cli::command();
     match &args.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(cmd, dir))
-                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+                .map_err(|source| Failure::File {
+                    path: dir.clone(),
+                    source,
+                })?;
             ui.info(format_args!("wrote the man pages into {}", dir.display()));
         }
         None => {
@@ -906,14 +683,14 @@ fn man_cmd(args: ldslim::cli::ManArgs, ui: &Ui) -> io::Result<Outcome> {
 
 /// `ldslim targets`
 /// `ldslim trace -o FILE [--root DIR] [--user UID:GID] -- COMMAND…`
-fn trace_cmd(args: ldslim::cli::TraceArgs, ui: &Ui) -> io::Result<Outcome> {
+fn trace_cmd(args: ldslim::cli::TraceArgs, ui: &Ui) -> Result<Outcome, Failure> {
     use ldslim::trace;
     let opts = trace::TraceOptions {
         command: args.command,
         root: args.root,
         user: args.user,
     };
-    let t = trace::run(&opts).map_err(|e| io::Error::other(format!("trace: {e}")))?;
+    let t = trace::run(&opts)?;
     let body = |w: &mut dyn Write| {
         serde_json::to_writer_pretty(&mut *w, &t)?;
         writeln!(w)
@@ -923,7 +700,7 @@ fn trace_cmd(args: ldslim::cli::TraceArgs, ui: &Ui) -> io::Result<Outcome> {
         body(&mut out)?;
         out.flush()?;
     } else {
-        ldslim::emit::write_file(&args.output, body).map_err(io::Error::other)?;
+        ldslim::emit::write_file(&args.output, body)?;
         ui.info(format_args!(
             "trace: {} shared objects, {} files, {} directories, {} programs ({} processes and threads) in {}",
             t.objects.len(),
@@ -943,13 +720,12 @@ fn trace_cmd(args: ldslim::cli::TraceArgs, ui: &Ui) -> io::Result<Outcome> {
     Ok(Outcome::Status(t.exit.status().clamp(0, 255) as u8))
 }
 
-fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> io::Result<Outcome> {
+fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> Result<Outcome, Failure> {
     use ldslim::target;
     let targets = target::embedded_names()
         .into_iter()
         .map(|name| Ok((name, target::embedded(name)?)))
-        .collect::<Result<Vec<_>, target::TargetError>>()
-        .map_err(io::Error::other)?;
+        .collect::<Result<Vec<_>, target::TargetError>>()?;
     let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
         Format::Text => target::list_text(&mut out, &targets)?,
@@ -960,12 +736,16 @@ fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> io::Result<Outcome> {
 }
 
 /// `ldslim target-data DIR --name --suite --arch --packages`
-fn target_data_cmd(args: ldslim::cli::TargetDataArgs) -> io::Result<Outcome> {
+fn target_data_cmd(args: ldslim::cli::TargetDataArgs) -> Result<Outcome, Failure> {
     use ldslim::target;
-    let packages = std::fs::read_to_string(&args.packages)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", args.packages.display())))?;
-    let packages = target::parse_packages(&packages)
-        .map_err(|e| io::Error::other(format!("{}: {e}", args.packages.display())))?;
+    let packages = std::fs::read_to_string(&args.packages).map_err(|source| Failure::File {
+        path: args.packages.clone(),
+        source,
+    })?;
+    let packages = target::parse_packages(&packages).map_err(|source| Failure::Data {
+        path: args.packages.clone(),
+        source,
+    })?;
     let info = target::TargetInfo {
         name: args.name,
         suite: args.suite,
@@ -975,7 +755,7 @@ fn target_data_cmd(args: ldslim::cli::TargetDataArgs) -> io::Result<Outcome> {
         dirs: Vec::new(),
         glibc: None,
     };
-    let data = target::from_root(&open_root(&args.dir)?, info).map_err(io::Error::other)?;
+    let data = target::from_root(&pipeline::open_root(&args.dir)?, info)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     out.write_all(target::render(&data).as_bytes())?;

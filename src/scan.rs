@@ -113,6 +113,13 @@ pub struct ScanReport {
 
 impl ScanReport {
     /// Whether the scan found anything wrong (exit code 1).
+    /// The Python scope found no installation (no PATH was given).
+    pub fn found_no_python(&self) -> bool {
+        self.python
+            .as_ref()
+            .is_some_and(|inv| inv.installations.is_empty())
+    }
+
     pub fn has_findings(&self) -> bool {
         !self.unresolved.is_empty()
             || !self.fatal.is_empty()
