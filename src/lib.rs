@@ -30,6 +30,7 @@ pub mod findings;
 pub mod graph;
 pub mod image;
 pub mod ldso;
+pub mod locks;
 pub mod objects;
 pub mod owners;
 pub mod pipeline;

@@ -85,7 +85,7 @@ impl Ui {
     /// time since the previous stage, and what it counted.
     fn stage(&self, name: &str, detail: impl std::fmt::Display) {
         let now = std::time::Instant::now();
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = ldslim::locks::lock(&self.last);
         let took = now.duration_since(std::mem::replace(&mut *last, now));
         if self.verbose {
             eprintln!(

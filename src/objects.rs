@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use crate::elf::ElfFacts;
+use crate::locks::{read, write};
 use crate::rootfs::{self, FactsError, FileId, Kind, Resolved, RootError, Tree};
 
 /// The facts are behind their own `Arc` so that every load order mapping
@@ -139,13 +140,4 @@ impl Objects {
         };
         self.tree.read(&file, max).map_err(|e| e.to_string())
     }
-}
-
-// A panic while holding the lock cannot leave a half-written HashMap entry
-// (insert is the only mutation), so a poisoned lock is still usable.
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }

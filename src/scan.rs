@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
+use crate::elf::consts::{ET_DYN, ET_EXEC};
 use crate::elf::{ElfError, ElfFacts, SizedFile};
 use crate::graph::CpuDependence;
-use crate::graph::{EntryError, LoadOrder, Session, Warning};
+use crate::graph::{EntryError, LoadOrder, Session, Standalone, Warning};
 use crate::ldso::{Fatal, Step};
 use crate::objects::Facts;
 use crate::rootfs::FactsError;
@@ -507,8 +508,6 @@ fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress
         }) => return Outcome::NotElf,
         Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
     };
-    const ET_EXEC: u16 = 2;
-    const ET_DYN: u16 = 3;
     if !facts.dynamic {
         return Outcome::Skipped(problem("static: no dynamic section".into()));
     }
@@ -556,7 +555,9 @@ fn no_loader(facts: &ElfFacts, interp: &str) -> String {
 /// search of the smallest entry (so the report does not depend on thread
 /// scheduling).
 struct Miss {
-    entries: Vec<String>,
+    /// The entries whose loads miss it, each with whether the requester
+    /// was that entry itself (see `graph::standalone`).
+    entries: Vec<(String, bool)>,
     first: String,
     searched: Vec<Step>,
 }
@@ -614,7 +615,8 @@ fn gather(
                         slot.first = order.entry.clone();
                         slot.searched = m.searched.clone();
                     }
-                    slot.entries.push(order.entry.clone());
+                    slot.entries
+                        .push((order.entry.clone(), m.loaded_by == Some(0)));
                 }
                 if let Some(f) = order.fatal.take() {
                     fatal.push(FatalLoad {
@@ -628,44 +630,24 @@ fn gather(
             }
         }
     }
-    // (needed_by, name) -> some entry that loads needed_by as a dependency
-    // and resolves the name; asked only for the pairs found missing (few),
-    // so the edges of every load are not copied into a map.
-    let mut resolved_as_dep: HashMap<(String, String), String> = HashMap::new();
-    if !missing.is_empty() {
-        let wanted: HashMap<&str, Vec<&str>> =
-            missing
-                .keys()
-                .fold(HashMap::new(), |mut m, (name, needed_by)| {
-                    m.entry(needed_by.as_str()).or_default().push(name.as_str());
-                    m
-                });
-        for order in &orders {
-            for obj in order.objects.iter().skip(1) {
-                let Some(names) = obj.real.as_deref().and_then(|r| wanted.get(r)) else {
-                    continue;
-                };
-                for e in &obj.needs {
-                    if names.contains(&e.needed.as_str()) && order.objects[e.object].path.is_some()
-                    {
-                        resolved_as_dep
-                            .entry((obj.real.clone().unwrap_or_default(), e.needed.clone()))
-                            .or_insert_with(|| order.entry.clone());
-                    }
-                }
-            }
+    // Failures with the requester as the entry, excused when the requester
+    // resolves the name as a dependency elsewhere (`graph::standalone`).
+    let mut asked: HashMap<&str, Vec<&str>> = HashMap::new();
+    for ((name, needed_by), miss) in &missing {
+        if miss.entries.iter().any(|(_, alone)| *alone) {
+            asked
+                .entry(needed_by.as_str())
+                .or_default()
+                .push(name.as_str());
         }
     }
-    // A library that is not found only when its requester is loaded on its
-    // own — typically a wheel's vendored library, whose dependencies are
-    // reached through the RPATH of the extension module that loads it — is
-    // not broken: it is a warning, not a finding.
+    let standalone = Standalone::find(orders.iter().map(|o| &**o), &asked);
     let missing: BTreeMap<_, _> = missing
         .into_iter()
-        .filter(|((name, needed_by), miss)| {
-            let only_standalone = miss.entries.iter().all(|e| e == needed_by);
-            match resolved_as_dep.get(&(needed_by.clone(), name.clone())) {
-                Some(via) if only_standalone => {
+        .filter_map(|((name, needed_by), mut miss)| {
+            if let Some(via) = standalone.excused(&needed_by, &name) {
+                miss.entries.retain(|(_, alone)| !alone);
+                if miss.entries.is_empty() {
                     warnings.push(Warning {
                         object: needed_by.clone(),
                         needed: name.clone(),
@@ -673,20 +655,19 @@ fn gather(
                             "not found when loaded on its own; resolves when loaded as a dependency (e.g. of {via})"
                         ),
                     });
-                    false
+                    return None;
                 }
-                _ => true,
             }
+            Some(((name, needed_by), miss))
         })
         .collect();
     let unresolved = missing
         .into_iter()
         .map(|((name, needed_by), miss)| {
             let Miss {
-                mut entries,
-                searched,
-                ..
+                entries, searched, ..
             } = miss;
+            let mut entries: Vec<String> = entries.into_iter().map(|(e, _)| e).collect();
             entries.sort();
             entries.dedup();
             let entry_count = entries.len();

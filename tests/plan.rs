@@ -490,3 +490,80 @@ fn a_target_of_another_architecture_is_an_error_saying_which_is_which() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A wheel's vendored library needs a sibling it finds only through the
+/// DT_RPATH of the extension module that loads it (inherited by the
+/// libraries that module loads). Loaded on its own it fails; as the
+/// module's dependency it loads. The scan warns instead of reporting it,
+/// and the plan copies nothing for it; a module that loads the vendored
+/// library without that RPATH still fails, and is reported alone.
+#[test]
+fn vendored_library_that_fails_only_on_its_own() {
+    let builder = World::new();
+    builder.lib("/app/pkg/libs/libsib.so", "libsib.so", &[], &[]);
+    builder.lib(
+        "/app/pkg/libs/libvend.so",
+        "libvend.so",
+        &["/app/pkg/libs/libsib.so"],
+        &[],
+    );
+    builder.lib(
+        "/app/pkg/ext.so",
+        "ext.so",
+        &["/app/pkg/libs/libvend.so"],
+        &["-Wl,--disable-new-dtags,-rpath,$ORIGIN/libs"],
+    );
+    let target = World::new();
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(v["unresolved"], serde_json::json!([]), "{v:#}");
+    let warned: Vec<&serde_json::Value> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["needed"] == "libsib.so")
+        .collect();
+    assert_eq!(warned.len(), 1, "{v:#}");
+    assert_eq!(warned[0]["object"], "/app/pkg/libs/libvend.so");
+    assert!(
+        warned[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resolves when loaded as a dependency (e.g. of /app/pkg/ext.so)"),
+        "{v:#}"
+    );
+    assert_eq!(v["plan"]["missing"], serde_json::json!([]), "{v:#}");
+    assert!(
+        items(&v)
+            .iter()
+            .all(|(dest, _, _)| !dest.contains("libsib")),
+        "{v:#}"
+    );
+
+    // Another module reaches the vendored library by its RUNPATH, which
+    // its dependencies do not inherit: the sibling is missing there, and
+    // that load (not the standalone one) is the finding.
+    builder.lib(
+        "/app/other/ext2.so",
+        "ext2.so",
+        &["/app/pkg/libs/libvend.so"],
+        &["-Wl,--enable-new-dtags,-rpath,$ORIGIN/../pkg/libs"],
+    );
+    let (code, v) = plan_json(&builder, &target, &["/app"], &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let unresolved = v["unresolved"].as_array().unwrap();
+    assert_eq!(unresolved.len(), 1, "{v:#}");
+    assert_eq!(unresolved[0]["name"], "libsib.so");
+    assert_eq!(unresolved[0]["needed_by"], "/app/pkg/libs/libvend.so");
+    assert_eq!(
+        unresolved[0]["entries"],
+        serde_json::json!(["/app/other/ext2.so"]),
+        "{v:#}"
+    );
+    let missing = v["plan"]["missing"].as_array().unwrap();
+    assert!(
+        missing.iter().all(|m| m["entry"] == "/app/other/ext2.so"),
+        "{v:#}"
+    );
+    assert!(!missing.is_empty(), "{v:#}");
+}

@@ -25,9 +25,11 @@ use crate::rootfs::Tree;
 use crate::rootfs::{FileId, Kind, Root};
 
 mod order;
+mod standalone;
 pub mod variants;
 
 pub use order::{CpuDependence, CpuOutcome, Edge, EntryError, LoadOrder, LoadedObject, Warning};
+pub use standalone::Standalone;
 
 /// A run over one root: shared caches and one loader per ABI.
 pub struct Session {
@@ -115,7 +117,7 @@ impl Session {
 
     /// The root's loader for `abi` on `cpu`.
     fn loader_on(&self, abi: Abi, cpu: Cpu) -> Arc<Loader> {
-        let mut map = self.loaders.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = crate::locks::lock(&self.loaders);
         map.entry((abi.name, cpu))
             .or_insert_with(|| {
                 let opts = Options {

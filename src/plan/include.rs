@@ -143,7 +143,7 @@ fn list_tree(host_root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>, bool)
     impl crate::walk::Visit for Listing {
         type Out = ();
         fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<()> {
-            let mut f = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = crate::locks::lock(&self.files);
             if f.len() <= MAX_FILES {
                 f.push(entry.path());
             }
@@ -151,7 +151,7 @@ fn list_tree(host_root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>, bool)
         }
         fn other(&self, entry: &crate::walk::Entry<'_>, d_type: u8) -> Option<()> {
             if d_type == libc::DT_LNK {
-                let mut l = self.links.lock().unwrap_or_else(|e| e.into_inner());
+                let mut l = crate::locks::lock(&self.links);
                 if l.len() <= MAX_FILES {
                     l.push(entry.path());
                 }
@@ -167,14 +167,8 @@ fn list_tree(host_root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>, bool)
         links: Mutex::new(Vec::new()),
     };
     crate::walk::walk(host_root, &[dir.to_path_buf()], &listing);
-    let mut files = listing
-        .files
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    let mut links = listing
-        .links
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut files = crate::locks::into_inner(listing.files);
+    let mut links = crate::locks::into_inner(listing.links);
     let truncated = files.len() > MAX_FILES || links.len() > MAX_FILES;
     files.truncate(MAX_FILES);
     links.truncate(MAX_FILES);

@@ -24,11 +24,12 @@ pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
 use crate::graph::{CpuDependence, variants};
-use crate::graph::{EntryError, LoadOrder, Session};
+use crate::graph::{EntryError, LoadOrder, Session, Standalone};
 use crate::image::FinalImage;
 use crate::ldso::abi::{ABIS, SystemDirs};
 use crate::ldso::cpu::Cpu;
 use crate::ldso::{Options, Step};
+use crate::locks::lock;
 use crate::objects::Objects;
 use crate::rootfs::Kind;
 use crate::rootfs::{self, Node, Tree};
@@ -796,32 +797,25 @@ impl Planner<'_> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Every DT_NEEDED edge that ends in "not found", with its entry and the
-/// chain of objects from the entry to the requester.
-///
-/// An edge that fails only when its requester is loaded on its own, and
-/// resolves wherever another entry loads the requester as a dependency, is
-/// left out: that is a wheel's vendored library reached through the RPATH
-/// of the extension module that loads it, not something to copy.
+/// chain of objects from the entry to the requester; failures excused by
+/// the standalone rule (`graph::standalone`: a wheel's vendored library
+/// reached through the RPATH of the extension module that loads it) left
+/// out.
 fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
-    let mut resolved_as_dep: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for run in orders {
-        let Ok(o) = &run.order else { continue };
-        for obj in o.objects.iter().skip(1) {
-            let Some(real) = obj.real.as_deref() else {
-                continue;
-            };
-            for e in &obj.needs {
-                if o.objects[e.object].path.is_some() {
-                    resolved_as_dep.insert((real, e.needed.as_str()));
-                }
+    let loads = || orders.iter().filter_map(|run| run.order.as_ref().ok());
+    let mut asked: HashMap<&str, Vec<&str>> = HashMap::new();
+    for o in loads() {
+        let Some(entry) = o.objects.first().and_then(|obj| obj.real.as_deref()) else {
+            continue;
+        };
+        for e in &o.objects[0].needs {
+            if o.objects[e.object].path.is_none() {
+                asked.entry(entry).or_default().push(e.needed.as_str());
             }
         }
     }
+    let standalone = Standalone::find(loads(), &asked);
     let mut out = Vec::new();
     for run in orders {
         let Ok(o) = &run.order else { continue };
@@ -834,7 +828,7 @@ fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
                 if target.path.is_some() {
                     continue;
                 }
-                if i == 0 && resolved_as_dep.contains(&(requester.as_str(), e.needed.as_str())) {
+                if i == 0 && standalone.excused(&requester, &e.needed).is_some() {
                     continue;
                 }
                 out.push(MissingEdge {

@@ -405,10 +405,7 @@ fn plugin_candidates(host: &crate::rootfs::Root, dir: &Path) -> Vec<PathBuf> {
         type Out = ();
         fn enter(&self, path: &Path, depth: usize) -> bool {
             if depth == 1 {
-                self.0
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(path.to_path_buf());
+                crate::locks::lock(&self.0).push(path.to_path_buf());
             }
             depth == 0
         }
@@ -421,7 +418,7 @@ fn plugin_candidates(host: &crate::rootfs::Root, dir: &Path) -> Vec<PathBuf> {
     }
     let dirs = Dirs(std::sync::Mutex::new(Vec::new()));
     crate::walk::walk(host.host_dir(), &[dir.to_path_buf()], &dirs);
-    let mut v = dirs.0.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut v = crate::locks::into_inner(dirs.0);
     v.sort();
     v
 }
