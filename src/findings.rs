@@ -2,6 +2,8 @@
 //! not use, and why. Its own module, below the scan and the Python
 //! inventory that both report them.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// A file the scan could not use, and why; the scan went on.
@@ -9,6 +11,40 @@ use serde::Serialize;
 pub struct Problem {
     pub path: String,
     pub message: String,
+}
+
+/// An ELF object the scan has nothing to resolve for (not a finding: it
+/// is counted, and named with its reason).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skipped {
+    pub path: String,
+    #[serde(rename = "message", serialize_with = "as_text")]
+    pub reason: SkipReason,
+}
+
+/// Why an ELF object has nothing to resolve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// No dynamic section: a static program.
+    Static,
+    /// An ELF type the loader does not map (`ET_REL`, `ET_CORE`, ...).
+    NotLoadable(u16),
+    /// The dynamic loader itself (`ld.so` maps itself).
+    Loader,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Static => f.write_str("static: no dynamic section"),
+            SkipReason::NotLoadable(t) => write!(f, "ELF type {t} is not loadable"),
+            SkipReason::Loader => f.write_str("loader cannot load itself"),
+        }
+    }
+}
+
+fn as_text<S: serde::Serializer>(reason: &SkipReason, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(reason)
 }
 
 /// A message from a lower layer without the path it starts with (`PATH:

@@ -56,8 +56,8 @@ pub struct FatalLoad {
     pub fatal: Fatal,
 }
 
-pub use crate::findings::Problem;
 use crate::findings::strip_path;
+pub use crate::findings::{Problem, SkipReason, Skipped};
 
 /// The finding of a Python scope that found no Python installation (in
 /// `ScanReport::errors`, so that JSON readers see why the exit code is 1).
@@ -83,7 +83,7 @@ pub struct ScanReport {
     pub resolved: usize,
     /// ELF objects not resolved because there is nothing to resolve
     /// (static, relocatable, the loader itself).
-    pub skipped: Vec<Problem>,
+    pub skipped: Vec<Skipped>,
     /// ELF objects the root has no loader for: built for another
     /// architecture than the root's, or for musl libc. Findings: in the
     /// image they would not load either.
@@ -150,7 +150,7 @@ enum Outcome {
     NotElf,
     /// Python source that may load a library at run time.
     Python(String, String),
-    Skipped(Problem),
+    Skipped(Skipped),
     Mismatched(Problem),
     Error(Problem),
     Loaded(Box<LoadOrder>),
@@ -508,21 +508,22 @@ fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress
         }) => return Outcome::NotElf,
         Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
     };
+    let skipped = |reason| {
+        Outcome::Skipped(Skipped {
+            path: path.to_string(),
+            reason,
+        })
+    };
     if !facts.dynamic {
-        return Outcome::Skipped(problem("static: no dynamic section".into()));
+        return skipped(SkipReason::Static);
     }
     if facts.e_type != ET_EXEC && facts.e_type != ET_DYN {
-        return Outcome::Skipped(problem(format!(
-            "ELF type {} is not loadable",
-            facts.e_type
-        )));
+        return skipped(SkipReason::NotLoadable(facts.e_type));
     }
     progress.object(path);
     match session.load(path) {
         Ok(order) => Outcome::Loaded(Box::new(order)),
-        Err(e @ EntryError::IsLoader(_)) => {
-            Outcome::Skipped(problem(strip_path(&e.to_string(), path)))
-        }
+        Err(EntryError::IsLoader(_)) => skipped(SkipReason::Loader),
         Err(EntryError::NoLoader { interp, .. }) => {
             Outcome::Mismatched(problem(no_loader(facts, &interp)))
         }
