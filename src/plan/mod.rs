@@ -1,265 +1,48 @@
 //! The plan: which builder files the final image needs on top of its base,
 //! where they go, and whether the result will load.
 
-use serde::Serialize;
-
 pub use crate::copyset::{CopyItem, CopyKind, CopyPlan, Generated};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+mod check;
 mod include;
 mod native;
+mod outcome;
 mod package_data;
 mod runtime;
 mod traced;
 
 pub use crate::ldso::cache_write::CacheRecord;
+pub use check::targets_defining;
 pub use native::{DeclaredCheck, Unverified};
+pub use outcome::{Conflict, FinalMissing, Fix, PlanInput, PlanReport, Verdict, VersionProblem};
 pub use package_data::PackageData;
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
 use crate::graph::{CpuDependence, variants};
-use crate::graph::{EntryError, LoadOrder, Session, Standalone};
+use crate::graph::{EntryError, LoadOrder, Session};
 use crate::image::FinalImage;
+use crate::ldso::Options;
 use crate::ldso::abi::{ABIS, SystemDirs};
 use crate::ldso::cpu::Cpu;
-use crate::ldso::{Options, Step};
 use crate::locks::lock;
 use crate::objects::Objects;
 use crate::rootfs::Kind;
 use crate::rootfs::{self, Node, Tree};
-
-/// How to make a library load that the final image's loader would not find
-/// where the builder had it (typically a library the builder found only
-/// through its `/etc/ld.so.cache`, which distroless images do not have).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fix {
-    /// Copy it into a default directory of the target's loader.
-    Relocate,
-    /// Keep it where it is and add its directory to `LD_LIBRARY_PATH`.
-    Env,
-}
-
-/// What to plan.
-pub struct PlanInput<'a> {
-    /// The builder root, with its own loader configuration.
-    pub builder: &'a Session,
-    /// The base image.
-    pub target: Arc<dyn Tree>,
-    pub target_name: String,
-    /// What the user copies into the image themselves: canonical builder
-    /// paths, whole subtrees.
-    pub scope: Vec<PathBuf>,
-    /// The ELF objects of the scope to check, as paths inside the image.
-    pub entries: Vec<String>,
-    /// The image's own loader settings (its `LD_LIBRARY_PATH`, the CPU).
-    pub opts: Options,
-    pub fix: Fix,
-    /// Libraries the scope's code loads at run time (from the scan).
-    pub runtime: Vec<crate::runtime::RuntimeLoad>,
-    /// The interpreter and the extension modules that call `dlopen`.
-    pub callers: crate::runtime::resolve::Callers,
-    /// Add what `ctypes.util.find_library` needs when a load uses it.
-    pub find_library: bool,
-    /// Whether run-time loads are looked for (the scope's source, and
-    /// what native objects declare or suggest).
-    pub runtime_checked: bool,
-    /// `--allow-runtime`: names of run-time loads accepted as they are.
-    pub allow: Vec<String>,
-    /// `--include`: builder paths copied as they are, their ELF objects
-    /// planned and checked.
-    pub include: Vec<String>,
-    /// `--trace`: what traced runs of the application opened.
-    pub traces: Vec<crate::trace::Trace>,
-    /// Copy the data files of the copied libraries' Debian packages
-    /// (`package_data`); off with `--no-package-data`.
-    pub package_data: bool,
-}
-
-/// A DT_NEEDED the final image still cannot satisfy.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct FinalMissing {
-    pub name: String,
-    pub needed_by: String,
-    /// One entry whose load hits it.
-    pub entry: String,
-    pub reason: String,
-    /// The places the final image's loader searched.
-    pub searched: Vec<Step>,
-    /// The kinds of CPU it fails on (`Cpu::name`); empty: every CPU.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cpus: Vec<String>,
-}
-
-/// A version an object requires that what it loads does not define: glibc
-/// refuses to start the program (`elf/dl-version.c: match_symbol`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct VersionProblem {
-    /// The object requiring the version.
-    pub object: String,
-    pub version: String,
-    /// The DT_NEEDED name it requires it from (e.g. `libc.so.6`).
-    pub from: String,
-    /// The file that would be loaded for it in the image.
-    pub provider: String,
-    /// Whether that file is the target's own (not copied).
-    pub provider_in_target: bool,
-    /// The newest versions of the same family the provider defines.
-    pub provider_has: Vec<String>,
-    /// Embedded targets whose own copy of `from` defines the version.
-    pub targets_with_it: Vec<String>,
-}
-
-/// A builder file that would replace a different file of the target.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Conflict {
-    pub dest: String,
-    pub src: String,
-    pub needed_as: String,
-}
-
-/// The answer: what to copy, and whether the final image loads.
-#[derive(Clone, Debug, Serialize)]
-pub struct PlanReport {
-    pub target: String,
-    pub copy: CopyPlan,
-    /// Bytes of the regular files copied.
-    pub bytes: u64,
-    /// Entries checked in the final image.
-    pub checked: usize,
-    pub missing: Vec<FinalMissing>,
-    pub versions: Vec<VersionProblem>,
-    pub conflicts: Vec<Conflict>,
-    /// Entries the final image cannot load at all (and why).
-    pub refused: Vec<(String, String)>,
-    /// Who installed each copied file in the builder (`src` -> owner),
-    /// filled on request (`--owners`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub owners: BTreeMap<String, crate::owners::Owner>,
-    /// Edges of the final image that kinds of CPU resolve differently;
-    /// each kind was checked.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cpu_dependent: Vec<CpuDependence>,
-    /// Each run-time load of the scope, checked in the final image.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub runtime: Vec<RuntimeCheck>,
-    /// What makes `ctypes.util.find_library` work in the image, when a
-    /// load uses it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub find_library: Option<FindLibrarySupport>,
-    /// Whether run-time loads were looked for (not with `--no-runtime`):
-    /// when false, `loads` speaks of DT_NEEDED only.
-    pub runtime_checked: bool,
-    /// What objects of the image declare they load at run time
-    /// (`.note.dlopen`), checked in the image.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub declared: Vec<DeclaredCheck>,
-    /// `.note.dlopen` notes that are not what the specification says.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub declared_problems: BTreeMap<String, Vec<String>>,
-    /// What objects of the image may load at run time, by the evidence of
-    /// their bytes, that the builder has and the image lacks.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unverified: Vec<Unverified>,
-    /// `--include` paths that could not be included (fully), and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub include_problems: Vec<String>,
-    /// What `--trace` files added, and what they showed that the plan
-    /// leaves out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<TraceReport>,
-    /// Data files of the copied libraries' Debian packages, copied by the
-    /// package-data rule.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub package_data: Vec<PackageData>,
-}
-
-impl PlanReport {
-    /// Whether everything in scope would load in the final image, as far
-    /// as ldslim can resolve it (DT_NEEDED, the Python code's run-time
-    /// loads, declared loads).
-    pub fn loads(&self) -> bool {
-        self.missing.is_empty()
-            && self.versions.is_empty()
-            && self.refused.is_empty()
-            && self.runtime_failures().next().is_none()
-            && !self.declared.iter().any(DeclaredCheck::fails)
-    }
-
-    /// Run-time loads that do not work in the image as in the builder,
-    /// and nobody accepted.
-    pub fn runtime_failures(&self) -> impl Iterator<Item = &RuntimeCheck> {
-        self.runtime.iter().filter(|c| !c.allowed && !c.loads())
-    }
-
-    /// Possible run-time loads nobody accepted, no trace saw used, that the
-    /// image lacks.
-    pub fn unverified_loads(&self) -> impl Iterator<Item = &Unverified> {
-        self.unverified.iter().filter(|u| !u.allowed && !u.traced)
-    }
-
-    /// The verdict on the final image.
-    pub fn verdict(&self) -> Verdict {
-        if !self.loads() {
-            Verdict::Fails
-        } else if self.unverified_loads().next().is_some() {
-            Verdict::Unverified
-        } else {
-            Verdict::Loads
-        }
-    }
-
-    /// Whether some part of the plan (a declared load or a possible one)
-    /// is accepted by `allow` (one `--allow-runtime` value).
-    pub fn uses_allow(&self, allow: &str) -> bool {
-        self.unverified
-            .iter()
-            .any(|u| native::allow_names(allow, &u.object, u.soname.as_deref(), u.named.name()))
-            || self.declared.iter().any(|d| {
-                d.declared
-                    .sonames
-                    .iter()
-                    .any(|s| native::allow_names(allow, &d.object, None, s))
-            })
-    }
-}
-
-/// What ldslim can say of the final image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Everything ldslim found loads.
-    Loads,
-    /// Everything ldslim could resolve loads, but some object may load at
-    /// run time what the builder has and the image lacks.
-    Unverified,
-    /// Something does not load.
-    Fails,
-}
+use check::{
+    MissingEdge, Orders, Run, missing_edges, missing_loaders, used_paths, version_problems,
+};
 
 /// Rounds of "resolve in the image, copy what is missing": each round
 /// reaches one level deeper in dependency chains; 32 is far beyond any
 /// real chain and bounds the work on a hostile tree.
 const MAX_ROUNDS: usize = 32;
-
-/// One unresolved edge in the final image.
-struct MissingEdge {
-    entry: String,
-    /// The kinds of CPU whose load misses it; empty: every CPU.
-    cpus: Vec<Cpu>,
-    /// The requester's canonical path in the image.
-    requester: String,
-    needed: String,
-    name: String,
-    chain: Vec<String>,
-    searched: Vec<Step>,
-}
 
 /// Plans the copy set by fixpoint: simulate the final image, find what
 /// does not resolve, take the file the builder's loader would load for the
@@ -342,17 +125,6 @@ struct Planner<'a> {
 
 type EdgeKey = (String, String, Vec<Cpu>);
 type BuilderOrders = HashMap<(String, Option<Cpu>), Arc<Result<LoadOrder, EntryError>>>;
-
-/// One entry loaded in the final image.
-struct Run {
-    entry: String,
-    /// The kinds of CPU this load is for; empty: every CPU (the load does
-    /// not depend on it).
-    cpus: Vec<Cpu>,
-    order: Result<LoadOrder, EntryError>,
-}
-
-type Orders = Vec<Run>;
 
 impl Planner<'_> {
     fn options(&self) -> Options {
@@ -797,110 +569,6 @@ impl Planner<'_> {
     }
 }
 
-/// Every DT_NEEDED edge that ends in "not found", with its entry and the
-/// chain of objects from the entry to the requester; failures excused by
-/// the standalone rule (`graph::standalone`: a wheel's vendored library
-/// reached through the RPATH of the extension module that loads it) left
-/// out.
-fn missing_edges(orders: &Orders) -> Vec<MissingEdge> {
-    let loads = || orders.iter().filter_map(|run| run.order.as_ref().ok());
-    let mut asked: HashMap<&str, Vec<&str>> = HashMap::new();
-    for o in loads() {
-        let Some(entry) = o.objects.first().and_then(|obj| obj.real.as_deref()) else {
-            continue;
-        };
-        for e in &o.objects[0].needs {
-            if o.objects[e.object].path.is_none() {
-                asked.entry(entry).or_default().push(e.needed.as_str());
-            }
-        }
-    }
-    let standalone = Standalone::find(loads(), &asked);
-    let mut out = Vec::new();
-    for run in orders {
-        let Ok(o) = &run.order else { continue };
-        for (i, obj) in o.objects.iter().enumerate() {
-            let Some(requester) = obj.real.clone() else {
-                continue;
-            };
-            for e in &obj.needs {
-                let target = &o.objects[e.object];
-                if target.path.is_some() {
-                    continue;
-                }
-                if i == 0 && standalone.excused(&requester, &e.needed).is_some() {
-                    continue;
-                }
-                out.push(MissingEdge {
-                    entry: run.entry.clone(),
-                    cpus: run.cpus.clone(),
-                    requester: requester.clone(),
-                    needed: e.needed.clone(),
-                    name: target.name.clone(),
-                    chain: chain_to(o, i),
-                    searched: target.searched.clone(),
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Loaders (PT_INTERP paths) the image lacks.
-fn missing_loaders(orders: &Orders) -> BTreeSet<String> {
-    orders
-        .iter()
-        .filter_map(|run| match &run.order {
-            Err(EntryError::NoLoader { interp, .. }) => Some(interp.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Canonical paths from the entry down to object `i`, following `loaded_by`.
-fn chain_to(o: &LoadOrder, i: usize) -> Vec<String> {
-    let mut chain = Vec::new();
-    let mut cur = Some(i);
-    while let Some(c) = cur {
-        if chain.len() > o.objects.len() {
-            break;
-        }
-        if let Some(obj) = o.objects.get(c) {
-            chain.push(
-                obj.real
-                    .clone()
-                    .or_else(|| obj.path.clone())
-                    .unwrap_or_default(),
-            );
-            cur = obj.loaded_by;
-        } else {
-            break;
-        }
-    }
-    chain.reverse();
-    chain
-}
-
-/// Image paths some load uses: each loaded object's real path and every
-/// symlink met on the way from the path the loader opened.
-fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
-    let mut used = BTreeSet::new();
-    for run in orders {
-        let Ok(o) = &run.order else { continue };
-        for obj in &o.objects {
-            if let Some(r) = &obj.real {
-                used.insert(r.clone());
-            }
-            if let Some(p) = &obj.path
-                && let Ok(links) = rootfs::symlink_chain(image, Path::new(p))
-            {
-                used.extend(links.into_iter().map(|(l, _)| l.display().to_string()));
-            }
-        }
-    }
-    used
-}
-
 /// `dest` with its directory resolved inside the target, so that a
 /// target's `lib -> usr/lib` is honoured the way `COPY` honours it. When
 /// the directory does not exist yet, its longest existing ancestor is
@@ -941,79 +609,4 @@ fn default_dir(target: &Arc<dyn Tree>, abi: &crate::ldso::abi::Abi) -> Option<St
         .dirs
         .into_iter()
         .find(|d| matches!(objects.resolve(Path::new(d)), Ok(Some(r)) if r.kind == Kind::Directory))
-}
-
-/// Symbol versions each object of the image requires from what it loads
-/// there (`elf/dl-version.c`: a missing non-weak version is fatal).
-fn version_problems(image: &FinalImage, orders: &Orders) -> Vec<VersionProblem> {
-    let mut out = BTreeSet::new();
-    for run in orders {
-        let Ok(o) = &run.order else { continue };
-        for obj in &o.objects {
-            let (Some(facts), Some(real)) = (&obj.facts, &obj.real) else {
-                continue;
-            };
-            for vn in &facts.verneed {
-                let Some(edge) = obj.needs.iter().find(|e| e.needed == vn.file) else {
-                    continue;
-                };
-                let provider = &o.objects[edge.object];
-                let Some(pf) = &provider.facts else { continue };
-                for v in vn.versions.iter().filter(|v| !v.weak) {
-                    if pf.verdef.iter().any(|d| d.name == v.name) {
-                        continue;
-                    }
-                    let family = v.name.rsplit_once('_').map_or(v.name.as_str(), |(f, _)| f);
-                    let mut has: Vec<String> = pf
-                        .verdef
-                        .iter()
-                        .filter(|d| !d.base && d.name.starts_with(family))
-                        .map(|d| d.name.clone())
-                        .collect();
-                    has.sort_by_key(|v| version_key(v));
-                    let newest: Vec<String> = has.into_iter().rev().take(3).collect();
-                    let provider_path = provider.real.clone().unwrap_or_default();
-                    let in_target = !image.is_from_builder(Path::new(&provider_path));
-                    out.insert(VersionProblem {
-                        object: real.clone(),
-                        version: v.name.clone(),
-                        from: vn.file.clone(),
-                        provider: provider_path,
-                        provider_in_target: in_target,
-                        provider_has: newest,
-                        targets_with_it: Vec::new(),
-                    });
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
-}
-
-/// Embedded targets (default architecture) whose object with soname
-/// `soname` defines `version`: where a program that needs it can go.
-pub fn targets_defining(soname: &str, version: &str) -> Vec<String> {
-    crate::target::embedded_names()
-        .into_iter()
-        .filter(|n| !n.contains(':'))
-        .filter(|n| {
-            crate::target::embedded(n).is_ok_and(|t| {
-                t.elf_objects().any(|(_, f)| {
-                    f.soname.as_deref() == Some(soname)
-                        && f.verdef.iter().any(|d| d.name == version)
-                })
-            })
-        })
-        .map(str::to_string)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-/// Orders `GLIBC_2.9` before `GLIBC_2.10`.
-fn version_key(v: &str) -> Vec<u64> {
-    v.split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect()
 }
