@@ -63,17 +63,17 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file: up to its `#[cfg(test)] mod tests`, comments left
-/// out.
-fn code(path: &Path) -> Vec<String> {
+/// The code of a file with line numbers: up to its `#[cfg(test)] mod
+/// tests`, comments left out.
+fn code(path: &Path) -> Vec<(usize, String)> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = Vec::new();
-    let mut it = text.lines().peekable();
-    while let Some(line) = it.next() {
+    let mut it = text.lines().enumerate().peekable();
+    while let Some((n, line)) = it.next() {
         if line.starts_with("#[cfg(test)]")
-            && it
-                .peek()
-                .is_some_and(|next| next.starts_with("mod tests") || next.starts_with("#[allow"))
+            && it.peek().is_some_and(|(_, next)| {
+                next.starts_with("mod tests") || next.starts_with("#[allow")
+            })
         {
             break;
         }
@@ -81,7 +81,7 @@ fn code(path: &Path) -> Vec<String> {
         if t.starts_with("//") {
             continue;
         }
-        lines.push(line.to_string());
+        lines.push((n + 1, line.to_string()));
     }
     lines
 }
@@ -146,8 +146,8 @@ fn every_module_imports_only_modules_below_it() {
             unplaced.insert(from);
             continue;
         };
-        for (n, line) in code(f).iter().enumerate() {
-            for to in imports(line) {
+        for (n, line) in code(f) {
+            for to in imports(&line) {
                 // `crate::cannot_run`, the test helper of lib.rs.
                 if to == from || to == "cannot_run" {
                     continue;
@@ -158,7 +158,7 @@ fn every_module_imports_only_modules_below_it() {
                         wrong.insert(format!(
                             "{}:{}: {from} imports {to}, which is not below it",
                             f.strip_prefix(src()).unwrap().display(),
-                            n + 1
+                            n
                         ));
                     }
                     None => {
