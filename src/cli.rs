@@ -260,8 +260,8 @@ pub struct ManArgs {
 
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: TextOrJson,
 }
 
 #[derive(Debug, Args)]
@@ -357,8 +357,8 @@ impl LoaderArgs {
 
 #[derive(Debug, Args)]
 pub struct LddArgs {
-    /// The root filesystem (a directory).
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub builder: BuilderRoot,
     /// Files to list, as paths inside ROOT (e.g. /usr/bin/python3).
     #[arg(required = true)]
     pub files: Vec<String>,
@@ -405,9 +405,8 @@ impl From<ScopeArg> for Scope {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The root filesystem (a directory; `/` scans this system, skipping
-    /// /proc, /sys and /dev).
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub builder: BuilderRoot,
     /// Only scan these paths inside ROOT (instead of the scope).
     pub paths: Vec<String>,
     /// Which files to scan when no PATH is given.
@@ -535,6 +534,23 @@ fn parse_emit(s: &str) -> Result<Emit, String> {
     }
 }
 
+/// ROOT, the same for every command that reads a builder.
+#[derive(Debug, Args)]
+pub struct BuilderRoot {
+    /// The builder's root filesystem: a directory (`/` is this system,
+    /// whose /proc, /sys and /dev are skipped).
+    #[arg(value_name = "ROOT")]
+    pub root: PathBuf,
+}
+
+/// `--format` of the commands whose output is text or JSON.
+#[derive(Debug, Args)]
+pub struct TextOrJson {
+    /// Output format: `text` for people, `json` for programs (docs/json.md).
+    #[arg(long = "format", value_enum, default_value = "text")]
+    pub format: Format,
+}
+
 /// `--target`, the same for every command that plans.
 #[derive(Debug, Args)]
 pub struct TargetArg {
@@ -562,16 +578,16 @@ fn parse_target(s: &str) -> Result<TargetChoice, String> {
 
 #[derive(Debug, Args)]
 pub struct WhyArgs {
-    /// The builder root filesystem (a directory).
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub builder: BuilderRoot,
     /// The library: a soname (libbz2.so.1.0) or a path inside ROOT.
     pub lib: String,
     /// Only consider objects under these paths inside ROOT.
     pub paths: Vec<String>,
     #[command(flatten)]
     pub target: TargetArg,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: TextOrJson,
     #[command(flatten)]
     pub loader: LoaderArgs,
 }
@@ -618,8 +634,8 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The builder root filesystem (a directory).
-    pub root: PathBuf,
+    #[command(flatten)]
+    pub builder: BuilderRoot,
     /// The message itself; `-` or nothing reads standard input.
     pub text: Vec<String>,
     /// Read the message from this file (e.g. a saved container log).
@@ -627,8 +643,8 @@ pub struct ExplainArgs {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArg,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub out: TextOrJson,
     #[command(flatten)]
     pub loader: LoaderArgs,
 }

@@ -172,7 +172,10 @@ fn tune_allocator() {
 
 /// `ldslim ldd ROOT FILE...`
 fn ldd(args: LddArgs, ui: &Ui) -> Result<Outcome, Failure> {
-    let session = Session::new(pipeline::open_root(&args.root)?, args.loader.options());
+    let session = Session::new(
+        pipeline::open_root(&args.builder.root)?,
+        args.loader.options(),
+    );
     // Each entry is resolved and its lines formatted on a worker; only the
     // writing, in the order given, is left to this thread.
     // What the lines say is what glibc prints on this CPU (or the one the
@@ -318,7 +321,10 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         ui.out(args.format == ScanFormat::Text)
     };
     if let Some(file) = &args.tree {
-        let session = Session::new(pipeline::open_root(&args.root)?, args.loader.options());
+        let session = Session::new(
+            pipeline::open_root(&args.builder.root)?,
+            args.loader.options(),
+        );
         let order = session.load(file)?;
         report::tree(&mut out, &order)?;
         out.flush()?;
@@ -340,7 +346,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         ProgressBar::hidden()
     };
     let request = ScanRequest {
-        root: args.root.clone(),
+        root: args.builder.root.clone(),
         paths: args.paths.clone(),
         scope: args.scope.into(),
         runtime: !args.no_runtime,
@@ -362,7 +368,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let watch = Watch {
         bar,
         ui,
-        root: &args.root,
+        root: &args.builder.root,
     };
     let done = pipeline::run(&request, &watch)?;
     if done.no_python && !request.plan_without_python {
@@ -442,7 +448,7 @@ fn scan_quietly(
 
 /// `ldslim why ROOT LIB [PATH...]`
 fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
-    let (session, report) = scan_quietly(&args.root, &args.loader, &args.paths, ui)?;
+    let (session, report) = scan_quietly(&args.builder.root, &args.loader, &args.paths, ui)?;
     let answer = ldslim::why::why(
         &session,
         &report.entries,
@@ -468,8 +474,8 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
         ),
     );
     let in_target = target_has(&args.lib);
-    let mut out = ui.out(matches!(args.format, Format::Text));
-    match args.format {
+    let mut out = ui.out(matches!(args.out.format, Format::Text));
+    match args.out.format {
         Format::Text => report::why_text(
             &mut out,
             &answer,
@@ -509,7 +515,7 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
             findings.len()
         ),
     );
-    let (session, report) = scan_quietly(&args.root, &args.loader, &[], ui)?;
+    let (session, report) = scan_quietly(&args.builder.root, &args.loader, &[], ui)?;
     let target = args.target.choice();
     let plan = pipeline::plan_for(
         &session,
@@ -536,8 +542,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
     };
     let answers = ldslim::diagnose::diagnose(&cx, &findings);
     ui.stage("diagnose", format_args!("{} answers", answers.len()));
-    let mut out = ui.out(matches!(args.format, Format::Text));
-    match args.format {
+    let mut out = ui.out(matches!(args.out.format, Format::Text));
+    match args.out.format {
         Format::Text => report::explain_text(&mut out, &answers)?,
         Format::Json => report::explain_json(&mut out, &answers)?,
     }
@@ -726,8 +732,8 @@ fn targets_cmd(args: ldslim::cli::TargetsArgs, ui: &Ui) -> Result<Outcome, Failu
         .into_iter()
         .map(|name| Ok((name, target::embedded(name)?)))
         .collect::<Result<Vec<_>, target::TargetError>>()?;
-    let mut out = ui.out(matches!(args.format, Format::Text));
-    match args.format {
+    let mut out = ui.out(matches!(args.out.format, Format::Text));
+    match args.out.format {
         Format::Text => target::list_text(&mut out, &targets)?,
         Format::Json => target::list_json(&mut out, &targets)?,
     }

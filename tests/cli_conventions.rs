@@ -123,8 +123,19 @@ fn completions_for_every_shell() {
         let o = ldslim(&["completions", shell]);
         assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
         let text = stdout(&o);
-        for word in ["ldslim", "scan", "explain", "--emit", "--target"] {
-            assert!(text.contains(word), "{shell}: no {word}");
+        // fish names long options `-l NAME`, the others `--NAME`.
+        let long = |name: &str| match shell {
+            "fish" => format!("-l {name}"),
+            _ => format!("--{name}"),
+        };
+        for word in [
+            "ldslim".into(),
+            "scan".into(),
+            "explain".into(),
+            long("emit"),
+            long("target"),
+        ] {
+            assert!(text.contains(&word), "{shell}: no {word}");
         }
     }
     // The bash script is valid bash.
