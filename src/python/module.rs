@@ -99,7 +99,6 @@ pub fn module_of(path: &str, inv: &Inventory) -> Option<Module> {
         .filter(|(b, _)| is_within(path, b) && path.len() > b.len())
         .max_by_key(|(b, _)| Path::new(b).components().count())?;
     let rel = Path::new(path).strip_prefix(base).ok()?;
-    let mut parts: Vec<String> = Vec::new();
     let comps: Vec<&str> = rel
         .components()
         .map(|c| c.as_os_str().to_str())
@@ -118,20 +117,7 @@ pub fn module_of(path: &str, inv: &Inventory) -> Option<Module> {
     if !tag_ok {
         return None;
     }
-    for d in dirs {
-        if !is_identifier(d) {
-            return None;
-        }
-        parts.push((*d).to_string());
-    }
-    if !is_identifier(stem) {
-        return None;
-    }
-    // A package's `__init__` extension is the package itself.
-    if stem != "__init__" || parts.is_empty() {
-        parts.push(stem.to_string());
-    }
-    let name = parts.join(".");
+    let name = dotted_name(dirs, stem)?.name;
     let import = if stdlib {
         STDLIB_IMPORTERS
             .iter()
@@ -139,14 +125,41 @@ pub fn module_of(path: &str, inv: &Inventory) -> Option<Module> {
             .map(|(_, i)| (*i).to_string())
             .unwrap_or_else(|| name.clone())
     } else {
-        parts.first().cloned().unwrap_or_default()
+        name.split('.').next().unwrap_or_default().to_string()
     };
     Some(Module { name, import })
 }
 
+/// A module's name, from where its file lies below a `sys.path` entry.
+pub(crate) struct DottedName {
+    /// `numpy.core._multiarray_umath`, `pkg.sub`.
+    pub name: String,
+    /// The file is the package's `__init__`.
+    pub is_package: bool,
+}
+
+/// The module in the file `stem` (its name up to the suffix) inside the
+/// package directories `dirs`, relative to a `sys.path` entry. None when
+/// a part is no identifier Python can import.
+pub(crate) fn dotted_name(dirs: &[&str], stem: &str) -> Option<DottedName> {
+    if !dirs.iter().chain([&stem]).all(|p| is_identifier(p)) {
+        return None;
+    }
+    // A package's `__init__` is the package itself.
+    let is_package = stem == "__init__" && !dirs.is_empty();
+    let mut parts = dirs.to_vec();
+    if !is_package {
+        parts.push(stem);
+    }
+    Some(DottedName {
+        name: parts.join("."),
+        is_package,
+    })
+}
+
 /// A Python identifier (`str.isidentifier`, close enough: Unicode letters
 /// and digits, `_`, not starting with a digit).
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if c == '_' || c.is_alphabetic() => {}
