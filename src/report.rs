@@ -12,7 +12,8 @@ use crate::graph::{EntryError, LoadOrder};
 use crate::ldso::Step;
 use crate::owners::Owner;
 use crate::plan::PlanReport;
-use crate::python::{Inventory, SiteKind, module_of};
+use crate::python::module::module_of;
+use crate::python::{Inventory, SiteKind};
 use crate::scan::ScanReport;
 use crate::why::WhyReport;
 

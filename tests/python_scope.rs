@@ -186,7 +186,8 @@ fn extension_modules_are_named_as_python_imports_them() {
             root.join(path.trim_start_matches('/')).is_file(),
             "{path} is in the root"
         );
-        let m = python::module_of(path, &inv).unwrap_or_else(|| panic!("{path} is a module"));
+        let m =
+            python::module::module_of(path, &inv).unwrap_or_else(|| panic!("{path} is a module"));
         assert_eq!(
             (m.name.as_str(), m.import.as_str()),
             (name, import),
@@ -209,7 +210,7 @@ fn extension_modules_are_named_as_python_imports_them() {
                     .expect("below the root")
                     .display()
             );
-            let got = python::module_of(&inside, &inv);
+            let got = python::module::module_of(&inside, &inv);
             if inside.contains(".libs/") {
                 assert_eq!(got, None, "{inside}");
             } else if inside.ends_with(".so") {
