@@ -17,10 +17,6 @@ use crate::objects::Facts;
 use crate::rootfs::FactsError;
 use crate::rootfs::{FileId, RootError};
 
-/// Top-level directories that hold pseudo filesystems on a live system and
-/// device nodes in an image: never objects, never walked.
-const PSEUDO: &[&str] = &["proc", "sys", "dev"];
-
 /// Which files of the root are scanned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -491,7 +487,7 @@ fn is_pseudo(inside: &Path) -> bool {
     matches!(
         (c.next(), c.next(), c.next()),
         (Some(std::path::Component::RootDir), Some(first), None)
-            if PSEUDO.iter().any(|x| first.as_os_str() == *x)
+            if crate::walk::PSEUDO_TOP.iter().any(|x| first.as_os_str() == *x)
     )
 }
 

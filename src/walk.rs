@@ -31,6 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+/// Top-level directories that hold pseudo filesystems on a live system
+/// (and device nodes in an image): never objects, never walked — not by a
+/// scan, not by the search for Python installations.
+pub const PSEUDO_TOP: &[&str] = &["proc", "sys", "dev"];
+
 /// Files of one directory visited by one task: enough that opening the
 /// directory again, when the task is stolen by another thread, costs little
 /// per file, small enough that a large directory still spreads over cores.

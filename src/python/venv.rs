@@ -24,10 +24,6 @@ const MAX_ENTRIES: usize = 2_000_000;
 /// A live system can deny thousands of directories; the first few say why.
 const MAX_WALK_PROBLEMS: usize = 50;
 
-/// Top-level directories of pseudo filesystems (and device nodes in an
-/// image): never walked, as in [`crate::scan`].
-const PSEUDO_TOP: &[&str] = &["proc", "sys", "dev"];
-
 /// The parts of a pyvenv.cfg that matter.
 pub(super) struct VenvCfg {
     pub(super) home: Option<String>,
@@ -106,7 +102,7 @@ impl crate::walk::Visit for VenvFinder<'_> {
         let Some(name) = path.file_name() else {
             return true;
         };
-        if depth == 1 && PSEUDO_TOP.iter().any(|p| name == *p) {
+        if depth == 1 && crate::walk::PSEUDO_TOP.iter().any(|p| name == *p) {
             return false;
         }
         // Site trees hold packages, not venvs; `.git` and `__pycache__`
