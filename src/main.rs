@@ -10,7 +10,7 @@ use ldslim::cli::{Cli, Command, Emit, Format, LddArgs, ScanArgs, ScanFormat};
 use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::plan::{self, PlanInput};
-use ldslim::report;
+use ldslim::render;
 use ldslim::root::Root;
 use ldslim::scan::{self, Progress};
 use ldslim::vfs::Tree;
@@ -76,7 +76,7 @@ impl Ui {
         }
         let w = io::BufWriter::new(io::stdout().lock());
         if text && self.color {
-            Box::new(report::Colored::new(w))
+            Box::new(render::style::Colored::new(w))
         } else {
             Box::new(w)
         }
@@ -172,10 +172,10 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
                 let mut text = Vec::new();
                 let mut notes = Vec::new();
                 // Writing to a Vec cannot fail.
-                let _ = report::ldd(&mut text, f, &result);
+                let _ = render::ldd::ldd(&mut text, f, &result);
                 if let Ok(order) = &result {
                     for d in &order.cpu_dependent {
-                        let _ = report::cpu_dependence(&mut notes, d, "ldslim: ");
+                        let _ = render::ldd::cpu_dependence(&mut notes, d, "ldslim: ");
                     }
                 }
                 (clean, text, notes)
@@ -232,7 +232,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     if let Some(file) = &args.tree {
         return match session.load(file) {
             Ok(order) => {
-                report::tree(&mut out, &order)?;
+                render::ldd::tree(&mut out, &order)?;
                 out.flush()?;
                 Ok(if order.is_complete() {
                     Outcome::Clean
@@ -361,19 +361,19 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
         match args.format {
             ScanFormat::Text => {
                 if let Some(inv) = &report.python {
-                    report::python_text(&mut out, inv)?;
+                    render::text::python_text(&mut out, inv)?;
                 }
                 if let Some(p) = &plan {
-                    report::plan_text(&mut out, p, report.python.as_ref())?;
+                    render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
                     writeln!(out, "Dockerfile (after FROM <target>):")?;
                     emit::dockerfile(&mut out, &p.copy, "builder")?;
                     writeln!(out)?;
                 }
-                report::scan_text(&mut out, &report)?
+                render::text::scan_text(&mut out, &report)?
             }
-            ScanFormat::Json => report::scan_json(&mut out, &report, plan.as_ref())?,
-            ScanFormat::Github => report::scan_github(&mut out, &report, plan.as_ref())?,
-            ScanFormat::Gitlab => report::scan_gitlab(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Json => render::json::scan_json(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Github => render::ci::scan_github(&mut out, &report, plan.as_ref())?,
+            ScanFormat::Gitlab => render::ci::scan_gitlab(&mut out, &report, plan.as_ref())?,
         }
     }
     for e in &args.emit {
@@ -557,14 +557,16 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> io::Result<Outcome> {
     let in_target = target_has(&args.lib);
     let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
-        Format::Text => report::why_text(
+        Format::Text => render::text::why_text(
             &mut out,
             &answer,
             plan.as_ref(),
             in_target.as_deref(),
             report.python.as_ref(),
         )?,
-        Format::Json => report::why_json(&mut out, &answer, plan.as_ref(), in_target.as_deref())?,
+        Format::Json => {
+            render::json::why_json(&mut out, &answer, plan.as_ref(), in_target.as_deref())?
+        }
     }
     out.flush()?;
     Ok(if !answer.is_loaded() {
@@ -622,8 +624,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> io::Result<Outcome> {
     ui.stage("diagnose", format_args!("{} answers", answers.len()));
     let mut out = ui.out(matches!(args.format, Format::Text));
     match args.format {
-        Format::Text => report::explain_text(&mut out, &answers)?,
-        Format::Json => report::explain_json(&mut out, &answers)?,
+        Format::Text => render::text::explain_text(&mut out, &answers)?,
+        Format::Json => render::json::explain_json(&mut out, &answers)?,
     }
     out.flush()?;
     // Found and explained: 0. Nothing recognised, or no fix: 1.
@@ -709,7 +711,7 @@ fn emit_one(
             }
             emit::dockerfile(out, &plan.copy, "builder")
         }),
-        Emit::Json(p) => write_to(p, &|out| report::scan_json(out, report, Some(plan))),
+        Emit::Json(p) => write_to(p, &|out| render::json::scan_json(out, report, Some(plan))),
         Emit::Tar(p) => {
             let s = emit::tar(p, &plan.copy, builder)
                 .map_err(|err| io::Error::other(err.to_string()))?;
