@@ -11,6 +11,7 @@ use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::plan::{self, PlanInput};
 use ldslim::render;
+use ldslim::render::style::Styled;
 use ldslim::root::Root;
 use ldslim::scan::{self, Progress};
 use ldslim::vfs::Tree;
@@ -70,16 +71,12 @@ impl Ui {
 
     /// Where a report goes: standard output (coloured when `text` and
     /// colour is on), or nowhere with --quiet.
-    fn out(&self, text: bool) -> Box<dyn Write> {
+    fn out(&self, text: bool) -> Styled<Box<dyn Write>> {
         if self.quiet {
-            return Box::new(io::sink());
+            return Styled::plain(Box::new(io::sink()));
         }
         let w = io::BufWriter::new(io::stdout().lock());
-        if text && self.color {
-            Box::new(render::style::Colored::new(w))
-        } else {
-            Box::new(w)
-        }
+        Styled::new(Box::new(w), text && self.color)
     }
 }
 
@@ -159,6 +156,7 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
     // What the lines say is what glibc prints on this CPU (or the one the
     // flags describe); what other kinds of CPU would load instead goes to
     // standard error.
+    let color = ui.color;
     let results: Vec<(bool, Vec<u8>, Vec<u8>)> = {
         use rayon::prelude::*;
         args.files
@@ -169,7 +167,7 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
                     Ok(order) => order.is_complete(),
                     Err(e) => matches!(e, ldslim::graph::EntryError::IsLoader(_)),
                 };
-                let mut text = Vec::new();
+                let mut text = Styled::new(Vec::new(), color);
                 let mut notes = Vec::new();
                 // Writing to a Vec cannot fail.
                 let _ = render::ldd::ldd(&mut text, f, &result);
@@ -178,7 +176,7 @@ fn ldd(args: LddArgs, ui: &Ui) -> io::Result<Outcome> {
                         let _ = render::ldd::cpu_dependence(&mut notes, d, "ldslim: ");
                     }
                 }
-                (clean, text, notes)
+                (clean, text.into_inner(), notes)
             })
             .collect()
     };
@@ -224,8 +222,8 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     }
     // An --emit to stdout is the output asked for: never coloured, written
     // even with --quiet.
-    let mut out: Box<dyn Write> = if stdout_emits > 0 {
-        Box::new(io::BufWriter::new(io::stdout().lock()))
+    let mut out = if stdout_emits > 0 {
+        Styled::plain(Box::new(io::BufWriter::new(io::stdout().lock())) as Box<dyn Write>)
     } else {
         ui.out(args.format == ScanFormat::Text)
     };
@@ -365,9 +363,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
                 }
                 if let Some(p) = &plan {
                     render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
-                    writeln!(out, "Dockerfile (after FROM <target>):")?;
-                    emit::dockerfile(&mut out, &p.copy, "builder")?;
-                    writeln!(out)?;
+                    render::plan_text::dockerfile(&mut out, &p.copy)?;
                 }
                 render::text::scan_text(&mut out, &report)?
             }

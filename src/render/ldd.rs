@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::style::{Style, Styled};
 use super::without_prefix;
 use crate::graph::{EntryError, LoadOrder};
 use crate::variants::CpuDependence;
@@ -10,7 +11,7 @@ use crate::variants::CpuDependence;
 /// `ldd`-style lines for one entry: the contract the differential test
 /// holds against `ld.so --list` (addresses and the vDSO left out).
 pub fn ldd(
-    out: &mut dyn Write,
+    out: &mut Styled,
     entry: &str,
     result: &Result<LoadOrder, EntryError>,
 ) -> io::Result<()> {
@@ -34,7 +35,10 @@ pub fn ldd(
             for o in order.objects.iter().skip(1) {
                 match &o.path {
                     Some(p) => writeln!(out, "\t{} => {}", o.name, p)?,
-                    None => writeln!(out, "\t{} => not found", o.name)?,
+                    None => {
+                        write!(out, "\t{} => ", o.name)?;
+                        out.line(Style::Missing, "not found")?
+                    }
                 }
             }
             Ok(())
@@ -44,16 +48,18 @@ pub fn ldd(
 
 /// One object's tree with the reason on each edge. Each object's children
 /// are shown once, under the edge that loaded it.
-pub fn tree(out: &mut dyn Write, order: &LoadOrder) -> io::Result<()> {
+pub fn tree(out: &mut Styled, order: &LoadOrder) -> io::Result<()> {
     writeln!(out, "{} [{}]", order.entry, order.abi)?;
     let mut shown = vec![false; order.objects.len()];
     shown[0] = true;
     tree_children(out, order, 0, "", &mut shown)?;
     if let Some(f) = &order.fatal {
-        writeln!(out, "error: {f} (glibc stops loading here)")?;
+        out.span(Style::Error, "error:")?;
+        writeln!(out, " {f} (glibc stops loading here)")?;
     }
     for w in &order.warnings {
-        writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+        out.span(Style::Warning, "warning:")?;
+        writeln!(out, " {}: {}: {}", w.object, w.needed, w.message)?;
     }
     for d in &order.cpu_dependent {
         cpu_dependence(out, d, "")?;
@@ -63,7 +69,11 @@ pub fn tree(out: &mut dyn Write, order: &LoadOrder) -> io::Result<()> {
 
 /// What each kind of CPU loads for an edge that depends on the CPU, one
 /// line per distinct outcome.
-pub fn cpu_dependence(out: &mut dyn Write, d: &CpuDependence, indent: &str) -> io::Result<()> {
+pub fn cpu_dependence(
+    out: &mut (impl Write + ?Sized),
+    d: &CpuDependence,
+    indent: &str,
+) -> io::Result<()> {
     writeln!(
         out,
         "{indent}depends on the CPU: {} needs {}:",
@@ -79,7 +89,7 @@ pub fn cpu_dependence(out: &mut dyn Write, d: &CpuDependence, indent: &str) -> i
 }
 
 fn tree_children(
-    out: &mut dyn Write,
+    out: &mut Styled,
     order: &LoadOrder,
     n: usize,
     prefix: &str,
@@ -96,7 +106,10 @@ fn tree_children(
         let target = &order.objects[e.object];
         let expand = !shown[e.object] && target.loaded_by == Some(n);
         match &target.path {
-            None => writeln!(out, "{prefix}{branch}{} => not found", e.needed)?,
+            None => {
+                write!(out, "{prefix}{branch}{} => ", e.needed)?;
+                out.line(Style::Missing, "not found")?
+            }
             Some(p) => writeln!(
                 out,
                 "{prefix}{branch}{} => {p} [{}]",

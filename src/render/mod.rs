@@ -37,7 +37,7 @@ fn without_prefix<'a>(message: &'a str, path: &str) -> &'a str {
 }
 
 /// Numbered places searched, one per line.
-fn steps(out: &mut dyn Write, steps: &[Step], indent: &str) -> io::Result<()> {
+fn steps(out: &mut (impl Write + ?Sized), steps: &[Step], indent: &str) -> io::Result<()> {
     let mut n = 0;
     for s in steps {
         if s.place.is_empty() {

@@ -5,16 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
+use super::style::{Style, Styled};
 use super::{allow_name, human_bytes, import_hint, on_cpus, steps, version_words, without_prefix};
-use crate::copyset::{CopyItem, CopyKind};
+use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::owners::Owner;
 use crate::plan::PlanReport;
 use crate::python::Inventory;
 
 /// The plan for people: what the target lacks and where it is in the
 /// builder first, then what would still fail in the final image.
-pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
-    writeln!(out, "target: {}", p.target)?;
+pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
+    out.span(Style::Heading, "target:")?;
+    writeln!(out, " {}", p.target)?;
     // Items grouped by the library they serve, in name order; what makes
     // find_library work is said on its own.
     let support = |i: &&CopyItem| {
@@ -32,9 +34,9 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
         by_name.entry(&item.needed_as).or_default().push(item);
     }
     if by_name.is_empty() {
-        writeln!(
-            out,
-            "The target provides every library the scope needs; nothing to copy."
+        out.line(
+            Style::Ok,
+            "The target provides every library the scope needs; nothing to copy.",
         )?;
     } else {
         let files = p.copy.items.iter().filter(|i| !support(i)).count();
@@ -64,12 +66,14 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
                 if o == 1 { "" } else { "s" }
             ),
         };
-        writeln!(
-            out,
-            "The target lacks {what}; copy {} path{} ({}) from the builder:",
-            files,
-            if files == 1 { "" } else { "s" },
-            human_bytes(bytes)
+        out.line(
+            Style::Heading,
+            format_args!(
+                "The target lacks {what}; copy {} path{} ({}) from the builder:",
+                files,
+                if files == 1 { "" } else { "s" },
+                human_bytes(bytes)
+            ),
         )?;
         for (name, items) in &by_name {
             let owner = items
@@ -126,24 +130,27 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
         writeln!(out, "The image must set {k}={v}")?;
     }
     for c in &p.conflicts {
+        out.span(Style::Warning, "conflict:")?;
         writeln!(
             out,
-            "conflict: {} (for {}) would replace the target's own {}; not copied",
+            " {} (for {}) would replace the target's own {}; not copied",
             c.src, c.needed_as, c.dest
         )?;
     }
     for v in &p.versions {
         let (has, way_out) = version_words(v);
+        out.span(Style::Error, "error:")?;
         writeln!(
             out,
-            "error: {} needs {} from {}, but the image's {} defines {has}: {way_out}",
+            " {} needs {} from {}, but the image's {} defines {has}: {way_out}",
             v.object, v.version, v.from, v.provider
         )?;
     }
     for m in &p.missing {
+        out.span(Style::Error, "error:")?;
         writeln!(
             out,
-            "error: {} needed by {} will not load in the image{}: {}",
+            " {} needed by {} will not load in the image{}: {}",
             m.name,
             m.needed_by,
             on_cpus(&m.cpus),
@@ -152,16 +159,18 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
         steps(out, &m.searched, "   ")?;
     }
     for (entry, why) in &p.refused {
+        out.span(Style::Error, "error:")?;
         writeln!(
             out,
-            "error: {entry} cannot be loaded in the image: {}",
+            " {entry} cannot be loaded in the image: {}",
             without_prefix(why, entry)
         )?;
     }
     for c in p.runtime_failures() {
+        out.span(Style::Error, "error:")?;
         writeln!(
             out,
-            "error: {} (loaded at run time by {}) will not load in the image:",
+            " {} (loaded at run time by {}) will not load in the image:",
             c.library, c.package
         )?;
         for w in c.ways.iter().filter(|w| w.image.found().is_none()) {
@@ -209,37 +218,66 @@ pub fn plan_text(out: &mut dyn Write, p: &PlanReport, inv: Option<&Inventory>) -
             if unverified == 1 { "" } else { "s" }
         )
     } else if p.loads() && differ > 0 {
-        writeln!(
-            out,
-            "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked){runtime}",
-            p.checked,
-            if differ == 1 { "y is" } else { "ies are" }
+        out.line(
+            Style::Ok,
+            format_args!(
+                "final image: all {} objects of the scope load on every kind of CPU ({differ} librar{} found differently by kind of CPU, each kind checked){runtime}",
+                p.checked,
+                if differ == 1 { "y is" } else { "ies are" }
+            ),
         )
     } else if p.loads() {
-        writeln!(
-            out,
-            "final image: all {} objects of the scope load{runtime}",
-            p.checked
+        out.line(
+            Style::Ok,
+            format_args!(
+                "final image: all {} objects of the scope load{runtime}",
+                p.checked
+            ),
         )
     } else {
-        writeln!(
-            out,
-            "final image: would NOT load ({} objects checked)",
-            p.checked
+        out.line(
+            Style::Error,
+            format_args!(
+                "final image: would NOT load ({} objects checked)",
+                p.checked
+            ),
         )
     }
 }
 
+/// The plan as the `COPY` lines of a Dockerfile, under a heading.
+pub fn dockerfile(out: &mut Styled, plan: &CopyPlan) -> io::Result<()> {
+    out.line(Style::Heading, "Dockerfile (after FROM <target>):")?;
+    let mut text = Vec::new();
+    crate::emit::dockerfile(&mut text, plan, "builder")?;
+    // What the emitter says besides COPY lines is Dockerfile comments:
+    // whole lines that start with `#`.
+    for line in String::from_utf8_lossy(&text).split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if body.starts_with('#') {
+            out.span(Style::Aside, body)?;
+        } else {
+            write!(out, "{body}")?;
+        }
+        write!(out, "{nl}")?;
+    }
+    writeln!(out)
+}
+
 /// Declared loads that fail or are left out, and possible loads the image
 /// lacks, by object.
-fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
+fn native_text(out: &mut Styled, p: &PlanReport) -> io::Result<()> {
     for d in &p.declared {
         let names = d.declared.sonames.join(" or ");
         let what = declared_words(d);
         if d.fails() {
+            out.span(Style::Error, "error:")?;
             writeln!(
                 out,
-                "error: {names} ({what}, declared by {} in .note.dlopen) will not load in the image",
+                " {names} ({what}, declared by {} in .note.dlopen) will not load in the image",
                 d.object
             )?;
             if let crate::runtime::Outcome::NotFound { why } = &d.image {
@@ -258,7 +296,8 @@ fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
     }
     for (object, problems) in &p.declared_problems {
         for problem in problems {
-            writeln!(out, "warning: {object}: {problem}")?;
+            out.span(Style::Warning, "warning:")?;
+            writeln!(out, " {object}: {problem}")?;
         }
     }
     let mut by_object: BTreeMap<&str, Vec<&crate::plan::Unverified>> = BTreeMap::new();
@@ -294,7 +333,8 @@ fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
         )?;
     }
     for problem in &p.include_problems {
-        writeln!(out, "warning: {problem}")?;
+        out.span(Style::Warning, "warning:")?;
+        writeln!(out, " {problem}")?;
     }
     if !p.package_data.is_empty() {
         writeln!(
@@ -331,7 +371,7 @@ fn native_text(out: &mut dyn Write, p: &PlanReport) -> io::Result<()> {
 }
 
 /// What `--trace` added and left out, in a few lines.
-fn trace_text(out: &mut dyn Write, t: &crate::plan::TraceReport) -> io::Result<()> {
+fn trace_text(out: &mut Styled, t: &crate::plan::TraceReport) -> io::Result<()> {
     use crate::plan::TracedKind;
     let count = |k: TracedKind| t.added.iter().filter(|a| a.kind == k).count();
     let mut rules: BTreeMap<String, usize> = BTreeMap::new();
@@ -359,7 +399,8 @@ fn trace_text(out: &mut dyn Write, t: &crate::plan::TraceReport) -> io::Result<(
         }
     )?;
     for problem in &t.problems {
-        writeln!(out, "warning: --trace: {problem}")?;
+        out.span(Style::Warning, "warning:")?;
+        writeln!(out, " --trace: {problem}")?;
     }
     for d in &t.directories {
         writeln!(
@@ -393,7 +434,7 @@ fn declared_words(d: &crate::plan::DeclaredCheck) -> String {
 
 /// What the plan adds for `ctypes.util.find_library`, and for which calls.
 fn find_library_text(
-    out: &mut dyn Write,
+    out: &mut Styled,
     p: &PlanReport,
     f: &crate::plan::FindLibrarySupport,
 ) -> io::Result<()> {
@@ -431,4 +472,47 @@ fn find_library_text(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Dockerfile under the plan: its comments dim and its COPY lines
+    /// plain in colour, the same bytes without escapes when colour is off.
+    #[test]
+    fn dockerfile_comments_are_asides() {
+        let plan = CopyPlan {
+            target: "distroless/cc-debian12".into(),
+            items: vec![CopyItem {
+                dest: "/usr/lib/libx.so.1".into(),
+                src: "/usr/lib/libx.so.1".into(),
+                kind: CopyKind::File {
+                    mode: 0o644,
+                    size: 10,
+                },
+                needed_as: "libx.so.1".into(),
+                chain: vec!["/usr/bin/python3.11".into()],
+            }],
+            ..CopyPlan::default()
+        };
+        let render = |color: bool| {
+            let mut out = Styled::new(Vec::new(), color);
+            dockerfile(&mut out, &plan).unwrap();
+            String::from_utf8(out.into_inner()).unwrap()
+        };
+        let coloured = render(true);
+        let lines: Vec<&str> = coloured.lines().collect();
+        assert_eq!(lines[0], "\x1b[1mDockerfile (after FROM <target>):\x1b[0m");
+        assert!(lines[1].starts_with("\x1b[2m# ") && lines[1].ends_with("\x1b[0m"));
+        assert!(lines.contains(&"COPY --from=builder /usr/lib/libx.so.1 /usr/lib/"));
+        assert_eq!(
+            coloured
+                .replace("\x1b[1m", "")
+                .replace("\x1b[2m", "")
+                .replace("\x1b[0m", ""),
+            render(false)
+        );
+        assert!(render(false).ends_with("\n\n"));
+    }
 }

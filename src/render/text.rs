@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::ldd::cpu_dependence;
+use super::style::{Style, Styled};
 use super::{import_hint, steps, summary_line, why_target};
 use crate::copyset::CopyKind;
 use crate::diagnose::Diagnosis;
@@ -15,9 +16,10 @@ use crate::scan::ScanReport;
 use crate::why::WhyReport;
 
 /// The scan report for people: findings first, then a one-line summary.
-pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
+pub fn scan_text(out: &mut Styled, r: &ScanReport) -> io::Result<()> {
     for u in &r.unresolved {
-        writeln!(out, "not found: {}", u.name)?;
+        out.span(Style::Missing, "not found:")?;
+        writeln!(out, " {}", u.name)?;
         writeln!(out, "  needed by {}", u.needed_by)?;
         if u.entry_count > 1 || u.entries.first() != Some(&u.needed_by) {
             let shown = u.entries.join(", ");
@@ -39,7 +41,8 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         writeln!(out)?;
     }
     for f in &r.fatal {
-        writeln!(out, "load error: {}: {}", f.entry, f.fatal)?;
+        out.span(Style::Error, "load error:")?;
+        writeln!(out, " {}: {}", f.entry, f.fatal)?;
     }
     if !r.fatal.is_empty() {
         writeln!(out)?;
@@ -48,13 +51,16 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
     // loaded on their own): show a screenful, the rest are in the JSON.
     const SHOWN: usize = 12;
     for w in r.warnings.iter().take(SHOWN) {
-        writeln!(out, "warning: {}: {}: {}", w.object, w.needed, w.message)?;
+        out.span(Style::Warning, "warning:")?;
+        writeln!(out, " {}: {}: {}", w.object, w.needed, w.message)?;
     }
     if r.warnings.len() > SHOWN {
-        writeln!(
-            out,
-            "… and {} more warnings (all of them with --format json)",
-            r.warnings.len() - SHOWN
+        out.line(
+            Style::Aside,
+            format_args!(
+                "… and {} more warnings (all of them with --format json)",
+                r.warnings.len() - SHOWN
+            ),
         )?;
     }
     if !r.warnings.is_empty() {
@@ -74,7 +80,8 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
         writeln!(out)?;
     }
     for e in &r.errors {
-        writeln!(out, "bad file: {}: {}", e.path, e.message)?;
+        out.span(Style::BadFile, "bad file:")?;
+        writeln!(out, " {}: {}", e.path, e.message)?;
     }
     if !r.errors.is_empty() {
         writeln!(out)?;
@@ -84,7 +91,7 @@ pub fn scan_text(out: &mut dyn Write, r: &ScanReport) -> io::Result<()> {
 
 /// Run-time loads the scan could not resolve or follow: findings, each
 /// with how to accept it.
-fn runtime_text(out: &mut dyn Write, rt: &crate::runtime::Found) -> io::Result<()> {
+fn runtime_text(out: &mut Styled, rt: &crate::runtime::Found) -> io::Result<()> {
     let (loads, calls) = rt.unresolved();
     for l in &loads {
         writeln!(
@@ -129,23 +136,39 @@ fn runtime_text(out: &mut dyn Write, rt: &crate::runtime::Found) -> io::Result<(
     Ok(())
 }
 
-/// What the target does about the library, in one sentence; the plan's
+/// What the target does about the library, in one line; the plan's
 /// copies follow it when there are any.
-fn why_verdict(w: &WhyReport, p: &PlanReport, in_target: Option<&str>) -> String {
+fn why_verdict(
+    out: &mut Styled,
+    w: &WhyReport,
+    p: &PlanReport,
+    in_target: Option<&str>,
+) -> io::Result<()> {
     let builder = w.builder_files();
     if !why_target(w, p).is_empty() {
-        return format!("target {}: lacks it; the plan copies:", p.target);
+        return out.line(
+            Style::Warning,
+            format_args!("target {}: lacks it; the plan copies:", p.target),
+        );
     }
     match (in_target, builder.first()) {
-        (Some(at), _) => format!("target {}: provides it ({at}); nothing to copy", p.target),
-        (None, None) => format!("target {}: lacks it, and so does the builder", p.target),
-        (None, Some(file)) if w.is_loaded() => format!(
+        (Some(at), _) => writeln!(
+            out,
+            "target {}: provides it ({at}); nothing to copy",
+            p.target
+        ),
+        (None, None) => writeln!(out, "target {}: lacks it, and so does the builder", p.target),
+        (None, Some(file)) if w.is_loaded() => writeln!(
+            out,
             "target {}: lacks it, and the plan does not copy it: see the plan (`ldslim scan`) for why {file} is left out",
             p.target
         ),
-        (None, Some(file)) => format!(
-            "target {}: lacks it; nothing in scope loads it, so the plan does not copy it (add it with `ldslim scan --include {file}` if the application loads it in a way ldslim cannot see)",
-            p.target
+        (None, Some(file)) => out.line(
+            Style::Warning,
+            format_args!(
+                "target {}: lacks it; nothing in scope loads it, so the plan does not copy it (add it with `ldslim scan --include {file}` if the application loads it in a way ldslim cannot see)",
+                p.target
+            ),
         ),
     }
 }
@@ -153,7 +176,7 @@ fn why_verdict(w: &WhyReport, p: &PlanReport, in_target: Option<&str>) -> String
 /// `why` for people: the file, each chain with the reason on each edge,
 /// the run-time loads, and what the target does about it.
 pub fn why_text(
-    out: &mut dyn Write,
+    out: &mut Styled,
     w: &WhyReport,
     plan: Option<&PlanReport>,
     in_target: Option<&str>,
@@ -237,7 +260,7 @@ pub fn why_text(
                 u.calls.join(", ")
             )?;
         }
-        writeln!(out, "{}", why_verdict(w, p, in_target))?;
+        why_verdict(out, w, p, in_target)?;
         for i in why_target(w, p) {
             match &i.kind {
                 CopyKind::Symlink { target } => writeln!(out, "    {} -> {target}", i.dest)?,
@@ -250,7 +273,7 @@ pub fn why_text(
 }
 
 /// What `--scope python` found, so the user sees what was checked.
-pub fn python_text(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
+pub fn python_text(out: &mut Styled, inv: &Inventory) -> io::Result<()> {
     for i in &inv.installations {
         let version = if i.version.is_empty() {
             "?"
@@ -291,7 +314,7 @@ pub fn python_text(out: &mut dyn Write, inv: &Inventory) -> io::Result<()> {
 }
 
 /// `explain` for people: one block per failure, the fix last.
-pub fn explain_text(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()> {
+pub fn explain_text(out: &mut Styled, answers: &[Diagnosis]) -> io::Result<()> {
     if answers.is_empty() {
         return writeln!(out, "no loader or import failure recognised in the text");
     }
@@ -327,7 +350,7 @@ pub fn explain_text(out: &mut dyn Write, answers: &[Diagnosis]) -> io::Result<()
             writeln!(out, "  in the builder: {}{owner}", a.in_builder.join(", "))?;
         }
         if !a.fix.is_empty() {
-            writeln!(out, "  fix:")?;
+            out.line(Style::Ok, "  fix:")?;
             for l in &a.fix {
                 writeln!(out, "    {l}")?;
             }
