@@ -222,8 +222,8 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> io::Result<Outcome> {
     }
     // An --emit to stdout is the output asked for: never coloured, written
     // even with --quiet.
-    let mut out = if stdout_emits > 0 {
-        Styled::plain(Box::new(io::BufWriter::new(io::stdout().lock())) as Box<dyn Write>)
+    let mut out: Styled<Box<dyn Write>> = if stdout_emits > 0 {
+        Styled::plain(Box::new(io::BufWriter::new(io::stdout().lock())))
     } else {
         ui.out(args.format == ScanFormat::Text)
     };
