@@ -4,7 +4,7 @@
 //! The pipeline, one module per step: [`root`] (paths confined to a root)
 //! → [`elf`] (facts of one file) → [`ldso`] (glibc's search rules) →
 //! [`graph`] (load order and reasons) → [`scan`] (every object of a tree)
-//! → [`report`] (text and JSON).
+//! → [`render`] (text, JSON, CI formats, `ldd` lines).
 
 pub mod cli;
 pub mod copyset;
@@ -36,7 +36,7 @@ pub mod owners;
 pub mod pipeline;
 pub mod plan;
 pub mod python;
-pub mod report;
+pub mod render;
 pub mod rootfs;
 pub mod runtime;
 pub mod scan;

@@ -12,7 +12,8 @@ use ldslim::emit;
 use ldslim::graph::Session;
 use ldslim::pipeline::{self, Choices, Observer, ScanRequest};
 use ldslim::plan;
-use ldslim::report;
+use ldslim::render;
+use ldslim::render::style::Styled;
 use ldslim::scan::{self, Progress};
 
 /// How a run ended.
@@ -104,16 +105,12 @@ impl Ui {
 
     /// Where a report goes: standard output (coloured when `text` and
     /// colour is on), or nowhere with --quiet.
-    fn out(&self, text: bool) -> Box<dyn Write> {
+    fn out(&self, text: bool) -> Styled<Box<dyn Write>> {
         if self.quiet {
-            return Box::new(io::sink());
+            return Styled::plain(Box::new(io::sink()));
         }
         let w = io::BufWriter::new(io::stdout().lock());
-        if text && self.color {
-            Box::new(report::Colored::new(w))
-        } else {
-            Box::new(w)
-        }
+        Styled::new(Box::new(w), text && self.color)
     }
 }
 
@@ -181,6 +178,7 @@ fn ldd(args: LddArgs, ui: &Ui) -> Result<Outcome, Failure> {
     // What the lines say is what glibc prints on this CPU (or the one the
     // flags describe); what other kinds of CPU would load instead goes to
     // standard error.
+    let color = ui.color;
     let results: Vec<(bool, Vec<u8>, Vec<u8>)> = {
         use rayon::prelude::*;
         args.files
@@ -191,16 +189,16 @@ fn ldd(args: LddArgs, ui: &Ui) -> Result<Outcome, Failure> {
                     Ok(order) => order.is_complete(),
                     Err(e) => matches!(e, ldslim::graph::EntryError::IsLoader(_)),
                 };
-                let mut text = Vec::new();
+                let mut text = Styled::new(Vec::new(), color);
                 let mut notes = Vec::new();
                 // Writing to a Vec cannot fail.
-                let _ = report::ldd(&mut text, f, &result);
+                let _ = render::ldd::ldd(&mut text, f, &result);
                 if let Ok(order) = &result {
                     for d in &order.cpu_dependent {
-                        let _ = report::cpu_dependence(&mut notes, d, "ldslim: ");
+                        let _ = render::ldd::cpu_dependence(&mut notes, d, "ldslim: ");
                     }
                 }
-                (clean, text, notes)
+                (clean, text.into_inner(), notes)
             })
             .collect()
     };
@@ -315,8 +313,8 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
     }
     // An --emit to stdout is the output asked for: never coloured, written
     // even with --quiet.
-    let mut out: Box<dyn Write> = if stdout_emits > 0 {
-        Box::new(io::BufWriter::new(io::stdout().lock()))
+    let mut out: Styled<Box<dyn Write>> = if stdout_emits > 0 {
+        Styled::plain(Box::new(io::BufWriter::new(io::stdout().lock())))
     } else {
         ui.out(args.format == ScanFormat::Text)
     };
@@ -326,7 +324,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             args.loader.options(),
         );
         let order = session.load(file)?;
-        report::tree(&mut out, &order)?;
+        render::ldd::tree(&mut out, &order)?;
         out.flush()?;
         return Ok(if order.is_complete() {
             Outcome::Clean
@@ -379,19 +377,17 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         match args.format {
             ScanFormat::Text => {
                 if let Some(inv) = &report.python {
-                    report::python_text(&mut out, inv)?;
+                    render::text::python_text(&mut out, inv)?;
                 }
                 if let Some(p) = plan {
-                    report::plan_text(&mut out, p, report.python.as_ref())?;
-                    writeln!(out, "Dockerfile (after FROM <target>):")?;
-                    emit::dockerfile(&mut out, &p.copy, "builder")?;
-                    writeln!(out)?;
+                    render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
+                    render::plan_text::dockerfile(&mut out, &p.copy)?;
                 }
-                report::scan_text(&mut out, report)?
+                render::text::scan_text(&mut out, report)?
             }
-            ScanFormat::Json => report::scan_json(&mut out, report, plan)?,
-            ScanFormat::Github => report::scan_github(&mut out, report, plan)?,
-            ScanFormat::Gitlab => report::scan_gitlab(&mut out, report, plan)?,
+            ScanFormat::Json => render::json::scan_json(&mut out, report, plan)?,
+            ScanFormat::Github => render::ci::scan_github(&mut out, report, plan)?,
+            ScanFormat::Gitlab => render::ci::scan_gitlab(&mut out, report, plan)?,
         }
     }
     for e in &args.emit {
@@ -476,14 +472,16 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let in_target = target_has(&args.lib);
     let mut out = ui.out(matches!(args.out.format, Format::Text));
     match args.out.format {
-        Format::Text => report::why_text(
+        Format::Text => render::text::why_text(
             &mut out,
             &answer,
             plan.as_ref(),
             in_target.as_deref(),
             report.python.as_ref(),
         )?,
-        Format::Json => report::why_json(&mut out, &answer, plan.as_ref(), in_target.as_deref())?,
+        Format::Json => {
+            render::json::why_json(&mut out, &answer, plan.as_ref(), in_target.as_deref())?
+        }
     }
     out.flush()?;
     Ok(if !answer.is_loaded() {
@@ -544,8 +542,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
     ui.stage("diagnose", format_args!("{} answers", answers.len()));
     let mut out = ui.out(matches!(args.out.format, Format::Text));
     match args.out.format {
-        Format::Text => report::explain_text(&mut out, &answers)?,
-        Format::Json => report::explain_json(&mut out, &answers)?,
+        Format::Text => render::text::explain_text(&mut out, &answers)?,
+        Format::Json => render::json::explain_json(&mut out, &answers)?,
     }
     out.flush()?;
     // Found and explained: 0. Nothing recognised, or no fix: 1.
@@ -617,7 +615,7 @@ fn emit_one(
             }
             emit::dockerfile(out, &plan.copy, "builder")
         }),
-        Emit::Json(p) => write_to(p, &|out| report::scan_json(out, report, Some(plan))),
+        Emit::Json(p) => write_to(p, &|out| render::json::scan_json(out, report, Some(plan))),
         Emit::Tar(p) => {
             let s = emit::tar(p, &plan.copy, builder)?;
             ui.info(format_args!(
