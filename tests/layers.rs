@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
     // The plan for the final image, and the diagnosis of a failure.
     &["emit", "plan", "diagnose"],
     // Reports, then the main job as one call, then the command line.
-    &["report", "render", "pipeline", "cli"],
+    &["render", "pipeline", "cli"],
 ];
 
 /// Modules of the binary above everything.
