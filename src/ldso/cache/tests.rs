@@ -1,4 +1,9 @@
+use super::extensions::{EXT_TAG_GENERATOR, EXT_TAG_GLIBC_HWCAPS, EXTENSION_MAGIC};
+use super::flags::{EF_MIPS_ABI2, EF_MIPS_NAN2008};
+use super::lookup::libcmp;
+use super::parse::{NEW_MAGIC, OLD_MAGIC};
 use super::*;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
