@@ -53,7 +53,7 @@ use std::borrow::Cow;
 mod extensions;
 mod flags;
 mod lookup;
-mod parse;
+pub(super) mod parse;
 
 pub use flags::*;
 pub use lookup::{DL_CACHE_HWCAP_EXTENSION, HWCAP_TLS, LegacyHwcaps, Query, libcmp_for_sort};
@@ -152,6 +152,18 @@ impl ByteOrder {
         match self {
             ByteOrder::Little => u64::from_le_bytes(b),
             ByteOrder::Big => u64::from_be_bytes(b),
+        }
+    }
+    pub(super) fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
+    pub(super) fn u64_bytes(self, v: u64) -> [u8; 8] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
         }
     }
 }

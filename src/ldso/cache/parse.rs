@@ -7,17 +7,24 @@ use super::{ByteOrder, CacheError, CacheFormat, Layout, LdCache, RawEntry};
 
 pub(super) const OLD_MAGIC: &[u8] = b"ld.so-1.7.0";
 /// `CACHEMAGIC_NEW CACHE_VERSION`: ld.so compares both at once.
-pub(super) const NEW_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+pub(in crate::ldso) const NEW_MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
 /// `sizeof (struct cache_file)`: 11 magic bytes, padded to 12, then nlibs.
 const OLD_HEADER: u64 = 16;
 const OLD_NLIBS_AT: u64 = 12;
 const OLD_ENTRY: u64 = 12;
 /// `sizeof (struct cache_file_new)`, asserted to be 48 in dl-cache.h.
-const NEW_HEADER: u64 = 48;
-const NEW_ENTRY: u64 = 24;
-const NEW_NLIBS_AT: u64 = 20;
-const NEW_FLAGS_AT: u64 = 28;
-const NEW_EXTENSION_AT: u64 = 32;
+/// The new layout's sizes, offsets and flags are the writer's too
+/// (`cache_write`).
+pub(in crate::ldso) const NEW_HEADER: u64 = 48;
+pub(in crate::ldso) const NEW_ENTRY: u64 = 24;
+pub(in crate::ldso) const NEW_NLIBS_AT: u64 = 20;
+pub(in crate::ldso) const NEW_FLAGS_AT: u64 = 28;
+pub(in crate::ldso) const NEW_EXTENSION_AT: u64 = 32;
+/// `cache_file_new_flags_endian_*`: the low two bits of the header's
+/// `flags` byte (glibc ≥ 2.33; 0 before, 1 is invalid).
+const FLAGS_ENDIAN_MASK: u8 = 3;
+pub(in crate::ldso) const FLAGS_ENDIAN_LITTLE: u8 = 2;
+pub(in crate::ldso) const FLAGS_ENDIAN_BIG: u8 = 3;
 
 fn bytes_at<const N: usize>(data: &[u8], off: u64) -> Option<[u8; N]> {
     let start = usize::try_from(off).ok()?;
@@ -111,8 +118,8 @@ fn new_header(data: &[u8], at: u64) -> Result<(ByteOrder, u32), CacheError> {
             Some((order, _)) => order,
             None => return Err(too_many(data, "new-format", at, NEW_HEADER, NEW_ENTRY)),
         },
-        f if f & 3 == 2 => ByteOrder::Little,
-        f if f & 3 == 3 => ByteOrder::Big,
+        f if f & FLAGS_ENDIAN_MASK == FLAGS_ENDIAN_LITTLE => ByteOrder::Little,
+        f if f & FLAGS_ENDIAN_MASK == FLAGS_ENDIAN_BIG => ByteOrder::Big,
         f => return Err(CacheError::BadByteOrder { at, flags: f }),
     };
     let nlibs = u32_at(data, at + NEW_NLIBS_AT, order).unwrap_or(u32::MAX);
