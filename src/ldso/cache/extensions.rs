@@ -47,36 +47,50 @@ pub(super) fn load_extensions(data: &[u8], ext_off: u32, order: ByteOrder) -> Ex
     if !ext_off.is_multiple_of(4) {
         return fail("offset not a multiple of 4");
     }
-    if base + EXT_HEADER > len {
+    // Every offset here is a u32 from the file, so no sum of them can
+    // overflow a u64; saturating keeps the comparisons exact regardless.
+    if base.saturating_add(EXT_HEADER) > len {
         return fail("directory header extends beyond the end of the file");
     }
     if u32_at(data, base, order) != Some(EXTENSION_MAGIC) {
         return fail("bad magic");
     }
-    let count = u32_at(data, base + 4, order).unwrap_or(u32::MAX);
-    if base + EXT_HEADER + u64::from(count) * EXT_SECTION > len {
+    let count = u32_at(data, base.saturating_add(4), order).unwrap_or(u32::MAX);
+    let sections = u64::from(count).saturating_mul(EXT_SECTION);
+    if base.saturating_add(EXT_HEADER).saturating_add(sections) > len {
         return fail("section array extends beyond the end of the file");
     }
     // Later sections with the same tag replace earlier ones, as in glibc.
     let mut loaded: [Option<(u64, u64)>; 2] = [None, None];
     for i in 0..u64::from(count) {
-        let at = base + EXT_HEADER + i * EXT_SECTION;
-        let field = |n: u64| u32_at(data, at + 4 * n, order).unwrap_or(u32::MAX);
+        let at = base
+            .saturating_add(EXT_HEADER)
+            .saturating_add(i.saturating_mul(EXT_SECTION));
+        let field = |n: u64| {
+            u32_at(data, at.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+        };
         let (tag, offset, size) = (field(0), u64::from(field(2)), u64::from(field(3)));
-        if offset + size > len {
+        if offset.saturating_add(size) > len {
             return fail("section data extends beyond the end of the file");
         }
         if let Some(slot) = usize::try_from(tag).ok().and_then(|t| loaded.get_mut(t)) {
             *slot = Some((offset, size));
         }
     }
-    out.generator = loaded[EXT_TAG_GENERATOR as usize];
-    if let Some((offset, size)) = loaded[EXT_TAG_GLIBC_HWCAPS as usize] {
+    let section = |tag: u32| {
+        let slot = usize::try_from(tag).ok().and_then(|t| loaded.get(t));
+        slot.copied().flatten()
+    };
+    out.generator = section(EXT_TAG_GENERATOR);
+    if let Some((offset, size)) = section(EXT_TAG_GLIBC_HWCAPS) {
         // The address test of `cache_extension_verify` is an offset test:
         // the mapping is page-aligned.
         if size != 0 && offset.is_multiple_of(4) && size.is_multiple_of(4) {
             out.hwcaps = (0..size / 4)
-                .map(|i| u32_at(data, offset + 4 * i, order).unwrap_or(u32::MAX))
+                .map(|i| {
+                    u32_at(data, offset.saturating_add(i.saturating_mul(4)), order)
+                        .unwrap_or(u32::MAX)
+                })
                 .collect();
         }
     }

@@ -114,7 +114,8 @@ impl<'a> Query<'a> {
             })
             .max()
             .unwrap_or(1);
-        (1u32 << level) - 1
+        // Levels 1 to 4: bits 0 to level - 1.
+        (1u32 << level).saturating_sub(1)
     }
 }
 
@@ -145,8 +146,10 @@ pub(super) fn libcmp(p1: &[u8], p2: &[u8], signed_char: bool) -> Ordering {
     let number = |s: &[u8], i: &mut usize| -> i32 {
         let mut v: i32 = 0;
         while at(s, *i).is_ascii_digit() {
-            v = v.wrapping_mul(10).wrapping_add(i32::from(at(s, *i) - b'0'));
-            *i += 1;
+            let digit = at(s, *i).wrapping_sub(b'0');
+            v = v.wrapping_mul(10).wrapping_add(i32::from(digit));
+            // Bounded by the slice: past its end `at` gives NUL.
+            *i = i.saturating_add(1);
         }
         v
     };
@@ -170,13 +173,15 @@ pub(super) fn libcmp(p1: &[u8], p2: &[u8], signed_char: bool) -> Ordering {
         } else if c2.is_ascii_digit() {
             return Ordering::Less;
         } else if c1 != c2 {
-            return (ch(c1) - ch(c2)).cmp(&0);
+            // The sign of `c1 - c2`, which cannot overflow an `int`.
+            return ch(c1).cmp(&ch(c2));
         } else {
-            i += 1;
-            j += 1;
+            i = i.saturating_add(1);
+            j = j.saturating_add(1);
         }
     }
-    (-ch(at(p2, j))).cmp(&0)
+    // The sign of `-c2`.
+    0.cmp(&ch(at(p2, j)))
 }
 
 impl LdCache {
@@ -213,9 +218,11 @@ impl LdCache {
 
         // Binary search over the descending table; `int` bounds in glibc.
         let mut left: i64 = 0;
-        let mut right: i64 = i64::try_from(self.entries.len()).ok()? - 1;
+        // Indices stay within -1..=len: nothing here can overflow, and if
+        // it could, `None` (nothing found yet) would be the answer.
+        let mut right: i64 = i64::try_from(self.entries.len()).ok()?.checked_sub(1)?;
         while left <= right {
-            let mut middle = (left + right) / 2;
+            let mut middle = left.checked_add(right)? / 2;
             let e = entry(middle)?;
             // search_cache: a bogus key index ends the whole lookup.
             if !self.verify(e.key) {
@@ -227,8 +234,9 @@ impl LdCache {
                 // LEFT marks the last entry known to match.
                 left = middle;
                 while middle > 0 {
-                    match entry(middle - 1) {
-                        Some(prev) if matches(prev) => middle -= 1,
+                    let before = middle.saturating_sub(1);
+                    match entry(before) {
+                        Some(prev) if matches(prev) => middle = before,
                         _ => break,
                     }
                 }
@@ -296,7 +304,7 @@ impl LdCache {
                     if stop {
                         break;
                     }
-                    middle += 1;
+                    middle = middle.saturating_add(1);
                     if middle > right {
                         break;
                     }
@@ -304,9 +312,9 @@ impl LdCache {
                 return best;
             }
             if cmp.is_lt() {
-                left = middle + 1;
+                left = middle.checked_add(1)?;
             } else {
-                right = middle - 1;
+                right = middle.checked_sub(1)?;
             }
         }
         best
@@ -320,7 +328,12 @@ impl LdCache {
         let mut wanted: Vec<(&[u8], u32)> = hwcaps
             .iter()
             .enumerate()
-            .map(|(i, h)| (h.as_bytes(), u32::try_from(i + 1).unwrap_or(u32::MAX)))
+            .map(|(i, h)| {
+                (
+                    h.as_bytes(),
+                    u32::try_from(i.saturating_add(1)).unwrap_or(u32::MAX),
+                )
+            })
             .collect();
         wanted.sort_by(|a, b| a.0.cmp(b.0));
         let len = self.data.len() as u64;

@@ -48,6 +48,16 @@
 //! `extensions` its extension directory, `flags` says which entries a
 //! loader accepts, `lookup` what ld.so answers for a name.
 
+// File bytes are hostile: nothing here may panic or overflow on them, and
+// the compiler checks it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::borrow::Cow;
 
 mod extensions;
@@ -239,10 +249,7 @@ fn cstr_at(data: &[u8], off: u64) -> &[u8] {
     let Some(rest) = usize::try_from(off).ok().and_then(|o| data.get(o..)) else {
         return &[];
     };
-    match rest.iter().position(|&b| b == 0) {
-        Some(n) => &rest[..n],
-        None => rest,
-    }
+    rest.split(|&b| b == 0).next().unwrap_or(rest)
 }
 
 impl LdCache {
@@ -286,7 +293,9 @@ impl LdCache {
     }
 
     fn string(&self, index: u32) -> &[u8] {
-        cstr_at(&self.data, self.strings + u64::from(index))
+        // Past the end (or saturated there) it is empty, like any
+        // offset outside the file.
+        cstr_at(&self.data, self.strings.saturating_add(u64::from(index)))
     }
 
     /// `_dl_cache_verify_ptr`.
@@ -354,7 +363,8 @@ impl LdCache {
                         limit: room,
                     });
                 }
-                let start = self.strings + u64::from(index);
+                // Below `room`, so inside the file.
+                let start = self.strings.saturating_add(u64::from(index));
                 let terminated = usize::try_from(start)
                     .ok()
                     .and_then(|s| self.data.get(s..))
@@ -378,14 +388,16 @@ impl LdCache {
                     });
                 }
             }
-            if i > 0 {
-                let prev = self.string(self.entries[i - 1].key);
+            if let Some(before) = i.checked_sub(1)
+                && let Some(b) = self.entries.get(before)
+            {
+                let prev = self.string(b.key);
                 let cur = self.string(e.key);
                 // The writer's `char` signedness is unknown: complain only
                 // if the order is wrong under both.
                 if libcmp(prev, cur, true).is_lt() && libcmp(prev, cur, false).is_lt() {
                     return Err(CacheError::Unsorted {
-                        prev: i - 1,
+                        prev: before,
                         entry: i,
                     });
                 }
@@ -396,4 +408,11 @@ impl LdCache {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests;

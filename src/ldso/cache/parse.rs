@@ -54,10 +54,15 @@ fn guess_order(
     let len = data.len() as u64;
     let raw = bytes_at::<4>(data, nlibs_at)?;
     let room = len.checked_sub(entries_at)?;
-    let fits = |n: u32| u64::from(n) <= room / entry_size;
+    let fits = |n: u32| {
+        room.checked_div(entry_size)
+            .is_some_and(|most| u64::from(n) <= most)
+    };
+    // Offsets are sums of u32s and small constants: saturating never
+    // changes an in-range one, and past the end nothing is read anyway.
     let plausible = |order: ByteOrder, n: u32| {
         (0..u64::from(n)).all(|i| {
-            let at = entries_at + i * entry_size;
+            let at = entries_at.saturating_add(i.saturating_mul(entry_size));
             let ok = |off: u64| {
                 u32_at(data, off, order).is_some_and(|v| {
                     strings_at(n)
@@ -65,7 +70,7 @@ fn guess_order(
                         .is_some_and(|o| o < len)
                 })
             };
-            ok(at + 4) && ok(at + 8)
+            ok(at.saturating_add(4)) && ok(at.saturating_add(8))
         })
     };
     let le = ByteOrder::Little.u32(raw);
@@ -86,19 +91,21 @@ fn guess_order(
 
 fn too_many(data: &[u8], format: &'static str, at: u64, header: u64, entry: u64) -> CacheError {
     let len = data.len() as u64;
-    let nlibs_at = at
-        + if header == OLD_HEADER {
-            OLD_NLIBS_AT
-        } else {
-            NEW_NLIBS_AT
-        };
+    let nlibs_at = at.saturating_add(if header == OLD_HEADER {
+        OLD_NLIBS_AT
+    } else {
+        NEW_NLIBS_AT
+    });
     let raw = bytes_at::<4>(data, nlibs_at).unwrap_or_default();
     CacheError::TooManyEntries {
         format,
         at,
         nlibs: u32::from_le_bytes(raw),
         nlibs_swapped: u32::from_be_bytes(raw),
-        fits: len.saturating_sub(at + header) / entry,
+        fits: len
+            .saturating_sub(at.saturating_add(header))
+            .checked_div(entry)
+            .unwrap_or(0),
         len,
     }
 }
@@ -108,13 +115,14 @@ fn too_many(data: &[u8], format: &'static str, at: u64, header: u64, entry: u64)
 /// check of `_dl_load_cache_lookup`).
 fn new_header(data: &[u8], at: u64) -> Result<(ByteOrder, u32), CacheError> {
     let len = data.len() as u64;
-    let flags = bytes_at::<1>(data, at + NEW_FLAGS_AT).map_or(0, |b| b[0]);
-    let entries_at = at + NEW_HEADER;
+    let flags = bytes_at::<1>(data, at.saturating_add(NEW_FLAGS_AT)).map_or(0, |[b]| b);
+    let entries_at = at.saturating_add(NEW_HEADER);
     let room = len.saturating_sub(entries_at) / NEW_ENTRY;
+    let nlibs_at = at.saturating_add(NEW_NLIBS_AT);
     let order = match flags {
         // Written before glibc 2.33: native order of the writer. The
         // string offsets are relative to the header, bounded by the file.
-        0 => match guess_order(data, at + NEW_NLIBS_AT, entries_at, NEW_ENTRY, |_| at) {
+        0 => match guess_order(data, nlibs_at, entries_at, NEW_ENTRY, |_| at) {
             Some((order, _)) => order,
             None => return Err(too_many(data, "new-format", at, NEW_HEADER, NEW_ENTRY)),
         },
@@ -122,7 +130,7 @@ fn new_header(data: &[u8], at: u64) -> Result<(ByteOrder, u32), CacheError> {
         f if f & FLAGS_ENDIAN_MASK == FLAGS_ENDIAN_BIG => ByteOrder::Big,
         f => return Err(CacheError::BadByteOrder { at, flags: f }),
     };
-    let nlibs = u32_at(data, at + NEW_NLIBS_AT, order).unwrap_or(u32::MAX);
+    let nlibs = u32_at(data, nlibs_at, order).unwrap_or(u32::MAX);
     if u64::from(nlibs) > room {
         return Err(too_many(data, "new-format", at, NEW_HEADER, NEW_ENTRY));
     }
@@ -166,21 +174,23 @@ impl LdCache {
                 len,
             });
         }
-        let Some((order, nlibs)) = guess_order(&data, OLD_NLIBS_AT, OLD_HEADER, OLD_ENTRY, |n| {
-            OLD_HEADER + u64::from(n) * OLD_ENTRY
-        }) else {
+        // The old table's end: 16 + 12 × a u32, far from overflowing.
+        let table_end = |n: u32| OLD_HEADER.saturating_add(u64::from(n).saturating_mul(OLD_ENTRY));
+        let Some((order, nlibs)) =
+            guess_order(&data, OLD_NLIBS_AT, OLD_HEADER, OLD_ENTRY, table_end)
+        else {
             return Err(too_many(&data, "old-format", 0, OLD_HEADER, OLD_ENTRY));
         };
-        let old_end = OLD_HEADER + u64::from(nlibs) * OLD_ENTRY;
+        let old_end = table_end(nlibs);
         // `ALIGN_CACHE` uses `__alignof__ (struct cache_file_new)`: 8 on
         // most targets, 4 on i386. ldconfig pads the old table to an even
         // count so both agree; accept a header at either.
         for align in [8u64, 4] {
-            let at = old_end.div_ceil(align) * align;
+            let at = old_end.div_ceil(align).saturating_mul(align);
             let magic = usize::try_from(at)
                 .ok()
                 .and_then(|a| data.get(a..a.checked_add(NEW_MAGIC.len())?));
-            if at + NEW_HEADER <= len && magic == Some(NEW_MAGIC) {
+            if at.saturating_add(NEW_HEADER) <= len && magic == Some(NEW_MAGIC) {
                 let (order, nlibs) = new_header(&data, at)?;
                 return Ok(LdCache::with_new_table(
                     data,
@@ -193,8 +203,10 @@ impl LdCache {
         }
         let entries = (0..u64::from(nlibs))
             .map(|i| {
-                let at = OLD_HEADER + i * OLD_ENTRY;
-                let field = |n: u64| u32_at(&data, at + 4 * n, order).unwrap_or(u32::MAX);
+                let at = OLD_HEADER.saturating_add(i.saturating_mul(OLD_ENTRY));
+                let field = |n: u64| {
+                    u32_at(&data, at.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+                };
                 RawEntry {
                     flags: field(0),
                     key: field(1),
@@ -204,7 +216,8 @@ impl LdCache {
             })
             .collect();
         Ok(LdCache {
-            limit: len - old_end,
+            // `guess_order` made the table fit: `old_end <= len`.
+            limit: len.saturating_sub(old_end),
             data,
             format: CacheFormat::Old,
             order,
@@ -226,17 +239,21 @@ impl LdCache {
     ) -> LdCache {
         let entries = (0..u64::from(nlibs))
             .map(|i| {
-                let e = at + NEW_HEADER + i * NEW_ENTRY;
-                let field = |n: u64| u32_at(&data, e + 4 * n, order).unwrap_or(u32::MAX);
+                let e = at
+                    .saturating_add(NEW_HEADER)
+                    .saturating_add(i.saturating_mul(NEW_ENTRY));
+                let field = |n: u64| {
+                    u32_at(&data, e.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+                };
                 RawEntry {
                     flags: field(0),
                     key: field(1),
                     value: field(2),
-                    hwcap: u64_at(&data, e + 16, order).unwrap_or(0),
+                    hwcap: u64_at(&data, e.saturating_add(16), order).unwrap_or(0),
                 }
             })
             .collect();
-        let ext_off = u32_at(&data, at + NEW_EXTENSION_AT, order).unwrap_or(0);
+        let ext_off = u32_at(&data, at.saturating_add(NEW_EXTENSION_AT), order).unwrap_or(0);
         // Extension offsets are file offsets (`cache_extension_load` is
         // given the file base), even in a compat file.
         let ext = load_extensions(&data, ext_off, order);
