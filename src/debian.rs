@@ -3,6 +3,16 @@
 //! installed (`/var/lib/dpkg/info/NAME[:ARCH].list`, read when asked).
 //! Read through the [`Root`]: confined to it, never a FIFO.
 
+// dpkg's files are the root's, so hostile: nothing here may panic or
+// overflow on them, and the compiler checks it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::collections::HashMap;
 
 use crate::owners::{list_dir, read};
@@ -156,6 +166,13 @@ fn relations(field: &str) -> Vec<Vec<String>> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

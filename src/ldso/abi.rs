@@ -2,6 +2,16 @@
 //! they accept, where their default directories are, what `$LIB` and
 //! `$PLATFORM` expand to and which subdirectories they try first.
 
+// The loader's bytes are the root's, so hostile: nothing here may panic
+// or overflow on them, and the compiler checks it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use crate::elf::{Class, Data, ElfFacts};
 use crate::objects::Objects;
 use crate::rootfs::Kind;
@@ -170,10 +180,9 @@ impl SystemDirs {
             })
         };
         if let Some(dirs) = known.or_else(read).filter(|d| !d.is_empty()) {
-            let lib = dirs[0].trim_matches('/').to_string();
             return SystemDirs {
+                lib: lib_of(&dirs),
                 dirs,
-                lib,
                 source: DirsSource::Loader,
             };
         }
@@ -192,11 +201,18 @@ impl SystemDirs {
             vec!["/lib/".into(), "/usr/lib/".into()]
         };
         SystemDirs {
-            lib: dirs[0].trim_matches('/').to_string(),
+            lib: lib_of(&dirs),
             dirs,
             source: DirsSource::Layout,
         }
     }
+}
+
+/// `$LIB`: the first default directory without its slashes.
+fn lib_of(dirs: &[String]) -> String {
+    dirs.first()
+        .map(|d| d.trim_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 /// The directory list from the loader's `.rodata` alone (where
@@ -220,37 +236,54 @@ fn rodata_dirs(objects: &Objects, interp: &str) -> Option<Vec<String>> {
 pub fn find_dir_list(bytes: &[u8]) -> Option<Vec<String>> {
     let is_dir = |s: &[u8]| {
         s.len() >= 2
-            && s[0] == b'/'
-            && s[s.len() - 1] == b'/'
+            && s.starts_with(b"/")
+            && s.ends_with(b"/")
             && s.iter().all(|&c| c.is_ascii_graphic())
     };
     let mut start = 0;
-    while start < bytes.len() {
-        let Some(rel) = bytes[start..].iter().position(|&b| b == b'/') else {
+    while let Some(rest) = bytes.get(start..) {
+        let Some(rel) = rest.iter().position(|&b| b == b'/') else {
             break;
         };
-        let at = start + rel;
-        if at == 0 || bytes[at - 1] == 0 {
+        // Inside `bytes`, so neither sum can overflow.
+        let at = start.saturating_add(rel);
+        let after_nul = match at.checked_sub(1) {
+            None => true,
+            Some(before) => bytes.get(before) == Some(&0),
+        };
+        if after_nul {
             let mut dirs = Vec::new();
-            let mut pos = at;
-            while let Some(len) = bytes[pos..].iter().position(|&b| b == 0) {
-                let s = &bytes[pos..pos + len];
+            // Only NUL-terminated strings count: the last piece may lack it.
+            for piece in rest
+                .get(rel..)
+                .unwrap_or_default()
+                .split_inclusive(|&b| b == 0)
+            {
+                let Some(s) = piece.strip_suffix(&[0]) else {
+                    break;
+                };
                 if !is_dir(s) {
                     break;
                 }
                 dirs.push(String::from_utf8_lossy(s).into_owned());
-                pos += len + 1;
             }
             if dirs.len() >= 2 && dirs.iter().any(|d| d.contains("lib")) {
                 return Some(dirs);
             }
         }
-        start = at + 1;
+        start = at.saturating_add(1);
     }
     None
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

@@ -8,6 +8,10 @@
 //! header, 24-byte entries sorted as ld.so's binary search expects, then
 //! the strings, their offsets counted from the start of the file.
 
+use super::cache::parse::{
+    FLAGS_ENDIAN_BIG, FLAGS_ENDIAN_LITTLE, NEW_ENTRY, NEW_EXTENSION_AT, NEW_FLAGS_AT, NEW_HEADER,
+    NEW_MAGIC, NEW_NLIBS_AT,
+};
 use super::cache::{self, ByteOrder};
 
 /// One entry: `name` (a soname, what `ldconfig -p` prints first and what
@@ -20,9 +24,8 @@ pub struct CacheRecord {
     pub flags: u32,
 }
 
-const NEW_MAGIC: &[u8; 20] = b"glibc-ld.so.cache1.1";
-const HEADER: usize = 48;
-const ENTRY: usize = 24;
+const HEADER: usize = NEW_HEADER as usize;
+const ENTRY: usize = NEW_ENTRY as usize;
 
 /// The cache file for `records`, in `order` (the image's byte order).
 /// Duplicate names keep the first record, as ld.so would find it.
@@ -51,35 +54,29 @@ pub fn new_format(records: &[CacheRecord], order: ByteOrder) -> Vec<u8> {
         strings.push(0);
         offsets.push((key, value));
     }
-    let u32b = |v: u32| match order {
-        ByteOrder::Little => v.to_le_bytes(),
-        ByteOrder::Big => v.to_be_bytes(),
-    };
-    let u64b = |v: u64| match order {
-        ByteOrder::Little => v.to_le_bytes(),
-        ByteOrder::Big => v.to_be_bytes(),
-    };
     let mut out = Vec::with_capacity(table_end + strings.len());
     out.extend_from_slice(NEW_MAGIC);
-    out.extend_from_slice(&u32b(n as u32));
-    out.extend_from_slice(&u32b(strings.len() as u32));
-    // `cache_file_new_flags_endian_little` (2) or `_big` (3).
+    debug_assert_eq!(out.len() as u64, NEW_NLIBS_AT);
+    out.extend_from_slice(&order.u32_bytes(n as u32));
+    out.extend_from_slice(&order.u32_bytes(strings.len() as u32));
+    debug_assert_eq!(out.len() as u64, NEW_FLAGS_AT);
     out.push(match order {
-        ByteOrder::Little => 2,
-        ByteOrder::Big => 3,
+        ByteOrder::Little => FLAGS_ENDIAN_LITTLE,
+        ByteOrder::Big => FLAGS_ENDIAN_BIG,
     });
     out.extend_from_slice(&[0; 3]);
     // No extension section (no generator string, no glibc-hwcaps).
-    out.extend_from_slice(&u32b(0));
+    debug_assert_eq!(out.len() as u64, NEW_EXTENSION_AT);
+    out.extend_from_slice(&order.u32_bytes(0));
     out.extend_from_slice(&[0; 12]);
     debug_assert_eq!(out.len(), HEADER);
     for (r, (key, value)) in rs.iter().zip(offsets) {
-        out.extend_from_slice(&u32b(r.flags));
-        out.extend_from_slice(&u32b(key as u32));
-        out.extend_from_slice(&u32b(value as u32));
+        out.extend_from_slice(&order.u32_bytes(r.flags));
+        out.extend_from_slice(&order.u32_bytes(key as u32));
+        out.extend_from_slice(&order.u32_bytes(value as u32));
         // osversion: 0, no ABI tag note required.
-        out.extend_from_slice(&u32b(0));
-        out.extend_from_slice(&u64b(0));
+        out.extend_from_slice(&order.u32_bytes(0));
+        out.extend_from_slice(&order.u64_bytes(0));
     }
     out.extend_from_slice(&strings);
     out

@@ -1,6 +1,17 @@
 //! Dynamic string tokens: `$ORIGIN`, `$LIB`, `$PLATFORM` and their `${...}`
 //! forms, expanded the way `elf/dl-load.c: _dl_dst_substitute` does.
 
+// The strings are RPATHs, RUNPATHs and DT_NEEDED names from the root's
+// files, so hostile: nothing here may panic or overflow on them, and the
+// compiler checks it.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 /// Values the tokens expand to for one object.
 #[derive(Clone, Copy, Debug)]
 pub struct DstValues<'a> {
@@ -15,18 +26,17 @@ pub struct DstValues<'a> {
     pub platform: &'a str,
 }
 
-/// Length of the token at the start of `s` (just after `$`) if it names
+/// What follows the token at the start of `s` (just after `$`) if it names
 /// `name`, braced or not. An unbraced name must not run on into more name
 /// characters (`elf/dl-load.c: is_dst`).
-fn token_len(s: &str, name: &str) -> Option<usize> {
+fn after_token<'s>(s: &'s str, name: &str) -> Option<&'s str> {
     if let Some(rest) = s.strip_prefix('{') {
-        let rest = rest.strip_prefix(name)?;
-        rest.starts_with('}').then_some(name.len() + 2)
+        rest.strip_prefix(name)?.strip_prefix('}')
     } else {
         let rest = s.strip_prefix(name)?;
         let next = rest.bytes().next();
         let continues = matches!(next, Some(c) if c.is_ascii_alphanumeric() || c == b'_');
-        (!continues).then_some(name.len())
+        (!continues).then_some(rest)
     }
 }
 
@@ -37,11 +47,10 @@ pub fn expand(s: &str, v: &DstValues<'_>) -> Option<String> {
     if !s.contains('$') {
         return Some(s.to_string());
     }
-    let mut out = String::with_capacity(s.len() + 32);
+    let mut out = String::with_capacity(s.len().saturating_add(32));
     let mut rest = s;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + 1..];
+    while let Some((before, after)) = rest.split_once('$') {
+        out.push_str(before);
         let known = [
             ("ORIGIN", v.origin),
             ("PLATFORM", Some(v.platform)),
@@ -49,9 +58,9 @@ pub fn expand(s: &str, v: &DstValues<'_>) -> Option<String> {
         ];
         let mut matched = false;
         for (name, value) in known {
-            if let Some(len) = token_len(after, name) {
+            if let Some(tail) = after_token(after, name) {
                 out.push_str(value?);
-                rest = &after[len..];
+                rest = tail;
                 matched = true;
                 break;
             }
@@ -67,23 +76,37 @@ pub fn expand(s: &str, v: &DstValues<'_>) -> Option<String> {
 
 /// Whether `s` holds a `$PLATFORM` token, braced or not.
 pub fn uses_platform(s: &str) -> bool {
-    s.match_indices('$')
-        .any(|(at, _)| token_len(&s[at + 1..], "PLATFORM").is_some())
+    let mut rest = s;
+    while let Some((_, after)) = rest.split_once('$') {
+        if after_token(after, "PLATFORM").is_some() {
+            return true;
+        }
+        rest = after;
+    }
+    false
 }
 
 /// The directory part of a path as glibc computes `l_origin`: everything
 /// before the last slash, keeping a lone leading `/`. Relative names are
 /// taken relative to `/`, the working directory inside the root.
 pub fn origin_of(path: &str) -> String {
-    match path.rfind('/') {
-        Some(0) => "/".to_string(),
-        Some(i) if path.starts_with('/') => path[..i].to_string(),
-        Some(i) => format!("/{}", &path[..i]),
+    match path.rsplit_once('/') {
+        // The only slash is the leading one.
+        Some(("", _)) => "/".to_string(),
+        Some((dir, _)) if path.starts_with('/') => dir.to_string(),
+        Some((dir, _)) => format!("/{dir}"),
         None => "/".to_string(),
     }
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

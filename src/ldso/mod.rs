@@ -23,6 +23,7 @@ pub mod cache;
 pub mod cache_write;
 pub mod cpu;
 pub mod dst;
+mod subdir_probe;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -38,6 +39,7 @@ use abi::{Abi, SystemDirs};
 use cache::LdCache;
 use cpu::{Cpu, LoaderCpu};
 use dst::DstValues;
+use subdir_probe::SubdirProbe;
 
 /// DF_1_NODEFLIB from `elf.h`.
 pub const DF_1_NODEFLIB: u64 = 0x800;
@@ -191,16 +193,6 @@ struct CacheQuery {
     legacy: cache::LegacyHwcaps,
 }
 
-/// What is known of one search directory's subdirectories.
-#[derive(Clone, Copy, Debug)]
-struct DirInfo {
-    /// Bit `i` set: `probe[i]` is missing under the directory.
-    missing: u64,
-    /// Not every kind of CPU tries the subdirectories that exist there in
-    /// the same order.
-    varies: bool,
-}
-
 /// One root's loader for one ABI, with everything that does not depend on
 /// the object being loaded: directories, subdirectories, the parsed cache.
 pub struct Loader {
@@ -210,15 +202,9 @@ pub struct Loader {
     view: LoaderCpu,
     pub system: SystemDirs,
     pub subdirs: Vec<String>,
-    /// Every subdirectory some kind of CPU tries (this CPU's among them),
-    /// so that one look at a directory tells whether its searches depend
-    /// on the CPU.
-    probe: Vec<String>,
-    /// `subdirs` as indices into `probe`.
-    own: Vec<usize>,
-    /// Each kind of CPU's subdirectories as indices into `probe` (empty
-    /// when this loader does not vary with the CPU).
-    kinds: Vec<Vec<usize>>,
+    /// Which of every kind of CPU's subdirectories exist under each search
+    /// directory.
+    probe: SubdirProbe,
     /// This CPU's cache query, then each kind's.
     query: CacheQuery,
     kind_queries: Vec<CacheQuery>,
@@ -229,8 +215,6 @@ pub struct Loader {
     library_path: Option<String>,
     /// Searches that depend on the name alone (see [`Loader::search`]).
     plain: RwLock<HashMap<String, Searched>>,
-    /// Per search directory, what exists under it (see [`Loader::dir_info`]).
-    dirs_seen: RwLock<HashMap<String, DirInfo>>,
 }
 
 /// The cache file every glibc reads (`LD_SO_CACHE`).
@@ -261,24 +245,11 @@ impl Loader {
         } else {
             Vec::new()
         };
-        let mut probe: Vec<String> = Vec::new();
-        let index = |s: &String, probe: &mut Vec<String>| match probe.iter().position(|p| p == s) {
-            Some(i) => i,
-            None => {
-                probe.push(s.clone());
-                probe.len() - 1
-            }
-        };
-        let own = subdirs.iter().map(|s| index(s, &mut probe)).collect();
-        let kinds = kind_views
+        let kind_subdirs: Vec<Vec<String>> = kind_views
             .iter()
-            .map(|v| {
-                cpu::subdirs(v, glibc_minor)
-                    .iter()
-                    .map(|s| index(s, &mut probe))
-                    .collect()
-            })
+            .map(|v| cpu::subdirs(v, glibc_minor))
             .collect();
+        let probe = SubdirProbe::new(&subdirs, &kind_subdirs);
         let (cache, cache_problem) = read_cache(objects);
         Loader {
             cache_flags: cache::default_flags_id(abi.machine, abi.is_64()),
@@ -290,13 +261,10 @@ impl Loader {
             system,
             subdirs,
             probe,
-            own,
-            kinds,
             cache,
             cache_problem,
             library_path: opts.library_path.clone(),
             plain: RwLock::new(HashMap::new()),
-            dirs_seen: RwLock::new(HashMap::new()),
         }
     }
 
@@ -310,7 +278,7 @@ impl Loader {
 
     /// Whether this loader's answers can differ between kinds of CPU.
     fn varies(&self) -> bool {
-        !self.kinds.is_empty()
+        self.probe.varies()
     }
 
     /// Whether expanding `s` (a DT_NEEDED name or a search path) reads
@@ -615,10 +583,10 @@ impl Loader {
     ) -> Result<Option<Found>, Fatal> {
         for dir in dirs {
             let mut notes = Vec::new();
-            let info = self.dir_info(objects, dir);
+            let info = self.probe.dir_info(objects, dir);
             *sensitive |= info.varies;
-            for (&i, sub) in self.own.iter().zip(&self.subdirs) {
-                if i < 64 && info.missing & (1 << i) != 0 {
+            for (k, sub) in self.subdirs.iter().enumerate() {
+                if self.probe.lacks(&info, k) {
                     continue;
                 }
                 // Sized once: `format!` would grow it several times, and
@@ -646,81 +614,6 @@ impl Loader {
             });
         }
         Ok(None)
-    }
-
-    /// Which subdirectories of the search directory `dir` are missing (see
-    /// [`DirInfo`]): no name can be found there. glibc learns the same the
-    /// first time a name is not found in a directory and never tries it
-    /// again (`open_path` in `elf/dl-load.c`: a failed `stat` of the
-    /// directory sets `r->status[cnt] = nonexisting`); here it is asked
-    /// once per directory, for the subdirectories of every kind of CPU, so
-    /// that a search does not build and resolve a candidate for each of the
-    /// subdirectories a root rarely has, and knows whether another CPU
-    /// would search differently. A subdirectory whose parent is missing is
-    /// missing without a look; one that cannot be resolved (a symlink loop)
-    /// is not missing: its candidates are tried and the error noted.
-    fn dir_info(&self, objects: &Objects, dir: &str) -> DirInfo {
-        // Relative directories (an empty RUNPATH element) depend on the
-        // working directory: always tried, and possibly different anywhere.
-        if !dir.starts_with('/') || self.probe.len() > 64 {
-            return DirInfo {
-                missing: 0,
-                varies: self.varies(),
-            };
-        }
-        if let Some(&m) = self
-            .dirs_seen
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(dir)
-        {
-            return m;
-        }
-        let mut absent: HashMap<&str, bool> = HashMap::new();
-        let mut mask = 0u64;
-        // Parents first: `a/b` is only looked at when `a` exists.
-        let mut order: Vec<usize> = (0..self.probe.len()).collect();
-        order.sort_by_key(|&i| self.probe[i].matches('/').count());
-        for i in order {
-            let sub = self.probe[i].trim_end_matches('/');
-            if sub.is_empty() {
-                continue;
-            }
-            let parent_absent = sub
-                .rmatch_indices('/')
-                .any(|(at, _)| absent.get(&sub[..at]).copied().unwrap_or(false));
-            let gone = parent_absent || {
-                let mut path = String::with_capacity(dir.len() + sub.len());
-                path.push_str(dir);
-                path.push_str(sub);
-                match objects.resolve(Path::new(&path)) {
-                    Ok(None) => true,
-                    Ok(Some(r)) => r.kind != Kind::Directory,
-                    Err(_) => false,
-                }
-            };
-            absent.insert(sub, gone);
-            if gone {
-                mask |= 1 << i;
-            }
-        }
-        let present = |list: &[usize]| -> Vec<usize> {
-            list.iter()
-                .copied()
-                .filter(|&i| mask & (1 << i) == 0 && !self.probe[i].is_empty())
-                .collect()
-        };
-        let mine = present(&self.own);
-        let varies = self.kinds.iter().any(|k| present(k) != mine);
-        let info = DirInfo {
-            missing: mask,
-            varies,
-        };
-        self.dirs_seen
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(dir.to_string(), info);
-        info
     }
 
     /// `open_verify`: would glibc accept this file for this ABI?

@@ -14,12 +14,12 @@
 //! when 0. Parsing is strict: unknown fields, unsorted or duplicate paths and
 //! malformed paths are errors naming the line, so a hand-edited or damaged
 //! file never loads as a different image.
-
-use std::collections::BTreeMap;
+//!
+//! The line types and [`render`] are here; reading is `parse`'s.
 
 use serde::{Deserialize, Serialize};
 
-use super::{EntryKind, TargetData, TargetEntry, TargetError, TargetInfo};
+use super::{EntryKind, TargetData};
 use crate::elf::ElfFacts;
 
 /// The `format` value of the header line; bumped when a reader of the old
@@ -28,22 +28,22 @@ pub const FORMAT: &str = "ldslim-target/1";
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Header {
-    format: String,
-    name: String,
-    suite: String,
-    arch: String,
+pub(super) struct Header {
+    pub(super) format: String,
+    pub(super) name: String,
+    pub(super) suite: String,
+    pub(super) arch: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    glibc: Option<String>,
-    interp: String,
-    dirs: Vec<String>,
-    packages: Vec<(String, String)>,
-    omitted: Vec<(String, usize)>,
+    pub(super) glibc: Option<String>,
+    pub(super) interp: String,
+    pub(super) dirs: Vec<String>,
+    pub(super) packages: Vec<(String, String)>,
+    pub(super) omitted: Vec<(String, usize)>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum Kind {
+pub(super) enum Kind {
     Dir,
     File,
     Symlink,
@@ -51,16 +51,16 @@ enum Kind {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Line {
-    path: String,
-    kind: Kind,
-    mode: String,
+pub(super) struct Line {
+    pub(super) path: String,
+    pub(super) kind: Kind,
+    pub(super) mode: String,
     #[serde(default, skip_serializing_if = "is_zero")]
-    size: u64,
+    pub(super) size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    target: Option<String>,
+    pub(super) target: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    elf: Option<ElfFacts>,
+    pub(super) elf: Option<ElfFacts>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -106,158 +106,4 @@ pub fn render(data: &TargetData) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Read a target written by [`render`].
-pub fn parse(text: &str) -> Result<TargetData, TargetError> {
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    if body.is_empty() {
-        return Err(TargetError::Empty);
-    }
-    let mut lines = body.split('\n').enumerate().map(|(i, l)| (i + 1, l));
-    let (_, first) = lines.next().ok_or(TargetError::Empty)?;
-    let header: Header = from_json(1, first)?;
-    if header.format != FORMAT {
-        return Err(err(
-            1,
-            format!("format {:?}, expected {FORMAT:?}", header.format),
-        ));
-    }
-    check_header(&header)?;
-    let mut entries: BTreeMap<String, TargetEntry> = BTreeMap::new();
-    for (n, text) in lines {
-        let line: Line = from_json(n, text)?;
-        check_path(&line.path).map_err(|m| err(n, format!("path {:?}: {m}", line.path)))?;
-        if let Some((last, _)) = entries.last_key_value()
-            && last.as_str() >= line.path.as_str()
-        {
-            return Err(err(
-                n,
-                format!(
-                    "path {:?} is not after {last:?} (duplicate or out of order)",
-                    line.path
-                ),
-            ));
-        }
-        let entry = entry(n, line)?;
-        entries.insert(entry.path.clone(), entry);
-    }
-    Ok(TargetData {
-        info: TargetInfo {
-            name: header.name,
-            suite: header.suite,
-            arch: header.arch,
-            packages: header.packages,
-            interp: header.interp,
-            dirs: header.dirs,
-            glibc: header.glibc,
-        },
-        entries,
-        omitted: header.omitted,
-    })
-}
-
-fn err(line: usize, message: impl Into<String>) -> TargetError {
-    TargetError::Line {
-        line,
-        message: message.into(),
-    }
-}
-
-fn from_json<'a, T: Deserialize<'a>>(line: usize, text: &'a str) -> Result<T, TargetError> {
-    serde_json::from_str(text).map_err(|e| err(line, e.to_string()))
-}
-
-fn check_header(h: &Header) -> Result<(), TargetError> {
-    for (field, value) in [("name", &h.name), ("suite", &h.suite), ("arch", &h.arch)] {
-        if value.is_empty() {
-            return Err(err(1, format!("{field} is empty")));
-        }
-    }
-    if !h.interp.starts_with('/') {
-        return Err(err(1, format!("interp {:?} is not absolute", h.interp)));
-    }
-    for d in &h.dirs {
-        if !d.starts_with('/') || !d.ends_with('/') {
-            return Err(err(1, format!("loader directory {d:?} is not /.../")));
-        }
-    }
-    for (p, _) in &h.omitted {
-        if !p.starts_with('/') || !p.ends_with('/') {
-            return Err(err(1, format!("omitted prefix {p:?} is not /.../")));
-        }
-    }
-    if let Some((name, _)) = h
-        .packages
-        .iter()
-        .find(|(n, v)| n.is_empty() || v.is_empty())
-    {
-        return Err(err(
-            1,
-            format!("package {name:?} has an empty name or version"),
-        ));
-    }
-    Ok(())
-}
-
-/// An absolute path in normal form: `/`, or `/a/b` with no empty, `.` or
-/// `..` components and no NUL.
-fn check_path(p: &str) -> Result<(), &'static str> {
-    if p == "/" {
-        return Ok(());
-    }
-    let Some(rest) = p.strip_prefix('/') else {
-        return Err("not absolute");
-    };
-    if p.contains('\0') {
-        return Err("contains NUL");
-    }
-    if rest
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
-        return Err("not in normal form (empty, . or .. component, or trailing /)");
-    }
-    Ok(())
-}
-
-fn entry(n: usize, line: Line) -> Result<TargetEntry, TargetError> {
-    let octal = !line.mode.is_empty() && line.mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
-    let mode = u32::from_str_radix(&line.mode, 8)
-        .ok()
-        .filter(|m| octal && *m <= 0o7777)
-        .ok_or_else(|| err(n, format!("mode {:?} is not octal 0..7777", line.mode)))?;
-    if line.elf.is_some() && line.kind != Kind::File {
-        return Err(err(n, "ELF facts on something that is not a file"));
-    }
-    let kind = match (line.kind, line.target) {
-        (Kind::Symlink, Some(t)) if !t.is_empty() && !t.contains('\0') => EntryKind::Symlink(t),
-        (Kind::Symlink, _) => return Err(err(n, "symlink without a (valid) target")),
-        (_, Some(_)) => return Err(err(n, "target on something that is not a symlink")),
-        (Kind::Dir, None) => EntryKind::Dir,
-        (Kind::File, None) => EntryKind::File,
-    };
-    Ok(TargetEntry {
-        path: line.path,
-        mode,
-        kind,
-        size: line.size,
-        elf: line.elf,
-    })
-}
-
-/// Read a `packages.txt` as written by scripts/distroless-root.sh: one
-/// `NAME VERSION` per line, in unpacking order; blank lines are skipped.
-pub fn parse_packages(text: &str) -> Result<Vec<(String, String)>, TargetError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            let mut words = l.split_whitespace();
-            match (words.next(), words.next(), words.next()) {
-                (Some(name), Some(version), None) => Ok((name.to_string(), version.to_string())),
-                _ => Err(err(i + 1, format!("expected \"NAME VERSION\", got {l:?}"))),
-            }
-        })
-        .collect()
 }

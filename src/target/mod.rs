@@ -22,12 +22,14 @@ use crate::rootfs::{Kind, Root, RootError};
 mod embedded;
 mod format;
 mod list;
+mod parse;
 #[cfg(test)]
 mod tests;
 
 pub use embedded::{DEFAULT_ARCH, default_for_builder, default_target, embedded, embedded_names};
-pub use format::{FORMAT, parse, parse_packages, render};
+pub use format::{FORMAT, render};
 pub use list::{list_json, list_text};
+pub use parse::{parse, parse_packages};
 
 /// Which image a target is, and what its loader does.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -322,6 +322,15 @@ fn canonical(view: &Option<crate::rootfs::Root>, path: &str) -> Option<String> {
 
 /// An opened path's kind, read now: a shared object is a regular file
 /// whose ELF header says `ET_DYN`; devices, pipes and sockets are none.
+// The header is the root's, so hostile: the compiler checks that nothing
+// here can panic on it.
+#[deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 fn kind_of(host: &Path) -> Option<Kind> {
     let md = std::fs::metadata(host).ok()?;
     if md.is_dir() {
@@ -344,6 +353,15 @@ fn kind_of(host: &Path) -> Option<Kind> {
 }
 
 /// Read a trace file written by `ldslim trace`.
+// A trace file can come from anywhere: the compiler checks that nothing
+// here can panic on it.
+#[deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 pub fn read(path: &Path) -> Result<Trace, ReadError> {
     let text = std::fs::read(path).map_err(ReadError::Io)?;
     let t: Trace = serde_json::from_slice(&text).map_err(ReadError::Json)?;
