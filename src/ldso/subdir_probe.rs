@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::RwLock;
 
 use crate::objects::Objects;
-use crate::root::Kind;
+use crate::rootfs::Kind;
 
 /// What is known of one search directory's subdirectories.
 #[derive(Clone, Copy, Debug)]
