@@ -44,10 +44,12 @@ pub use facts::{has_elf_magic, read_facts};
 /// The numbers of `elf.h` the rest of ldslim compares facts with: goblin's,
 /// so each is written once.
 pub mod consts {
+    /// glibc's `EM_ARCV2` is elf.h's `EM_ARC_COMPACT2`.
+    pub use goblin::elf::header::EM_ARC_COMPACT2 as EM_ARCV2;
     pub use goblin::elf::header::{
-        EM_68K, EM_386, EM_AARCH64, EM_ARM, EM_IA_64, EM_MICROBLAZE, EM_MIPS, EM_OPENRISC,
-        EM_PARISC, EM_PPC, EM_PPC64, EM_RISCV, EM_S390, EM_SH, EM_SPARC, EM_SPARC32PLUS,
-        EM_SPARCV9, EM_X86_64, ET_DYN, ET_EXEC,
+        EM_68K, EM_386, EM_AARCH64, EM_ALTERA_NIOS2, EM_ARM, EM_CSKY, EM_IA_64, EM_LOONGARCH,
+        EM_MICROBLAZE, EM_MIPS, EM_OPENRISC, EM_PARISC, EM_PPC, EM_PPC64, EM_RISCV, EM_S390, EM_SH,
+        EM_SPARC, EM_SPARC32PLUS, EM_SPARCV9, EM_X86_64, ET_DYN, ET_EXEC,
     };
 }
 pub use hints::{LoadHints, read_load_hints};

@@ -12,6 +12,7 @@
     clippy::panic
 )]
 
+use crate::elf::consts::{EM_386, EM_AARCH64, EM_ARM, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
 use crate::elf::{Class, Data, ElfFacts};
 use crate::objects::Objects;
 use crate::rootfs::Kind;
@@ -32,14 +33,6 @@ pub struct Abi {
     /// CPUs: see `cpu`).
     pub platform: &'static str,
 }
-
-const EM_386: u16 = 3;
-const EM_ARM: u16 = 40;
-const EM_PPC64: u16 = 21;
-const EM_S390: u16 = 22;
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
-const EM_RISCV: u16 = 243;
 
 /// Known ABIs. The interpreter paths and triplets are Debian's; `platform`
 /// values other than x86_64's were not measured here.

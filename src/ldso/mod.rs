@@ -31,6 +31,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
+use crate::elf::consts::{ET_DYN, ET_EXEC};
 use crate::elf::{Class, ElfFacts};
 use crate::objects::Objects;
 use crate::rootfs::FactsError;
@@ -43,8 +44,6 @@ use subdir_probe::SubdirProbe;
 
 /// DF_1_NODEFLIB from `elf.h`.
 pub const DF_1_NODEFLIB: u64 = 0x800;
-const ET_EXEC: u16 = 2;
-const ET_DYN: u16 = 3;
 const ELFOSABI_SYSV: u8 = 0;
 const ELFOSABI_GNU: u8 = 3;
 
@@ -380,12 +379,7 @@ impl Loader {
                 cpu_sensitive: sensitive,
             });
         }
-        if let Some(hit) = self
-            .plain
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(hit) = crate::locks::read(&self.plain).get(name) {
             return Ok(hit.clone());
         }
         let mut sensitive = false;
@@ -394,10 +388,7 @@ impl Loader {
             lookup,
             cpu_sensitive: sensitive,
         };
-        self.plain
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), got.clone());
+        crate::locks::write(&self.plain).insert(name.to_string(), got.clone());
         Ok(got)
     }
 

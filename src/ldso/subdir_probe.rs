@@ -96,7 +96,7 @@ impl SubdirProbe {
                 varies: self.varies(),
             };
         }
-        if let Some(&m) = self.seen.read().unwrap_or_else(|e| e.into_inner()).get(dir) {
+        if let Some(&m) = crate::locks::read(&self.seen).get(dir) {
             return m;
         }
         let mut absent: HashMap<&str, bool> = HashMap::new();
@@ -139,10 +139,7 @@ impl SubdirProbe {
             missing: mask,
             varies,
         };
-        self.seen
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(dir.to_string(), info);
+        crate::locks::write(&self.seen).insert(dir.to_string(), info);
         info
     }
 }

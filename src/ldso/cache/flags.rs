@@ -3,6 +3,11 @@
 //! `_DL_CACHE_DEFAULT_ID` (`sysdeps/unix/sysv/linux/*/dl-cache.h`).
 
 use super::CacheEntry;
+use crate::elf::consts::{
+    EM_68K, EM_386, EM_AARCH64, EM_ALTERA_NIOS2, EM_ARCV2, EM_ARM, EM_CSKY, EM_IA_64, EM_LOONGARCH,
+    EM_MICROBLAZE, EM_MIPS, EM_OPENRISC, EM_PARISC, EM_PPC, EM_PPC64, EM_RISCV, EM_S390, EM_SH,
+    EM_SPARC, EM_SPARC32PLUS, EM_SPARCV9, EM_X86_64,
+};
 
 /// `FLAG_*` values of `sysdeps/generic/ldconfig.h`, as stored in each
 /// entry's `flags`.
@@ -88,28 +93,8 @@ impl From<u32> for CacheAbi {
     }
 }
 
-const EM_SPARC: u16 = 2;
-const EM_386: u16 = 3;
-const EM_68K: u16 = 4;
-const EM_MIPS: u16 = 8;
-const EM_PARISC: u16 = 15;
-const EM_SPARC32PLUS: u16 = 18;
-const EM_PPC: u16 = 20;
-const EM_PPC64: u16 = 21;
-const EM_S390: u16 = 22;
-const EM_ARM: u16 = 40;
-const EM_SH: u16 = 42;
-const EM_SPARCV9: u16 = 43;
-const EM_IA_64: u16 = 50;
-const EM_X86_64: u16 = 62;
-const EM_OPENRISC: u16 = 92;
-const EM_ALTERA_NIOS2: u16 = 113;
-const EM_AARCH64: u16 = 183;
-const EM_MICROBLAZE: u16 = 189;
-const EM_ARCV2: u16 = 195;
-const EM_RISCV: u16 = 243;
-const EM_CSKY: u16 = 252;
-const EM_LOONGARCH: u16 = 258;
+/// Linux's number for Alpha, which glibc's cache flags use (elf.h's
+/// `EM_ALPHA`, 41, was never used by Linux binaries).
 const EM_ALPHA: u16 = 0x9026;
 
 const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
