@@ -13,7 +13,6 @@ use crate::rootfs;
 use crate::rootfs::{FileId, Kind, Resolved, Root, RootError};
 
 use super::names::{libpython_version, python_name};
-use super::venv::VenvCfg;
 use super::{Installation, Inventory, Venv, join, parent, utf8};
 
 /// `pyvenv.cfg` and `.pth` files are a few lines; anything bigger is not
@@ -21,6 +20,13 @@ use super::{Installation, Inventory, Venv, join, parent, utf8};
 pub(super) const MAX_SMALL_FILE: usize = 64 * 1024;
 /// `/etc/passwd` of an image with many users is still far below this.
 const MAX_PASSWD: usize = 1024 * 1024;
+
+/// The parts of a pyvenv.cfg that matter.
+pub(super) struct VenvCfg {
+    pub(super) home: Option<String>,
+    pub(super) version: Option<String>,
+    pub(super) system_site: bool,
+}
 
 /// What one interpreter file is known by while discovery runs.
 #[derive(Default)]

@@ -10,8 +10,8 @@ use crate::elf;
 use crate::rootfs::Kind;
 
 use super::discovery::Discovery;
+use super::discovery::VenvCfg;
 use super::names::major_minor;
-use super::venv::VenvCfg;
 use super::{Installation, SiteDir, SiteKind, Venv, is_within, join, parent, utf8};
 
 impl Discovery<'_> {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::rootfs::FileId;
 
-use super::discovery::{Discovery, Group};
+use super::discovery::{Discovery, Group, VenvCfg};
 use super::mountinfo::pseudo_mounts;
 use super::names::{major_minor, python_name};
 use super::{join, parent};
@@ -23,13 +23,6 @@ const MAX_DEPTH: usize = 12;
 const MAX_ENTRIES: usize = 2_000_000;
 /// A live system can deny thousands of directories; the first few say why.
 const MAX_WALK_PROBLEMS: usize = 50;
-
-/// The parts of a pyvenv.cfg that matter.
-pub(super) struct VenvCfg {
-    pub(super) home: Option<String>,
-    pub(super) version: Option<String>,
-    pub(super) system_site: bool,
-}
 
 /// What the walk found: every `pyvenv.cfg` and every `bin/python*` name.
 pub(super) struct Walked {

@@ -2,7 +2,6 @@
 //! generator string and the glibc-hwcaps subdirectory names
 //! (`sysdeps/generic/dl-cache.h: cache_extension_*`).
 
-use super::parse::u32_at;
 use super::{ByteOrder, CacheError};
 
 /// `cache_extension_magic`, `(uint32_t) -358342284`.
@@ -52,10 +51,12 @@ pub(super) fn load_extensions(data: &[u8], ext_off: u32, order: ByteOrder) -> Ex
     if base.saturating_add(EXT_HEADER) > len {
         return fail("directory header extends beyond the end of the file");
     }
-    if u32_at(data, base, order) != Some(EXTENSION_MAGIC) {
+    if order.u32_at(data, base) != Some(EXTENSION_MAGIC) {
         return fail("bad magic");
     }
-    let count = u32_at(data, base.saturating_add(4), order).unwrap_or(u32::MAX);
+    let count = order
+        .u32_at(data, base.saturating_add(4))
+        .unwrap_or(u32::MAX);
     let sections = u64::from(count).saturating_mul(EXT_SECTION);
     if base.saturating_add(EXT_HEADER).saturating_add(sections) > len {
         return fail("section array extends beyond the end of the file");
@@ -67,7 +68,9 @@ pub(super) fn load_extensions(data: &[u8], ext_off: u32, order: ByteOrder) -> Ex
             .saturating_add(EXT_HEADER)
             .saturating_add(i.saturating_mul(EXT_SECTION));
         let field = |n: u64| {
-            u32_at(data, at.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+            order
+                .u32_at(data, at.saturating_add(n.saturating_mul(4)))
+                .unwrap_or(u32::MAX)
         };
         let (tag, offset, size) = (field(0), u64::from(field(2)), u64::from(field(3)));
         if offset.saturating_add(size) > len {
@@ -88,7 +91,8 @@ pub(super) fn load_extensions(data: &[u8], ext_off: u32, order: ByteOrder) -> Ex
         if size != 0 && offset.is_multiple_of(4) && size.is_multiple_of(4) {
             out.hwcaps = (0..size / 4)
                 .map(|i| {
-                    u32_at(data, offset.saturating_add(i.saturating_mul(4)), order)
+                    order
+                        .u32_at(data, offset.saturating_add(i.saturating_mul(4)))
                         .unwrap_or(u32::MAX)
                 })
                 .collect();

@@ -151,7 +151,24 @@ pub enum ByteOrder {
     Big,
 }
 
+/// The `N` bytes at `off` of `data`, `None` past its end.
+pub(super) fn bytes_at<const N: usize>(data: &[u8], off: u64) -> Option<[u8; N]> {
+    let start = usize::try_from(off).ok()?;
+    let end = start.checked_add(N)?;
+    data.get(start..end)?.try_into().ok()
+}
+
 impl ByteOrder {
+    /// The `u32` at `off` of `data`, `None` past its end.
+    pub(super) fn u32_at(self, data: &[u8], off: u64) -> Option<u32> {
+        bytes_at::<4>(data, off).map(|b| self.u32(b))
+    }
+
+    /// The `u64` at `off` of `data`, `None` past its end.
+    pub(super) fn u64_at(self, data: &[u8], off: u64) -> Option<u64> {
+        bytes_at::<8>(data, off).map(|b| self.u64(b))
+    }
+
     fn u32(self, b: [u8; 4]) -> u32 {
         match self {
             ByteOrder::Little => u32::from_le_bytes(b),

@@ -3,7 +3,7 @@
 //! inside a compat file (`_dl_load_cache_lookup`).
 
 use super::extensions::load_extensions;
-use super::{ByteOrder, CacheError, CacheFormat, Layout, LdCache, RawEntry};
+use super::{ByteOrder, CacheError, CacheFormat, Layout, LdCache, RawEntry, bytes_at};
 
 pub(super) const OLD_MAGIC: &[u8] = b"ld.so-1.7.0";
 /// `CACHEMAGIC_NEW CACHE_VERSION`: ld.so compares both at once.
@@ -25,20 +25,6 @@ pub(in crate::ldso) const NEW_EXTENSION_AT: u64 = 32;
 const FLAGS_ENDIAN_MASK: u8 = 3;
 pub(in crate::ldso) const FLAGS_ENDIAN_LITTLE: u8 = 2;
 pub(in crate::ldso) const FLAGS_ENDIAN_BIG: u8 = 3;
-
-fn bytes_at<const N: usize>(data: &[u8], off: u64) -> Option<[u8; N]> {
-    let start = usize::try_from(off).ok()?;
-    let end = start.checked_add(N)?;
-    data.get(start..end)?.try_into().ok()
-}
-
-pub(super) fn u32_at(data: &[u8], off: u64, order: ByteOrder) -> Option<u32> {
-    bytes_at::<4>(data, off).map(|b| order.u32(b))
-}
-
-fn u64_at(data: &[u8], off: u64, order: ByteOrder) -> Option<u64> {
-    bytes_at::<8>(data, off).map(|b| order.u64(b))
-}
 
 /// Pick the byte order under which a table without a byte-order mark
 /// makes sense: `nlibs` must fit in `room` bytes (ld.so's corruption
@@ -64,7 +50,7 @@ fn guess_order(
         (0..u64::from(n)).all(|i| {
             let at = entries_at.saturating_add(i.saturating_mul(entry_size));
             let ok = |off: u64| {
-                u32_at(data, off, order).is_some_and(|v| {
+                order.u32_at(data, off).is_some_and(|v| {
                     strings_at(n)
                         .checked_add(u64::from(v))
                         .is_some_and(|o| o < len)
@@ -130,7 +116,7 @@ fn new_header(data: &[u8], at: u64) -> Result<(ByteOrder, u32), CacheError> {
         f if f & FLAGS_ENDIAN_MASK == FLAGS_ENDIAN_BIG => ByteOrder::Big,
         f => return Err(CacheError::BadByteOrder { at, flags: f }),
     };
-    let nlibs = u32_at(data, nlibs_at, order).unwrap_or(u32::MAX);
+    let nlibs = order.u32_at(data, nlibs_at).unwrap_or(u32::MAX);
     if u64::from(nlibs) > room {
         return Err(too_many(data, "new-format", at, NEW_HEADER, NEW_ENTRY));
     }
@@ -205,7 +191,9 @@ impl LdCache {
             .map(|i| {
                 let at = OLD_HEADER.saturating_add(i.saturating_mul(OLD_ENTRY));
                 let field = |n: u64| {
-                    u32_at(&data, at.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+                    order
+                        .u32_at(&data, at.saturating_add(n.saturating_mul(4)))
+                        .unwrap_or(u32::MAX)
                 };
                 RawEntry {
                     flags: field(0),
@@ -243,17 +231,21 @@ impl LdCache {
                     .saturating_add(NEW_HEADER)
                     .saturating_add(i.saturating_mul(NEW_ENTRY));
                 let field = |n: u64| {
-                    u32_at(&data, e.saturating_add(n.saturating_mul(4)), order).unwrap_or(u32::MAX)
+                    order
+                        .u32_at(&data, e.saturating_add(n.saturating_mul(4)))
+                        .unwrap_or(u32::MAX)
                 };
                 RawEntry {
                     flags: field(0),
                     key: field(1),
                     value: field(2),
-                    hwcap: u64_at(&data, e.saturating_add(16), order).unwrap_or(0),
+                    hwcap: order.u64_at(&data, e.saturating_add(16)).unwrap_or(0),
                 }
             })
             .collect();
-        let ext_off = u32_at(&data, at.saturating_add(NEW_EXTENSION_AT), order).unwrap_or(0);
+        let ext_off = order
+            .u32_at(&data, at.saturating_add(NEW_EXTENSION_AT))
+            .unwrap_or(0);
         // Extension offsets are file offsets (`cache_extension_load` is
         // given the file base), even in a compat file.
         let ext = load_extensions(&data, ext_off, order);
