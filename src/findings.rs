@@ -1,5 +1,6 @@
 //! Findings shared by the steps of the pipeline: a file one of them could
-//! not use, and why. Its own module, below the scan and the Python
+//! not use, and why; an object with nothing to resolve; a load that works
+//! only by accident. Its own module, below the scan and the Python
 //! inventory that both report them.
 
 use std::fmt;
@@ -10,6 +11,16 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     pub path: String,
+    pub message: String,
+}
+
+/// Something that loads, but only by accident (of load order, of an
+/// inherited RPATH) or not as the user may think: reported, not a finding.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Warning {
+    /// The object whose DT_NEEDED is concerned.
+    pub object: String,
+    pub needed: String,
     pub message: String,
 }
 

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::elf::consts::{ET_DYN, ET_EXEC};
 use crate::elf::{ElfError, ElfFacts, SizedFile};
+use crate::findings::Warning;
 use crate::graph::CpuDependence;
-use crate::graph::{EntryError, LoadOrder, Session, Standalone, Warning};
+use crate::graph::{EntryError, LoadOrder, Session, Standalone};
 use crate::ldso::{Fatal, Step};
 use crate::objects::Facts;
 use crate::rootfs::FactsError;

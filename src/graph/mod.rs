@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::elf::ElfFacts;
+use crate::findings::Warning;
 use crate::ldso::abi::Abi;
 use crate::ldso::cpu::Cpu;
 use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Searched, Step};
@@ -28,7 +29,7 @@ mod order;
 mod standalone;
 pub mod variants;
 
-pub use order::{CpuDependence, CpuOutcome, Edge, EntryError, LoadOrder, LoadedObject, Warning};
+pub use order::{CpuDependence, CpuOutcome, Edge, EntryError, LoadOrder, LoadedObject};
 pub use standalone::Standalone;
 
 /// A run over one root: shared caches and one loader per ABI.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::elf::ElfFacts;
+use crate::findings::Warning;
 use crate::ldso::{Fatal, How, Step};
 
 /// Why an entry object cannot be loaded at all.
@@ -66,15 +67,6 @@ pub struct LoadedObject {
     /// Its ELF facts (none for a not-found object).
     #[serde(skip)]
     pub facts: Option<Arc<ElfFacts>>,
-}
-
-/// Something that works only by accident of load order.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Warning {
-    /// The object whose DT_NEEDED is concerned.
-    pub object: String,
-    pub needed: String,
-    pub message: String,
 }
 
 /// Everything glibc would load for one entry.
