@@ -20,7 +20,9 @@ mod traced;
 pub use crate::ldso::cache_write::CacheRecord;
 pub use check::targets_defining;
 pub use native::{DeclaredCheck, Unverified};
-pub use outcome::{Conflict, FinalMissing, Fix, PlanInput, PlanReport, Verdict, VersionProblem};
+pub use outcome::{
+    Conflict, FinalMissing, Fix, PlanInput, PlanReport, Refused, Verdict, VersionProblem,
+};
 pub use package_data::PackageData;
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
@@ -492,10 +494,16 @@ impl Planner<'_> {
         let mut refused = Vec::new();
         for run in orders {
             match &run.order {
-                Err(e) => refused.push((run.entry.clone(), e.to_string())),
+                Err(e) => refused.push(Refused {
+                    entry: run.entry.clone(),
+                    reason: e.to_string(),
+                }),
                 Ok(o) => {
                     if let Some(f) = &o.fatal {
-                        refused.push((run.entry.clone(), f.to_string()));
+                        refused.push(Refused {
+                            entry: run.entry.clone(),
+                            reason: f.to_string(),
+                        });
                     }
                 }
             }

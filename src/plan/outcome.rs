@@ -63,6 +63,21 @@ pub struct PlanInput<'a> {
     pub package_data: bool,
 }
 
+/// An entry the final image cannot load at all (no loader, a fatal defect
+/// of its load), and why. In JSON a pair `[entry, reason]`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(into = "(String, String)")]
+pub struct Refused {
+    pub entry: String,
+    pub reason: String,
+}
+
+impl From<Refused> for (String, String) {
+    fn from(r: Refused) -> (String, String) {
+        (r.entry, r.reason)
+    }
+}
+
 /// A DT_NEEDED the final image still cannot satisfy.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct FinalMissing {
@@ -118,7 +133,7 @@ pub struct PlanReport {
     pub versions: Vec<VersionProblem>,
     pub conflicts: Vec<Conflict>,
     /// Entries the final image cannot load at all (and why).
-    pub refused: Vec<(String, String)>,
+    pub refused: Vec<Refused>,
     /// Who installed each copied file in the builder (`src` -> owner),
     /// filled on request (`--owners`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
+use crate::elf::consts::{ET_DYN, ET_EXEC};
 use crate::elf::{self, ReadAt};
 use crate::findings::{Problem, strip_path};
 use crate::rootfs;
@@ -239,8 +240,10 @@ impl<'a> Discovery<'a> {
                     return None;
                 }
                 match elf::read_facts(&f) {
-                    // ET_EXEC or ET_DYN: a PIE interpreter is ET_DYN.
-                    Ok(facts) if facts.e_type == 2 || facts.e_type == 3 => Some(facts.needed),
+                    // A PIE interpreter is ET_DYN.
+                    Ok(facts) if facts.e_type == ET_EXEC || facts.e_type == ET_DYN => {
+                        Some(facts.needed)
+                    }
                     Ok(_) => None,
                     Err(e) => {
                         self.problem(path, format!("looks like an interpreter but: {e}"));

@@ -284,7 +284,7 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             key: format!("{}\0{}\0{}", v.version, v.from, p.copy.target),
         });
     }
-    for (entry, why) in &p.refused {
+    for crate::plan::Refused { entry, reason: why } in &p.refused {
         out.push(Annotation {
             level: Level::Error,
             check: "image-refused",

@@ -158,7 +158,7 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
         )?;
         steps(out, &m.searched, "   ")?;
     }
-    for (entry, why) in &p.refused {
+    for crate::plan::Refused { entry, reason: why } in &p.refused {
         out.span(Style::Error, "error:")?;
         writeln!(
             out,

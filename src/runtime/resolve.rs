@@ -160,7 +160,10 @@ impl<'s> Resolver<'s> {
         let objects = self.session.objects();
         match objects.resolve(Path::new(main)) {
             Ok(Some(f)) => match objects.facts(&f).as_ref() {
-                Ok(facts) => facts.machine == 62 && facts.class == crate::elf::Class::Elf64,
+                Ok(facts) => {
+                    facts.machine == crate::elf::consts::EM_X86_64
+                        && facts.class == crate::elf::Class::Elf64
+                }
                 Err(_) => true,
             },
             _ => true,

@@ -17,6 +17,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::elf::consts::ET_DYN;
+
 pub use tracer::{Ending, StartError};
 
 /// The `schema` of a trace file.
@@ -345,8 +347,8 @@ fn kind_of(host: &Path) -> Option<Kind> {
         .is_ok()
         && head[..4] == *b"\x7fELF"
         && match head[5] {
-            1 => u16::from_le_bytes([head[16], head[17]]) == 3,
-            2 => u16::from_be_bytes([head[16], head[17]]) == 3,
+            1 => u16::from_le_bytes([head[16], head[17]]) == ET_DYN,
+            2 => u16::from_be_bytes([head[16], head[17]]) == ET_DYN,
             _ => false,
         };
     Some(if is_dyn { Kind::Object } else { Kind::File })
