@@ -100,12 +100,18 @@ impl<'a> ModuleEval<'a> {
                 out.insert(arg.to_string(), self.eval(&k.value, frame));
             }
         }
-        for param in positional
-            .iter()
-            .chain(p.kwonlyargs.iter().collect::<Vec<_>>().iter())
-        {
+        self.bind_defaults(f, &mut out);
+        out
+    }
+
+    /// The parameters of `f` that `bound` lacks, bound to their default
+    /// (evaluated at module level: Python evaluates defaults when the
+    /// `def` runs) or, without one, to an unknown value.
+    pub(super) fn bind_defaults(&self, f: FuncRef<'a>, bound: &mut HashMap<String, Vec<Val<'a>>>) {
+        let p = &f.def.parameters;
+        for param in p.posonlyargs.iter().chain(&p.args).chain(&p.kwonlyargs) {
             let n = param.parameter.name.to_string();
-            if let std::collections::hash_map::Entry::Vacant(e) = out.entry(n) {
+            if let std::collections::hash_map::Entry::Vacant(e) = bound.entry(n) {
                 e.insert(
                     param
                         .default
@@ -115,7 +121,6 @@ impl<'a> ModuleEval<'a> {
                 );
             }
         }
-        out
     }
 
     /// What calling `f` with `call`'s arguments returns.

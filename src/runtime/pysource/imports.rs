@@ -126,18 +126,7 @@ impl<'a> ModuleEval<'a> {
                             a.iter().cloned().map(PlainVal::into_val).collect(),
                         );
                     }
-                    for param in p.posonlyargs.iter().chain(&p.args).chain(&p.kwonlyargs) {
-                        let n = param.parameter.name.to_string();
-                        if let std::collections::hash_map::Entry::Vacant(e) = bound.entry(n) {
-                            e.insert(
-                                param
-                                    .default
-                                    .as_deref()
-                                    .map(|d| self.eval(d, &Frame::module()))
-                                    .unwrap_or_else(|| vec![Val::Unknown]),
-                            );
-                        }
-                    }
+                    self.bind_defaults(f, &mut bound);
                     let inner = Frame {
                         func: Some(f),
                         args: Some(Rc::new(bound)),
