@@ -1,10 +1,12 @@
 //! ldslim: which shared libraries a program needs in a distroless image,
 //! resolved exactly as glibc's loader would inside a foreign root.
 //!
-//! The pipeline, one module per step: [`root`] (paths confined to a root)
-//! → [`elf`] (facts of one file) → [`ldso`] (glibc's search rules) →
+//! The pipeline, one module per step: [`rootfs`] (paths confined to a
+//! root) → [`elf`] (facts of one file) → [`ldso`] (glibc's search rules) →
 //! [`graph`] (load order and reasons) → [`scan`] (every object of a tree)
-//! → [`render`] (text, JSON, CI formats, `ldd` lines).
+//! → [`plan`] (the final image) → [`render`] (text, JSON, CI formats, `ldd`
+//! lines); [`pipeline`] runs the main job as one call. The layers and what
+//! each module owns: docs/how-it-works.md, "Map of the code".
 
 pub mod cli;
 pub mod copyset;

@@ -3,10 +3,10 @@
 //!
 //! - [`list`]: builder paths for `tar -C BUILDER -cf layer.tar -T LIST`.
 //! - [`dockerfile`]: `COPY --from=STAGE` and `ENV` lines.
-//! - [`tar`]: a reproducible layer tarball, links kept as links.
+//! - [`tar()`]: a reproducible layer tarball, links kept as links.
 //! - [`copy`]: the files materialised into a directory seen as a root.
 //!
-//! Every emitter first checks the plan's paths ([`check`]): a `..` or a
+//! Every emitter first checks the plan's paths (`check.rs`): a `..` or a
 //! relative path in a plan would let a tarball or a copy write outside the
 //! image, so such a plan is refused before anything is written.
 

@@ -24,7 +24,7 @@ use super::{EmitError, check};
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::rootfs::Root;
 
-/// What [`tar`] wrote.
+/// What [`tar()`] wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TarSummary {
     pub directories: usize,
@@ -65,7 +65,7 @@ fn parse_epoch(value: Option<OsString>) -> Result<u64, EmitError> {
     })
 }
 
-/// [`tar`] with an explicit mtime for every entry.
+/// [`tar()`] with an explicit mtime for every entry.
 pub fn tar_with_mtime(
     path: &Path,
     plan: &CopyPlan,

@@ -85,7 +85,8 @@ pub struct LoadOrder {
     #[serde(skip)]
     pub cpu_sensitive: bool,
     /// DT_NEEDED edges that other kinds of CPU resolve differently (filled
-    /// by [`Session::load`] when the load is CPU-sensitive).
+    /// by [`Session::load`](super::Session::load) when the load is
+    /// CPU-sensitive).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cpu_dependent: Vec<CpuDependence>,
 }

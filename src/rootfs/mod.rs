@@ -4,7 +4,8 @@
 //! loader rules only ever `lstat` paths, read ELF facts and read a few small
 //! files, so that is all a tree has to offer. Path resolution (symlinks
 //! followed inside the tree, physical `..`, loop detection) is written once,
-//! in [`resolve`](mod@resolve), for every kind of tree.
+//! in `rootfs/resolve.rs` ([`resolve`], [`symlink_chain`]), for every
+//! kind of tree.
 //!
 //! Everything above this layer speaks in its types: a [`Resolved`] path
 //! inside the root, its [`FileId`] and [`Kind`], and the errors of reading

@@ -4,7 +4,7 @@
 //! they list and the programs they execute — as paths inside the root, in
 //! a versioned JSON file that `scan --trace` merges into the plan.
 //!
-//! The mechanism and its limits: [`tracer`] and docs/trace.md.
+//! The mechanism and its limits: `trace/tracer.rs` and docs/trace.md.
 
 mod filter;
 mod tracer;
