@@ -235,6 +235,12 @@ pub fn scan_with(
             .extend(venvs_leaving_the_scope(root, &starts));
         report.warnings.sort();
     }
+    if let Some(inv) = &python {
+        report
+            .mismatched
+            .extend(crate::python::abi::foreign_extensions(inv, &report.entries));
+        report.mismatched.sort();
+    }
     report.python = python;
     report.runtime = if runtime {
         runtime_loads(session, &mut report)

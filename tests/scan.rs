@@ -2,6 +2,7 @@
 //! that are not what their names say.
 
 mod common;
+mod pyworld;
 use common::World;
 
 #[test]
@@ -269,4 +270,75 @@ fn objects_for_another_system_are_findings_that_say_which() {
         text.contains("mismatch: /opt/app/musl-tool: built for musl libc"),
         "{text}"
     );
+}
+
+/// An extension module built for CPython 3.12 in the site directory of a
+/// 3.11 is never imported by it (its file name has no 3.11 suffix), though
+/// it loads: a mismatch with the fix, in a site directory as in a
+/// directory a `.pth` file adds. Modules tagged for 3.11, `abi3` and
+/// untagged ones are fine.
+#[test]
+fn extension_module_for_another_python_is_a_mismatch() {
+    let w = pyworld::clean_python_world();
+    let site = "/usr/local/lib/python3.11/dist-packages/fast";
+    w.lib(
+        &format!("{site}/_speed.cpython-312-x86_64-linux-gnu.so"),
+        "_speed.so",
+        &[],
+        &[],
+    );
+    w.lib(
+        &format!("{site}/_ok.cpython-311-x86_64-linux-gnu.so"),
+        "_ok.so",
+        &[],
+        &[],
+    );
+    w.lib(&format!("{site}/_stable.abi3.so"), "_stable.so", &[], &[]);
+    w.lib(&format!("{site}/_plain.so"), "_plain.so", &[], &[]);
+    // In the directory a user site's .pth file adds: on the import path too.
+    w.lib(
+        "/opt/extra/_pth.cpython-312-x86_64-linux-gnu.so",
+        "_pth.so",
+        &[],
+        &[],
+    );
+    let o = w.ldslim("scan", &["--target", "none", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let mismatched = v["mismatched"].as_array().unwrap();
+    assert_eq!(mismatched.len(), 2, "{v:#}");
+    assert_eq!(
+        mismatched[0]["path"],
+        "/opt/extra/_pth.cpython-312-x86_64-linux-gnu.so"
+    );
+    let mismatched = &mismatched[1..];
+    assert_eq!(
+        mismatched[0]["path"],
+        format!("{site}/_speed.cpython-312-x86_64-linux-gnu.so")
+    );
+    let message = mismatched[0]["message"].as_str().unwrap();
+    assert!(message.contains("CPython 3.12"), "{message}");
+    assert!(message.contains("3.11 (/usr/bin/python3.11)"), "{message}");
+    assert!(
+        message.contains("pip install --python-version 3.11"),
+        "{message}"
+    );
+    assert_eq!(o.status.code(), Some(1), "{v:#}");
+
+    let o = w.ldslim("scan", &["--target", "none"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!(
+            "mismatch: {site}/_speed.cpython-312-x86_64-linux-gnu.so: an extension module for CPython 3.12"
+        )),
+        "{text}"
+    );
+
+    // Without them, the same world is clean.
+    std::fs::remove_file(w.host(&format!("{site}/_speed.cpython-312-x86_64-linux-gnu.so")))
+        .unwrap();
+    std::fs::remove_file(w.host("/opt/extra/_pth.cpython-312-x86_64-linux-gnu.so")).unwrap();
+    let o = w.ldslim("scan", &["--target", "none", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["mismatched"], serde_json::json!([]), "{v:#}");
+    assert_eq!(o.status.code(), Some(0), "{v:#}");
 }

@@ -15,6 +15,7 @@
 //! rules); [`module::module_of`] tells which Python module an extension
 //! file is.
 
+pub mod abi;
 mod discovery;
 pub mod module;
 mod mountinfo;
