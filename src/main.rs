@@ -453,12 +453,12 @@ fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
         &args.lib,
     );
     ui.stage("why", format_args!("{} chains", answer.chains.len()));
-    let target = args.target.choice();
-    let target_has = pipeline::target_lookup(&session, &report, &target)?;
+    let target = pipeline::open_for_scope(&session, &report, &args.target.choice())?;
+    let target_has = pipeline::target_lookup(&session, &report, target.as_ref());
     let plan = pipeline::plan_for(
         &session,
         &report,
-        &target,
+        target,
         &args.loader.options(),
         &Choices::default(),
     )?;
@@ -514,11 +514,12 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
         ),
     );
     let (session, report) = scan_quietly(&args.builder.root, &args.loader, &[], ui)?;
-    let target = args.target.choice();
+    let target = pipeline::open_for_scope(&session, &report, &args.target.choice())?;
+    let target_has = pipeline::target_lookup(&session, &report, target.as_ref());
     let plan = pipeline::plan_for(
         &session,
         &report,
-        &target,
+        target,
         &args.loader.options(),
         &Choices::default(),
     )?;
@@ -526,7 +527,6 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
         .host_root()
         .ok_or(Failure::Usage("the builder must be a directory"))?;
     let owners = ldslim::owners::Owners::load(builder, &pipeline::site_dirs(&report));
-    let target_has = pipeline::target_lookup(&session, &report, &target)?;
     let cx = ldslim::diagnose::Context {
         session: &session,
         entries: &report.entries,

@@ -143,7 +143,8 @@ pub fn run(req: &ScanRequest, observer: &dyn Observer) -> Result<ScanOutcome, Er
             unused_allow: Vec::new(),
         });
     }
-    let mut plan = plan_for(&session, &report, &req.target, &req.loader, &req.choices)?;
+    let target = open_for_scope(&session, &report, &req.target)?;
+    let mut plan = plan_for(&session, &report, target, &req.loader, &req.choices)?;
     unused_allow.retain(|name| !plan.as_ref().is_some_and(|p| p.uses_allow(name)));
     observer.planned(plan.as_ref(), &unused_allow);
     if let (true, Some(p), Some(builder)) = (req.owners, plan.as_mut(), session.host_root()) {
@@ -176,17 +177,28 @@ pub fn scan_scope(
     Ok((session, report))
 }
 
+/// The target `choice` names, opened for `report`'s scope (refused when
+/// its architecture is not the scope's); `None` for `--target none`.
+/// Opened once and handed to [`plan_for`] and [`target_lookup`].
+pub fn open_for_scope(
+    session: &Session,
+    report: &ScanReport,
+    choice: &TargetChoice,
+) -> Result<Option<OpenTarget>, Error> {
+    let arch = scope_arch(session, report);
+    open_target(choice, session, arch.as_ref())
+}
+
 /// The plan of `report`'s scope against `target` (`None` for `--target
-/// none`).
+/// none`: no plan).
 pub fn plan_for(
     session: &Session,
     report: &ScanReport,
-    target: &TargetChoice,
+    target: Option<OpenTarget>,
     loader: &Options,
     choices: &Choices,
 ) -> Result<Option<PlanReport>, Error> {
-    let arch = scope_arch(session, report);
-    let Some((name, tree)) = open_target(target, session, arch.as_ref())? else {
+    let Some((name, tree)) = target else {
         return Ok(None);
     };
     let traces = choices
@@ -232,12 +244,12 @@ pub type TargetHas = Box<dyn Fn(&str) -> Option<String>>;
 pub fn target_lookup(
     session: &Session,
     report: &ScanReport,
-    target: &TargetChoice,
-) -> Result<TargetHas, Error> {
-    let arch = scope_arch(session, report);
-    let Some((_, tree)) = open_target(target, session, arch.as_ref())? else {
-        return Ok(Box::new(|_: &str| None));
+    target: Option<&OpenTarget>,
+) -> TargetHas {
+    let Some((_, tree)) = target else {
+        return Box::new(|_: &str| None);
     };
+    let tree = tree.clone();
     // The loader the image's programs use: the interpreter's.
     let interp = report
         .runtime
@@ -250,9 +262,7 @@ pub fn target_lookup(
             objects.facts(&f).as_ref().as_ref().ok()?.interp.clone()
         })
         .unwrap_or_else(|| crate::ldso::abi::ABIS[0].interp.to_string());
-    Ok(Box::new(move |lib: &str| {
-        crate::why::in_tree(tree.clone(), &interp, lib)
-    }))
+    Box::new(move |lib: &str| crate::why::in_tree(tree.clone(), &interp, lib))
 }
 
 /// The site directories the Python scope found (where wheels' RECORDs are).

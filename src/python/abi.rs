@@ -31,6 +31,21 @@ pub fn tagged_version(file_name: &str) -> Option<String> {
 /// and the fix. A module no installation sees (outside every standard
 /// library and site directory) is not judged.
 pub fn foreign_extensions(inv: &Inventory, objects: &[String]) -> Vec<Problem> {
+    // Each installation's import directories, `/`-terminated, built once.
+    let import_dirs: Vec<(Vec<String>, &str, &str)> = inv
+        .installations
+        .iter()
+        .map(|i| {
+            let dirs = i
+                .stdlib
+                .iter()
+                .chain(&i.lib_dynload)
+                .chain(i.site_dirs.iter().map(|d| &d.path))
+                .map(|dir| format!("{dir}/"))
+                .collect();
+            (dirs, i.interpreter.as_str(), i.version.as_str())
+        })
+        .collect();
     let mut out = Vec::new();
     for path in objects {
         let Some(name) = path.rsplit('/').next() else {
@@ -39,17 +54,10 @@ pub fn foreign_extensions(inv: &Inventory, objects: &[String]) -> Vec<Problem> {
         let Some(version) = tagged_version(name) else {
             continue;
         };
-        let seen_by: Vec<(&str, &str)> = inv
-            .installations
+        let seen_by: Vec<(&str, &str)> = import_dirs
             .iter()
-            .filter(|i| {
-                i.stdlib
-                    .iter()
-                    .chain(&i.lib_dynload)
-                    .chain(i.site_dirs.iter().map(|d| &d.path))
-                    .any(|dir| path.starts_with(&format!("{dir}/")))
-            })
-            .map(|i| (i.interpreter.as_str(), i.version.as_str()))
+            .filter(|(dirs, _, _)| dirs.iter().any(|dir| path.starts_with(dir.as_str())))
+            .map(|(_, interp, version)| (*interp, *version))
             .collect();
         if seen_by.is_empty() || seen_by.iter().any(|(_, v)| *v == version || v.is_empty()) {
             continue;
