@@ -211,7 +211,18 @@ install_site() {
             || die "pip install into /$dir failed"
     fi
     # pip --target puts console scripts in DIR/bin with the host
-    # interpreter's path in their shebang: useless in any image.
+    # interpreter's path in their shebang: useless in any image. In the
+    # venv they go where pip run by the venv's own python puts them, with
+    # the shebang it writes (the venv's bin/python): console-script apps.
+    if [[ $site == venv && -d "$TMP/$dir/bin" ]]; then
+        local script first
+        for script in "$TMP/$dir"/bin/*; do
+            IFS= read -r first <"$script" || true
+            [[ $first == '#!'*python* ]] || continue
+            { printf '#!/%s/bin/python\n' "$VENV"; tail -n +2 "$script"; } >"$TMP/$VENV/bin/${script##*/}"
+            chmod 0755 "$TMP/$VENV/bin/${script##*/}"
+        done
+    fi
     rm -rf "${TMP:?}/$dir/bin"
     # Exactly the pinned distributions, no more (an unpinned new dependency
     # would make the root drift), no fewer.

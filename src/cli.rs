@@ -436,6 +436,13 @@ pub struct ScanArgs {
     /// not at all (a temporary file beside it, renamed when complete).
     #[arg(long, value_name = "KIND[=PATH]", value_parser = parse_emit)]
     pub emit: Vec<Emit>,
+    /// What the emitters write: `full`, every file the image needs beyond
+    /// its base (the scope's Python files — interpreters and their links,
+    /// standard library, site directories, venvs — and the libraries), for
+    /// one `COPY --from=builder /ldslim-out/ /`; `libs`, only the libraries
+    /// (the Python files copied by hand).
+    #[arg(long, value_enum, default_value = "full")]
+    pub layer: LayerArg,
     /// Name the Debian package or wheel that owns each file to copy (from
     /// the builder's dpkg database and the wheels' RECORD files).
     #[arg(long)]
@@ -491,6 +498,21 @@ impl From<FixArg> for crate::plan::Fix {
         match f {
             FixArg::Relocate => crate::plan::Fix::Relocate,
             FixArg::Env => crate::plan::Fix::Env,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LayerArg {
+    Full,
+    Libs,
+}
+
+impl From<LayerArg> for crate::plan::Layer {
+    fn from(l: LayerArg) -> crate::plan::Layer {
+        match l {
+            LayerArg::Full => crate::plan::Layer::Full,
+            LayerArg::Libs => crate::plan::Layer::Libs,
         }
     }
 }

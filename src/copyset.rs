@@ -82,4 +82,9 @@ pub struct CopyPlan {
     /// Environment variables the final image must set (e.g.
     /// `LD_LIBRARY_PATH`), sorted by name.
     pub env: Vec<(String, String)>,
+    /// Directories copied whole: every file and symlink below them is an
+    /// item, and nothing else is there, so one `COPY` of the directory
+    /// (which keeps the links inside it) adds them all (sorted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trees: Vec<String>,
 }

@@ -365,6 +365,7 @@ fn copy_lines(plan: &PlanReport, items: Vec<crate::copyset::CopyItem>) -> Vec<St
         target: plan.copy.target.clone(),
         items,
         env: plan.copy.env.clone(),
+        trees: Vec::new(),
     };
     let mut text = Vec::new();
     if emit::dockerfile(&mut text, &sub, "builder").is_err() {

@@ -357,6 +357,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             include: args.include.clone(),
             traces: args.trace.clone(),
             package_data: !args.no_package_data,
+            layer: args.layer.into(),
         },
         owners: args.owners,
         // A report for people stops at "no Python"; JSON, CI formats and
@@ -381,7 +382,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
                 }
                 if let Some(p) = plan {
                     render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
-                    render::plan_text::dockerfile(&mut out, &p.copy)?;
+                    render::plan_text::dockerfile(&mut out, &p.emitted())?;
                 }
                 render::text::scan_text(&mut out, report)?
             }
@@ -578,6 +579,8 @@ fn emit_one(
     let builder = session
         .host_root()
         .ok_or(Failure::Usage("--emit needs the builder as a directory"))?;
+    let copy = plan.emitted();
+    let copy = copy.as_ref();
     let mut write_to = |path: &Option<std::path::PathBuf>,
                         body: &dyn Fn(&mut dyn Write) -> io::Result<()>|
      -> Result<(), Failure> {
@@ -590,7 +593,7 @@ fn emit_one(
     };
     match e {
         Emit::List(p) => write_to(p, &|out| {
-            let left_out = emit::list(out, &plan.copy)?;
+            let left_out = emit::list(out, copy)?;
             for item in left_out {
                 if matches!(item.kind, plan::CopyKind::Generated { .. }) {
                     eprintln!(
@@ -607,17 +610,17 @@ fn emit_one(
             Ok(())
         }),
         Emit::Dockerfile(p) => write_to(p, &|out| {
-            for item in emit::not_in_builder(&plan.copy) {
+            for item in emit::not_in_builder(copy) {
                 eprintln!(
                     "ldslim: {} is written by ldslim, not copied from the builder: a COPY line cannot add it; use --emit copy=DIR (docs/dockerfile.md) or --emit tar=FILE",
                     item.dest
                 );
             }
-            emit::dockerfile(out, &plan.copy, "builder")
+            emit::dockerfile(out, copy, "builder")
         }),
         Emit::Json(p) => write_to(p, &|out| render::json::scan_json(out, report, Some(plan))),
         Emit::Tar(p) => {
-            let s = emit::tar(p, &plan.copy, builder)?;
+            let s = emit::tar(p, copy, builder)?;
             ui.info(format_args!(
                 "wrote {}: {} files, {} symlinks, {} directories, {} bytes",
                 p.display(),
@@ -637,7 +640,7 @@ fn emit_one(
                     source,
                 })?;
             }
-            let s = emit::copy(dir, &plan.copy, builder, false)?;
+            let s = emit::copy(dir, copy, builder, false)?;
             ui.info(format_args!(
                 "copied into {}: {} files, {} symlinks added ({} bytes), {} already there",
                 dir.display(),

@@ -291,6 +291,45 @@ impl Owners {
     }
 }
 
+/// What the wheels of `site_dir` installed outside it — console scripts in
+/// `PREFIX/bin`, data files under `PREFIX/share` — as their `RECORD`s list
+/// them (normalised, sorted), keeping only paths below `prefix`: a `RECORD`
+/// is the root's text, and a line naming `../../../../etc/passwd` must not
+/// put the builder's `/etc` into an image.
+pub fn installed_outside(root: &Root, site_dir: &str, prefix: &str) -> Vec<String> {
+    let Ok(Some(site)) = root.resolve(Path::new(site_dir)) else {
+        return Vec::new();
+    };
+    if site.kind != Kind::Directory {
+        return Vec::new();
+    }
+    let site_path = site.path.to_string_lossy().into_owned();
+    let mut out = BTreeSet::new();
+    for name in list_dir(root, &site_path) {
+        if !name.ends_with(".dist-info") {
+            continue;
+        }
+        let dist = format!("{}/{name}", site_path.trim_end_matches('/'));
+        let Some(record) = read(root, &format!("{dist}/RECORD")) else {
+            continue;
+        };
+        for line in record.lines() {
+            let Some(rel) = csv_first_field(line) else {
+                continue;
+            };
+            let path = normalize(&if rel.starts_with('/') {
+                rel
+            } else {
+                format!("{site_path}/{rel}")
+            });
+            if !Path::new(&path).starts_with(&site_path) && Path::new(&path).starts_with(prefix) {
+                out.insert(path);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The root's top-level symlinks to directories inside it, e.g. ("/lib",
 /// "/usr/lib") in a usr-merged root.
 fn top_level_aliases(root: &Root) -> Vec<(String, String)> {

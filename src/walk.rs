@@ -69,6 +69,29 @@ impl Entry<'_> {
         )
         .map(File::from)
     }
+
+    /// `fstatat` of the entry itself (a symlink is not followed): its
+    /// permission bits and size, without opening it.
+    pub fn lstat(&self) -> io::Result<libc::stat> {
+        lstat(self.dir_fd, self.name)
+    }
+
+    /// The text of the entry when it is a symlink (`readlinkat`).
+    pub fn read_link(&self) -> io::Result<PathBuf> {
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: `name` is NUL-terminated; `buf` is valid for its length.
+        let n = unsafe {
+            libc::readlinkat(
+                self.dir_fd.as_raw_fd(),
+                self.name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        buf.truncate(n);
+        Ok(PathBuf::from(OsStr::from_bytes(&buf)))
+    }
 }
 
 /// What the walk asks of its caller.
@@ -422,6 +445,20 @@ fn lstat_kind(dir: BorrowedFd<'_>, name: &CStr) -> u8 {
 }
 
 fn lstat_type(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<u8> {
+    let st = lstat(dir, name)?;
+    Ok(match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => libc::DT_REG,
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        _ => libc::DT_UNKNOWN,
+    })
+}
+
+fn lstat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
     // SAFETY: an all-zero `stat` is a valid value for the kernel to fill.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `name` is NUL-terminated and `st` is a valid out pointer.
@@ -436,16 +473,7 @@ fn lstat_type(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<u8> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG => libc::DT_REG,
-        libc::S_IFDIR => libc::DT_DIR,
-        libc::S_IFLNK => libc::DT_LNK,
-        libc::S_IFIFO => libc::DT_FIFO,
-        libc::S_IFSOCK => libc::DT_SOCK,
-        libc::S_IFCHR => libc::DT_CHR,
-        libc::S_IFBLK => libc::DT_BLK,
-        _ => libc::DT_UNKNOWN,
-    })
+    Ok(st)
 }
 
 /// The type of `rel` (relative to the root's descriptor, no symlink

@@ -151,6 +151,9 @@ enum Mode {
 struct Spec {
     name: &'static str,
     script: &'static str,
+    /// The same app started by a console script of its packages instead
+    /// of `python SCRIPT` (program and arguments; a server's port last).
+    console: Option<&'static [&'static str]>,
     mode: Mode,
     env: &'static [(&'static str, &'static str)],
     check: fn(&str) -> Result<(), String>,
@@ -169,6 +172,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "hello",
         script: "/app/hello/main.py",
+        console: None,
         mode: Mode::Once,
         env: &[],
         check: |out| expect_lines(out, &["Hello, world! (Python 3.11, uid 65532)"]),
@@ -176,6 +180,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "flask",
         script: "/app/flask/run.py",
+        console: None,
         mode: Mode::Serve,
         env: &[],
         check: |body| {
@@ -190,6 +195,23 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "fastapi",
         script: "/app/fastapi/run.py",
+        // What run.py asks of uvicorn, by uvicorn's own command (the script
+        // pip writes into the venv's bin/, `#!/app/.venv/bin/python`).
+        console: Some(&[
+            "/app/.venv/bin/uvicorn",
+            "--app-dir",
+            "/app/fastapi",
+            "--host",
+            "127.0.0.1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--ws",
+            "websockets-sansio",
+            "main:app",
+            "--port",
+        ]),
         mode: Mode::Serve,
         env: &[],
         check: |body| {
@@ -204,6 +226,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "pandas",
         script: "/app/pandas/main.py",
+        console: None,
         mode: Mode::Once,
         env: &[],
         check: |out| {
@@ -216,6 +239,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "pubsub",
         script: "/app/pubsub/main.py",
+        console: None,
         mode: Mode::Once,
         env: &[("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085")],
         check: |out| {
@@ -233,6 +257,7 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "kubernetes",
         script: "/app/kubernetes/main.py",
+        console: None,
         mode: Mode::Once,
         env: &[],
         check: |out| {
@@ -654,17 +679,26 @@ fn http_get(port: u16) -> Result<(u16, String), String> {
 
 /// Run `spec` inside `root` as nonroot, and check its output.
 fn run_app(root: &Path, spec: &Spec, site: Site) -> Outcome {
+    run_as(root, spec, site, false)
+}
+
+/// Run the app by `python SCRIPT`, or by its console script.
+fn run_as(root: &Path, spec: &Spec, site: Site, console: bool) -> Outcome {
+    let launch: Vec<String> = match (console, spec.console) {
+        (true, Some(argv)) => argv.iter().map(|a| a.to_string()).collect(),
+        _ => vec![site.python().to_string(), spec.script.to_string()],
+    };
     let mut env: Vec<(&str, &str)> = BASE_ENV.to_vec();
     env.push(("HOME", site.home()));
     env.extend(spec.env.iter().copied());
     let t0 = Instant::now();
     let mut out = match spec.mode {
-        Mode::Once => run_once(root, spec, site, &env),
+        Mode::Once => run_once(root, spec, &launch, &env),
         Mode::Serve => {
             // A port found free can be taken before the server binds it.
             let mut attempt = 0;
             loop {
-                let o = serve_once(root, spec, site, &env);
+                let o = serve_once(root, spec, &launch, &env);
                 attempt += 1;
                 if o.ok || attempt == 3 || !o.stderr.contains("Address already in use") {
                     break o;
@@ -682,8 +716,8 @@ fn run_app(root: &Path, spec: &Spec, site: Site) -> Outcome {
     out
 }
 
-fn run_once(root: &Path, spec: &Spec, site: Site, env: &[(&str, &str)]) -> Outcome {
-    let mut g = Group::spawn(root, site.python(), &[spec.script.to_string()], env);
+fn run_once(root: &Path, spec: &Spec, launch: &[String], env: &[(&str, &str)]) -> Outcome {
+    let mut g = Group::spawn(root, &launch[0], &launch[1..], env);
     let status = g.wait_for(RUN_TIMEOUT);
     if status.is_none() {
         g.stop();
@@ -725,10 +759,11 @@ fn run_once(root: &Path, spec: &Spec, site: Site, env: &[(&str, &str)]) -> Outco
     }
 }
 
-fn serve_once(root: &Path, spec: &Spec, site: Site, env: &[(&str, &str)]) -> Outcome {
+fn serve_once(root: &Path, spec: &Spec, launch: &[String], env: &[(&str, &str)]) -> Outcome {
     let port = free_port();
-    let args = [spec.script.to_string(), port.to_string()];
-    let mut g = Group::spawn(root, site.python(), &args, env);
+    let mut args = launch[1..].to_vec();
+    args.push(port.to_string());
+    let mut g = Group::spawn(root, &launch[0], &args, env);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let start = Instant::now();
     let mut early_exit = None;
@@ -1079,6 +1114,9 @@ fn run_app_test(app: &str) {
     args.extend([
         "--target".into(),
         roots.target.display().to_string(),
+        // The Python files are in FINAL already (copied by hand above):
+        // ldslim adds the libraries.
+        "--layer=libs".into(),
         format!("--emit=copy={}", fin.display()),
         format!("--emit=json={}", plan_path.display()),
     ]);
@@ -1292,6 +1330,11 @@ fn run_app_test(app: &str) {
     report["links"] = json!({"needed": soname_links, "problems": problems});
     failures.extend(problems);
 
+    // 6. The whole layer: the base plus only what `ldslim scan BUILDER
+    // --emit copy=OUT` (default scope, default `--layer full`) writes, as a
+    // Dockerfile's `COPY --from=builder /ldslim-out/ /` would lay it.
+    report["full_layer"] = full_layer(app, spec, site, &roots, &accepted, &mut failures);
+
     // 5. The failure messages, explained.
     if !neg.ok {
         let so = missing_soname(&negative).unwrap_or_default();
@@ -1319,6 +1362,109 @@ fn run_app_test(app: &str) {
     }
 
     finish(app, report, &failures, &fin_run, t_all);
+}
+
+/// Step 6: the app (and its console script, if it has one) in the base
+/// plus the full layer and nothing else.
+fn full_layer(
+    app: &str,
+    spec: &Spec,
+    site: Site,
+    roots: &Roots,
+    accepted: &BTreeSet<String>,
+    failures: &mut Vec<String>,
+) -> Value {
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("ldslim-apps-{app}-full-"))
+        .tempdir()
+        .unwrap();
+    let out = tmp.path().join("ldslim-out");
+    let plan_path = tmp.path().join("plan.json");
+    let mut args: Vec<String> = vec![
+        "scan".into(),
+        roots.builder.display().to_string(),
+        "--target".into(),
+        roots.target.display().to_string(),
+        format!("--emit=copy={}", out.display()),
+        format!("--emit=json={}", plan_path.display()),
+    ];
+    for a in accepted {
+        args.extend(["--allow-runtime".into(), a.clone()]);
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let t = Instant::now();
+    let o = ldslim(&argv, None);
+    let secs = t.elapsed().as_secs_f64();
+    let v: Value = fs::read(&plan_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let verdict = v["plan"]["verdict"].clone();
+    let mut result = json!({
+        "command": format!("ldslim {}", args.join(" ")),
+        "exit": o.code,
+        "secs": secs,
+        "verdict": verdict,
+        "python_files": v["plan"]["layer"]["files"],
+        "python_bytes": v["plan"]["layer"]["bytes"],
+    });
+    // The whole builder's scope: other apps' run-time loads may be left
+    // unverified (exit 1); nothing may fail.
+    if o.code != Some(0) && !(o.code == Some(1) && verdict != json!("fails")) {
+        failures.push(format!(
+            "full layer: `ldslim {}` exited {:?}:\n{}",
+            args.join(" "),
+            o.code,
+            o.stderr
+        ));
+        return result;
+    }
+    // Nothing of the base is replaced: every file and link of the layer is
+    // new to it.
+    let layer = rel_set(&out);
+    let replaced: Vec<&String> = layer
+        .iter()
+        .filter(|p| {
+            let at = inside(&roots.target, p);
+            at.symlink_metadata()
+                .is_ok_and(|m| !m.is_dir() || inside(&out, p).is_symlink())
+        })
+        .collect();
+    if !replaced.is_empty() {
+        failures.push(format!(
+            "full layer: {} paths of the base would be replaced: {:?}",
+            replaced.len(),
+            &replaced[..replaced.len().min(10)]
+        ));
+    }
+    let fin = tmp.path().join("final");
+    common::cp_a(&roots.target, &fin);
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", out.display()))
+        .arg(&fin)
+        .status()
+        .expect("cp runs");
+    assert!(st.success(), "cp -a {}/. {}", out.display(), fin.display());
+    // The application's own code, as a Dockerfile's `COPY main.py /app/`.
+    let code = format!("/app/{app}");
+    common::cp_a(&inside(&roots.builder, &code), &inside(&fin, &code));
+    let _dev = DevMount::new(&fin);
+    let mut runs = vec![("python", run_as(&fin, spec, site, false))];
+    if spec.console.is_some() {
+        runs.push(("console script", run_as(&fin, spec, site, true)));
+    }
+    for (how, r) in &runs {
+        eprintln!("[apps] {app}: full layer, by {how}: {}", r.detail);
+        result[*how] = json!({"ok": r.ok, "detail": r.detail});
+        if !r.ok {
+            failures.push(format!(
+                "the app fails (started by {how}) in the base plus the full layer: {}\nstdout:\n{}\nstderr:\n{}",
+                r.detail, r.stdout, r.stderr
+            ));
+        }
+    }
+    result
 }
 
 /// Record the result, rewrite the report, and fail with every failure.

@@ -125,6 +125,7 @@ fn builder() -> Builder {
         target: "distroless/cc-debian12".into(),
         items,
         env: vec![("LD_LIBRARY_PATH".into(), "/opt/venv/lib".into())],
+        trees: vec![],
     };
     let root = Root::new(dir.path()).unwrap();
     Builder { dir, root, plan }

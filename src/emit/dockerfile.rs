@@ -96,16 +96,25 @@ fn render_copies(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
             problem: "a stage name must be one plain word",
         });
     }
+    // A directory copied whole is one `COPY`, which keeps the links inside
+    // it; its items are not written again.
+    let in_tree = |dest: &str| {
+        plan.trees.iter().any(|t| {
+            dest.strip_prefix(t.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        })
+    };
+    let outside: Vec<&CopyItem> = plan.items.iter().filter(|i| !in_tree(&i.dest)).collect();
     let mut by_src: HashMap<&str, &CopyItem> = HashMap::new();
-    for item in &plan.items {
+    for item in outside.iter().copied() {
         by_src.entry(item.src.as_str()).or_insert(item);
     }
 
     // What each item's bytes are copied from, and which items are reached
     // through a link of the plan (and so may be needed only as its target).
-    let mut content: Vec<&str> = Vec::with_capacity(plan.items.len());
+    let mut content: Vec<&str> = Vec::with_capacity(outside.len());
     let mut behind_link: HashSet<&str> = HashSet::new();
-    for item in &plan.items {
+    for item in outside.iter().copied() {
         match follow(item, &by_src) {
             Some((file, passed)) => {
                 behind_link.extend(passed);
@@ -117,7 +126,7 @@ fn render_copies(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
 
     let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut renames: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for (item, from) in plan.items.iter().zip(content) {
+    for (item, from) in outside.iter().copied().zip(content) {
         if behind_link.contains(item.src.as_str()) && !named(item) {
             continue;
         }
@@ -146,6 +155,9 @@ fn render_copies(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
              they point to, under the link's name; --emit tar= keeps links exactly \
              (ADD of a local tar keeps symlinks).\n",
         );
+    }
+    for tree in &plan.trees {
+        copy_line(&mut text, stage, &[tree, tree])?;
     }
     for (dir, srcs) in &groups {
         let dest = if dir.ends_with('/') {
@@ -220,7 +232,10 @@ fn link_target(src: &str, target: &str) -> Option<String> {
 /// Whether an item is looked up by its own name: its `needed_as` is its
 /// file name (or, for a DT_NEEDED with a slash, anything: kept to be safe).
 fn named(item: &CopyItem) -> bool {
-    item.needed_as.contains('/') || check::split(&item.dest).1 == item.needed_as
+    // A file of the Python layer (no DT_NEEDED name) is needed by its path.
+    item.needed_as.is_empty()
+        || item.needed_as.contains('/')
+        || check::split(&item.dest).1 == item.needed_as
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -341,6 +356,7 @@ mod tests {
             target: "t".into(),
             items,
             env: vec![],
+            trees: vec![],
         };
         render(&plan, "builder").unwrap()
     }

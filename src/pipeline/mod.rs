@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::graph::Session;
 use crate::ldso::Options;
 use crate::ldso::cpu::Cpu;
-use crate::plan::{self, Fix, PlanInput, PlanReport, Verdict};
+use crate::plan::{self, Fix, Layer, PlanInput, PlanReport, Verdict};
 use crate::rootfs::Root;
 use crate::scan::{self, Progress, ScanReport, Scope};
 
@@ -38,6 +38,8 @@ pub struct Choices {
     pub traces: Vec<PathBuf>,
     /// Copy the data files of the copied libraries' Debian packages.
     pub package_data: bool,
+    /// Whether the emitters write the Python files of the scope too.
+    pub layer: Layer,
 }
 
 impl Default for Choices {
@@ -49,6 +51,7 @@ impl Default for Choices {
             include: Vec::new(),
             traces: Vec::new(),
             package_data: true,
+            layer: Layer::Full,
         }
     }
 }
@@ -232,6 +235,8 @@ pub fn plan_for(
         include: choices.include.clone(),
         traces,
         package_data: choices.package_data,
+        layer: choices.layer,
+        python: report.python.clone(),
     };
     Ok(Some(plan::plan(&input)))
 }

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 mod check;
 mod include;
+mod layer;
 mod native;
 mod outcome;
 mod package_data;
@@ -19,6 +20,7 @@ mod traced;
 
 pub use crate::ldso::cache_write::CacheRecord;
 pub use check::targets_defining;
+pub use layer::{Layer, LayerItem, LayerPart, PythonLayer, merged};
 pub use native::{DeclaredCheck, Unverified};
 pub use outcome::{
     Conflict, FinalMissing, Fix, PlanInput, PlanReport, Refused, Verdict, VersionProblem,
@@ -106,6 +108,14 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     report.include_problems = include_problems;
     report.trace = trace;
     report.package_data = package_data;
+    if let (Layer::Full, Some(builder)) = (input.layer, input.builder.host_root()) {
+        report.layer = Some(PythonLayer::list(
+            builder,
+            &input.scope,
+            input.python.as_ref(),
+            input.target.as_ref(),
+        ));
+    }
     report
 }
 
@@ -551,6 +561,7 @@ impl Planner<'_> {
                 target: self.input.target_name.clone(),
                 items: self.items.into_values().collect(),
                 env,
+                trees: Vec::new(),
             },
             bytes,
             checked: orders
@@ -573,6 +584,7 @@ impl Planner<'_> {
             include_problems: Vec::new(),
             trace: None,
             package_data: Vec::new(),
+            layer: None,
         }
     }
 }

@@ -61,6 +61,10 @@ pub struct PlanInput<'a> {
     /// Copy the data files of the copied libraries' Debian packages
     /// (`package_data`); off with `--no-package-data`.
     pub package_data: bool,
+    /// Whether the Python files of the scope join the layer.
+    pub layer: super::Layer,
+    /// The Python installations of the scope (names the layer's parts).
+    pub python: Option<crate::python::Inventory>,
 }
 
 /// An entry the final image cannot load at all (no loader, a fatal defect
@@ -174,6 +178,10 @@ pub struct PlanReport {
     /// package-data rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub package_data: Vec<PackageData>,
+    /// With `--layer full`: the Python files of the scope, copied with the
+    /// libraries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<super::PythonLayer>,
 }
 
 impl PlanReport {
@@ -198,6 +206,15 @@ impl PlanReport {
     /// image lacks.
     pub fn unverified_loads(&self) -> impl Iterator<Item = &Unverified> {
         self.unverified.iter().filter(|u| !u.allowed && !u.traced)
+    }
+
+    /// What the emitters write: the libraries, and with `--layer full` the
+    /// Python files too.
+    pub fn emitted(&self) -> std::borrow::Cow<'_, CopyPlan> {
+        match &self.layer {
+            Some(layer) => std::borrow::Cow::Owned(super::merged(&self.copy, layer)),
+            None => std::borrow::Cow::Borrowed(&self.copy),
+        }
     }
 
     /// The verdict on the final image.

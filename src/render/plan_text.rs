@@ -9,7 +9,7 @@ use super::style::{Style, Styled};
 use super::{allow_name, human_bytes, import_hint, on_cpus, steps, version_words, without_prefix};
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::owners::Owner;
-use crate::plan::PlanReport;
+use crate::plan::{PlanReport, PythonLayer};
 use crate::python::Inventory;
 
 /// The plan for people: what the target lacks and where it is in the
@@ -17,6 +17,9 @@ use crate::python::Inventory;
 pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
     out.span(Style::Heading, "target:")?;
     writeln!(out, " {}", p.target)?;
+    if let Some(layer) = &p.layer {
+        layer_text(out, layer)?;
+    }
     // Items grouped by the library they serve, in name order; what makes
     // find_library work is said on its own.
     let support = |i: &&CopyItem| {
@@ -243,6 +246,60 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
             ),
         )
     }
+}
+
+/// The Python files of the layer, one line per part, biggest first.
+fn layer_text(out: &mut Styled, layer: &PythonLayer) -> io::Result<()> {
+    out.line(
+        Style::Heading,
+        format_args!(
+            "The Python files ({} file{} and {} link{}, {}) go into the layer as they are:",
+            layer.files,
+            if layer.files == 1 { "" } else { "s" },
+            layer.links,
+            if layer.links == 1 { "" } else { "s" },
+            human_bytes(layer.bytes)
+        ),
+    )?;
+    for part in &layer.parts {
+        let mut paths = part
+            .paths
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if part.paths.len() > 3 {
+            paths.push_str(&format!(" and {} more", part.paths.len() - 3));
+        }
+        writeln!(
+            out,
+            "  {:>10}  {:>6} file{}  {}: {paths}",
+            human_bytes(part.bytes),
+            part.files,
+            if part.files == 1 { " " } else { "s" },
+            part.what
+        )?;
+    }
+    if !layer.in_base.is_empty() {
+        writeln!(
+            out,
+            "  ({} path{} the target already has {} left to it, e.g. {})",
+            layer.in_base.len(),
+            if layer.in_base.len() == 1 { "" } else { "s" },
+            if layer.in_base.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            layer.in_base[0]
+        )?;
+    }
+    for problem in &layer.problems {
+        out.span(Style::Warning, "warning:")?;
+        writeln!(out, " not in the layer: {problem}")?;
+    }
+    Ok(())
 }
 
 /// The plan as the `COPY` lines of a Dockerfile, under a heading.
