@@ -443,6 +443,15 @@ pub struct ScanArgs {
     /// (the Python files copied by hand).
     #[arg(long, value_enum, default_value = "full")]
     pub layer: LayerArg,
+    /// Leave Python files the application does not need out of the layer,
+    /// by category (comma-separated, repeatable): `tests` (test
+    /// directories), `sources` (C/Cython/Fortran sources and headers),
+    /// `stubs` (`.pyi`), `build-tools` (pip, setuptools, wheel,
+    /// ensurepip), `unused-stdlib` (standard-library modules no code in
+    /// scope imports, and the libraries only they need). Never a file some
+    /// import in scope names; docs/layer.md gives each rule.
+    #[arg(long, value_enum, value_name = "CATEGORY", value_delimiter = ',', action = clap::ArgAction::Append)]
+    pub prune: Vec<PruneArg>,
     /// Name the Debian package or wheel that owns each file to copy (from
     /// the builder's dpkg database and the wheels' RECORD files).
     #[arg(long)]
@@ -513,6 +522,27 @@ impl From<LayerArg> for crate::plan::Layer {
         match l {
             LayerArg::Full => crate::plan::Layer::Full,
             LayerArg::Libs => crate::plan::Layer::Libs,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PruneArg {
+    Tests,
+    Sources,
+    Stubs,
+    BuildTools,
+    UnusedStdlib,
+}
+
+impl From<PruneArg> for crate::plan::Prune {
+    fn from(p: PruneArg) -> crate::plan::Prune {
+        match p {
+            PruneArg::Tests => crate::plan::Prune::Tests,
+            PruneArg::Sources => crate::plan::Prune::Sources,
+            PruneArg::Stubs => crate::plan::Prune::Stubs,
+            PruneArg::BuildTools => crate::plan::Prune::BuildTools,
+            PruneArg::UnusedStdlib => crate::plan::Prune::UnusedStdlib,
         }
     }
 }

@@ -311,6 +311,11 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             "only one --emit can write to stdout; give the others a =FILE",
         ));
     }
+    if !args.prune.is_empty() && args.layer == ldslim::cli::LayerArg::Libs {
+        return Err(Failure::Usage(
+            "--prune leaves Python files out of the layer: it needs --layer full",
+        ));
+    }
     // An --emit to stdout is the output asked for: never coloured, written
     // even with --quiet.
     let mut out: Styled<Box<dyn Write>> = if stdout_emits > 0 {
@@ -358,6 +363,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             traces: args.trace.clone(),
             package_data: !args.no_package_data,
             layer: args.layer.into(),
+            prune: args.prune.iter().map(|&p| p.into()).collect(),
         },
         owners: args.owners,
         // A report for people stops at "no Python"; JSON, CI formats and

@@ -1333,7 +1333,14 @@ fn run_app_test(app: &str) {
     // 6. The whole layer: the base plus only what `ldslim scan BUILDER
     // --emit copy=OUT` (default scope, default `--layer full`) writes, as a
     // Dockerfile's `COPY --from=builder /ldslim-out/ /` would lay it.
-    report["full_layer"] = full_layer(app, spec, site, &roots, &accepted, &mut failures);
+    report["full_layer"] = full_layer(app, spec, site, &roots, &accepted, &[], &mut failures);
+
+    // 7. The layer pruned of every category (docs/layer.md), with the
+    // app's own scope and code as the evidence of what it imports: it
+    // still runs.
+    let mut pruned: Vec<String> = scope.clone();
+    pruned.push("--prune=tests,sources,stubs,build-tools,unused-stdlib".into());
+    report["pruned_layer"] = full_layer(app, spec, site, &roots, &accepted, &pruned, &mut failures);
 
     // 5. The failure messages, explained.
     if !neg.ok {
@@ -1372,8 +1379,14 @@ fn full_layer(
     site: Site,
     roots: &Roots,
     accepted: &BTreeSet<String>,
+    extra: &[String],
     failures: &mut Vec<String>,
 ) -> Value {
+    let label = if extra.is_empty() {
+        "full layer"
+    } else {
+        "pruned layer"
+    };
     let tmp = tempfile::Builder::new()
         .prefix(&format!("ldslim-apps-{app}-full-"))
         .tempdir()
@@ -1388,6 +1401,10 @@ fn full_layer(
         format!("--emit=copy={}", out.display()),
         format!("--emit=json={}", plan_path.display()),
     ];
+    args.extend(extra.iter().cloned());
+    // What the app's scope accepted; a pruned layer may no longer hold the
+    // code of a call accepted by name (an unused --allow-runtime is only
+    // a warning).
     for a in accepted {
         args.extend(["--allow-runtime".into(), a.clone()]);
     }
@@ -1407,12 +1424,14 @@ fn full_layer(
         "verdict": verdict,
         "python_files": v["plan"]["layer"]["files"],
         "python_bytes": v["plan"]["layer"]["bytes"],
+        "library_bytes": v["plan"]["bytes"],
+        "pruned": v["plan"]["layer"]["pruned"],
     });
     // The whole builder's scope: other apps' run-time loads may be left
     // unverified (exit 1); nothing may fail.
     if o.code != Some(0) && !(o.code == Some(1) && verdict != json!("fails")) {
         failures.push(format!(
-            "full layer: `ldslim {}` exited {:?}:\n{}",
+            "{label}: `ldslim {}` exited {:?}:\n{}",
             args.join(" "),
             o.code,
             o.stderr
@@ -1432,7 +1451,7 @@ fn full_layer(
         .collect();
     if !replaced.is_empty() {
         failures.push(format!(
-            "full layer: {} paths of the base would be replaced: {:?}",
+            "{label}: {} paths of the base would be replaced: {:?}",
             replaced.len(),
             &replaced[..replaced.len().min(10)]
         ));
@@ -1455,11 +1474,11 @@ fn full_layer(
         runs.push(("console script", run_as(&fin, spec, site, true)));
     }
     for (how, r) in &runs {
-        eprintln!("[apps] {app}: full layer, by {how}: {}", r.detail);
+        eprintln!("[apps] {app}: {label}, by {how}: {}", r.detail);
         result[*how] = json!({"ok": r.ok, "detail": r.detail});
         if !r.ok {
             failures.push(format!(
-                "the app fails (started by {how}) in the base plus the full layer: {}\nstdout:\n{}\nstderr:\n{}",
+                "the app fails (started by {how}) in the base plus the {label}: {}\nstdout:\n{}\nstderr:\n{}",
                 r.detail, r.stdout, r.stderr
             ));
         }

@@ -2175,6 +2175,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         package_data: true,
         layer: ldslim::plan::Layer::Libs,
         python: None,
+        prune: vec![],
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

@@ -262,3 +262,189 @@ fn paths_the_base_has_are_left_to_it() {
     );
     assert!(!list.iter().any(|l| l.starts_with("etc/")), "{list:?}");
 }
+
+/// The pruning rules on a world with test directories, sources, stubs,
+/// build tools and an unused extension module of the standard library.
+fn prune_world() -> common::World {
+    let w = world();
+    for (path, text) in [
+        ("demo/util.py", "from demo.fixtures import data\n"),
+        ("demo/tests/__init__.py", ""),
+        ("demo/tests/test_a.py", "import demo\n"),
+        ("demo/fixtures/tests/__init__.py", ""),
+        ("demo/fixtures/__init__.py", "data = 1\n"),
+        // A test directory a test imports: no evidence that it runs.
+        ("other/tests/helpers.py", ""),
+        ("other/__init__.py", ""),
+        ("conftest.py", "import other.tests.helpers\n"),
+        ("demo/_speed.c", "int x;\n"),
+        ("demo/_speed.pyx", "cdef int x\n"),
+        ("demo/__init__.pyi", "x: int\n"),
+        ("demo/py.typed", ""),
+        ("pip/__init__.py", ""),
+        ("pip-24.0.dist-info/RECORD", "pip/__init__.py,,\n"),
+        ("setuptools/__init__.py", ""),
+        ("pkg_resources/__init__.py", ""),
+        (
+            "setuptools-69.0.dist-info/RECORD",
+            "setuptools/__init__.py,,\n",
+        ),
+        ("uses_resources.py", "import pkg_resources\n"),
+    ] {
+        w.write(&format!("{SITE}/{path}"), text.as_bytes());
+    }
+    // A test directory code outside it imports: kept.
+    w.write(
+        &format!("{SITE}/demo/fixtures/tests/data.py"),
+        b"value = 2\n",
+    );
+    w.write(
+        &format!("{SITE}/demo/fixtures/__init__.py"),
+        b"from .tests.data import value\n",
+    );
+    w
+}
+
+fn pruned(w: &common::World, args: &[&str]) -> Value {
+    let mut argv = vec!["scan", root(w), "--format", "json"];
+    argv.extend(args);
+    let o = ldslim(&argv);
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+fn layer_paths(v: &Value) -> Vec<String> {
+    v["plan"]["layer"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().iter())
+        .map(|i| i["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn each_prune_category_leaves_out_what_its_rule_says_and_keeps_what_is_imported() {
+    let w = prune_world();
+    let all = layer_paths(&pruned(&w, &[]));
+    let v = pruned(&w, &["--prune", "tests,sources,stubs,build-tools"]);
+    let left = layer_paths(&v);
+    let gone: Vec<&String> = all.iter().filter(|p| !left.contains(p)).collect();
+    let site = |p: &str| format!("{SITE}/{p}");
+    for p in [
+        "demo/tests/test_a.py",
+        "demo/tests/__init__.py",
+        "other/tests/helpers.py",
+        "conftest.py",
+        "demo/_speed.c",
+        "demo/_speed.pyx",
+        "demo/__init__.pyi",
+        "demo/py.typed",
+        "pip/__init__.py",
+        "pip-24.0.dist-info/RECORD",
+    ] {
+        assert!(gone.contains(&&site(p)), "{p} not pruned: {gone:#?}");
+    }
+    for p in [
+        "demo/__init__.py",
+        "demo/util.py",
+        "demo/fixtures/tests/data.py",
+        "setuptools/__init__.py",
+        "pkg_resources/__init__.py",
+    ] {
+        assert!(left.contains(&site(p)), "{p} pruned");
+    }
+    let cats = v["plan"]["layer"]["pruned"].as_array().unwrap();
+    let cat = |name: &str| cats.iter().find(|c| c["category"] == name).unwrap();
+    assert_eq!(
+        cat("tests")["kept"],
+        serde_json::json!([{
+            "what": site("demo/fixtures/tests"),
+            "imported_by": site("demo/fixtures/__init__.py"),
+        }])
+    );
+    assert_eq!(cat("build-tools")["kept"][0]["what"], "setuptools");
+    assert_eq!(
+        cat("build-tools")["kept"][0]["imported_by"],
+        site("uses_resources.py")
+    );
+    assert_eq!(cat("sources")["files"], 2);
+    assert_eq!(cat("stubs")["files"], 2);
+    // The counts are those of the layer.
+    let layer = &v["plan"]["layer"];
+    assert_eq!(
+        layer["files"].as_u64().unwrap() as usize,
+        left.len() - 2,
+        "two of the items are links"
+    );
+}
+
+#[test]
+fn unused_stdlib_needs_evidence_and_drops_the_libraries_only_it_needed() {
+    let w = pyworld::clean_python_world();
+    // Only the standard library and the interpreter: no evidence.
+    let v = pruned(
+        &w,
+        &[
+            "/usr/bin/python3.11",
+            "/usr/lib/python3.11",
+            "--prune",
+            "unused-stdlib",
+        ],
+    );
+    let cat = &v["plan"]["layer"]["pruned"][0];
+    assert!(
+        cat["refused"].as_str().unwrap().contains("no evidence"),
+        "{cat:#}"
+    );
+    assert_eq!(cat["files"], 0);
+    // The application's code as evidence: it does not import `_x`, whose
+    // extension (and libx.so.1, which only it needs) is left out.
+    w.write("/app/main.py", b"import os\nprint('hi')\n");
+    let v = pruned(
+        &w,
+        &[
+            "/usr/bin/python3.11",
+            "/usr/lib/python3.11",
+            "/app",
+            "--prune",
+            "unused-stdlib",
+        ],
+    );
+    let left = layer_paths(&v);
+    assert!(!left.iter().any(|p| p == pyworld::EXT_OK), "{left:#?}");
+    assert!(
+        left.iter().any(|p| p == "/usr/lib/python3.11/os.py"),
+        "{left:#?}"
+    );
+    assert!(left.iter().any(|p| p == "/app/main.py"), "{left:#?}");
+    assert_eq!(v["plan"]["copy"]["items"], serde_json::json!([]));
+    let e = &v["plan"]["layer"]["evidence"];
+    assert_eq!(e["python_files"], 2, "{e:#}");
+    // It imports `_x`: the extension stays, and its library is copied.
+    w.write("/app/main.py", b"def later():\n    import _x\n");
+    let v = pruned(
+        &w,
+        &[
+            "/usr/bin/python3.11",
+            "/usr/lib/python3.11",
+            "/app",
+            "--prune",
+            "unused-stdlib",
+        ],
+    );
+    assert!(layer_paths(&v).iter().any(|p| p == pyworld::EXT_OK));
+    assert_eq!(v["plan"]["copy"]["items"][0]["dest"], pyworld::LIBX);
+}
+
+#[test]
+fn prune_needs_the_full_layer() {
+    let w = pyworld::clean_python_world();
+    let o = ldslim(&["scan", root(&w), "--layer", "libs", "--prune", "tests"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--prune"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

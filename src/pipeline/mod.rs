@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::graph::Session;
 use crate::ldso::Options;
 use crate::ldso::cpu::Cpu;
-use crate::plan::{self, Fix, Layer, PlanInput, PlanReport, Verdict};
+use crate::plan::{self, Fix, Layer, PlanInput, PlanReport, Prune, Verdict};
 use crate::rootfs::Root;
 use crate::scan::{self, Progress, ScanReport, Scope};
 
@@ -40,6 +40,8 @@ pub struct Choices {
     pub package_data: bool,
     /// Whether the emitters write the Python files of the scope too.
     pub layer: Layer,
+    /// `--prune`: categories of Python files left out of the layer.
+    pub prune: Vec<Prune>,
 }
 
 impl Default for Choices {
@@ -52,6 +54,7 @@ impl Default for Choices {
             traces: Vec::new(),
             package_data: true,
             layer: Layer::Full,
+            prune: Vec::new(),
         }
     }
 }
@@ -236,7 +239,14 @@ pub fn plan_for(
         traces,
         package_data: choices.package_data,
         layer: choices.layer,
-        python: report.python.clone(),
+        // The installations name the layer's parts and tell pruning where
+        // module names start; PATHs given instead of the scope leave them
+        // undiscovered, so pruning looks for them.
+        python: match (&report.python, session.host_root()) {
+            (None, Some(root)) if !choices.prune.is_empty() => Some(crate::python::discover(root)),
+            (python, _) => python.clone(),
+        },
+        prune: choices.prune.clone(),
     };
     Ok(Some(plan::plan(&input)))
 }

@@ -57,6 +57,12 @@ pub struct PythonLayer {
     /// What could not be listed (fully), and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// What `--prune` left out, by category.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<super::prune::Pruned>,
+    /// What the pruning rules knew (with `--prune`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::prune::Evidence>,
 }
 
 /// One kind of Python files: an interpreter with its names, a standard
@@ -98,10 +104,33 @@ impl PythonLayer {
         let mut by_part: BTreeMap<String, (BTreeSet<String>, Vec<LayerItem>)> = BTreeMap::new();
         let mut layer = PythonLayer::default();
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        // The scan's paths are canonical; the installations' scope adds
-        // the links that name them (`/usr/bin/python3 -> python3.11`).
+        // The scan's paths are canonical; an interpreter in them comes with
+        // the links that name it (`/usr/bin/python3 -> python3.11`).
         let mut paths: BTreeSet<String> = scope.iter().map(|p| p.display().to_string()).collect();
-        paths.extend(python.iter().flat_map(|inv| inv.scope()));
+        // (Not the names inside a venv: they come with the venv, or not.)
+        if let Some(inv) = python {
+            let in_venv = |p: &str| {
+                inv.venvs
+                    .iter()
+                    .any(|v| v.root != "/" && Path::new(p).starts_with(&v.root))
+            };
+            for i in &inv.installations {
+                if scope
+                    .iter()
+                    .any(|s| Path::new(&i.interpreter).starts_with(s))
+                {
+                    paths.extend(
+                        i.names
+                            .iter()
+                            .chain(&i.links)
+                            .filter(|n| {
+                                !in_venv(n) || scope.iter().any(|s| Path::new(n).starts_with(s))
+                            })
+                            .cloned(),
+                    );
+                }
+            }
+        }
         let outermost: Vec<String> = paths
             .iter()
             .filter(|p| {
@@ -204,7 +233,7 @@ fn is_dir(builder: &Root, path: &str) -> bool {
     matches!(builder.lstat(Path::new(path)), Ok(Some(st)) if st.node == Node::Directory)
 }
 
-fn count(items: &[LayerItem]) -> (usize, usize, u64) {
+pub(super) fn count(items: &[LayerItem]) -> (usize, usize, u64) {
     let mut files = 0;
     let mut links = 0;
     let mut bytes = 0;

@@ -15,6 +15,7 @@ mod layer;
 mod native;
 mod outcome;
 mod package_data;
+mod prune;
 mod runtime;
 mod traced;
 
@@ -26,6 +27,7 @@ pub use outcome::{
     Conflict, FinalMissing, Fix, PlanInput, PlanReport, Refused, Verdict, VersionProblem,
 };
 pub use package_data::PackageData;
+pub use prune::{Evidence, Kept, Prune, Pruned};
 pub use runtime::{FindLibrarySupport, RuntimeCheck};
 pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, TracedPath};
 
@@ -53,7 +55,33 @@ const MAX_ROUNDS: usize = 32;
 /// same edge (with its symlink chain), add it, and go again; then drop
 /// anything no load uses, and check symbol versions.
 pub fn plan(input: &PlanInput<'_>) -> PlanReport {
+    // The Python files first: what `--prune` leaves out of them is no entry
+    // of the image, and what only it loaded is not copied.
+    let mut layer = None;
+    let mut pruned_paths = BTreeSet::new();
+    if let (Layer::Full, Some(builder)) = (input.layer, input.builder.host_root()) {
+        let mut l = PythonLayer::list(
+            builder,
+            &input.scope,
+            input.python.as_ref(),
+            input.target.as_ref(),
+        );
+        if !input.prune.is_empty() {
+            let (pruned, evidence, gone) = prune::prune(
+                &mut l,
+                &input.prune,
+                builder,
+                input.python.as_ref(),
+                &input.traces,
+            );
+            l.pruned = pruned;
+            l.evidence = Some(evidence);
+            pruned_paths = gone;
+        }
+        layer = Some(l);
+    }
     let mut planner = Planner {
+        pruned: pruned_paths,
         input,
         items: BTreeMap::new(),
         attempts: HashMap::new(),
@@ -108,19 +136,14 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     report.include_problems = include_problems;
     report.trace = trace;
     report.package_data = package_data;
-    if let (Layer::Full, Some(builder)) = (input.layer, input.builder.host_root()) {
-        report.layer = Some(PythonLayer::list(
-            builder,
-            &input.scope,
-            input.python.as_ref(),
-            input.target.as_ref(),
-        ));
-    }
+    report.layer = layer;
     report
 }
 
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
+    /// Files `--prune` left out of the layer: no entries of the image.
+    pruned: BTreeSet<String>,
     items: BTreeMap<String, CopyItem>,
     /// How often an edge (requester's builder path, DT_NEEDED, kinds of
     /// CPU) was worked on.
@@ -168,6 +191,7 @@ impl Planner<'_> {
             .entries
             .iter()
             .chain(self.runtime.entries.iter())
+            .filter(|e| !self.pruned.contains(*e))
             .cloned()
             .collect::<BTreeSet<_>>()
             .into_iter()

@@ -65,6 +65,8 @@ pub struct PlanInput<'a> {
     pub layer: super::Layer,
     /// The Python installations of the scope (names the layer's parts).
     pub python: Option<crate::python::Inventory>,
+    /// `--prune`: categories of Python files left out of the layer.
+    pub prune: Vec<super::Prune>,
 }
 
 /// An entry the final image cannot load at all (no loader, a fatal defect

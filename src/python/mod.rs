@@ -17,6 +17,7 @@
 
 pub mod abi;
 mod discovery;
+pub mod imports;
 pub mod module;
 mod mountinfo;
 mod names;

@@ -299,6 +299,43 @@ fn layer_text(out: &mut Styled, layer: &PythonLayer) -> io::Result<()> {
         out.span(Style::Warning, "warning:")?;
         writeln!(out, " not in the layer: {problem}")?;
     }
+    for p in &layer.pruned {
+        match &p.refused {
+            Some(why) => {
+                out.span(Style::Warning, "warning:")?;
+                writeln!(out, " --prune {} did nothing: {why}", p.category.name())?;
+            }
+            None => writeln!(
+                out,
+                "  left out by --prune {}: {} file{} and {} link{} ({})",
+                p.category.name(),
+                p.files,
+                if p.files == 1 { "" } else { "s" },
+                p.links,
+                if p.links == 1 { "" } else { "s" },
+                human_bytes(p.bytes)
+            )?,
+        }
+        for k in &p.kept {
+            writeln!(out, "      kept {}: imported by {}", k.what, k.imported_by)?;
+        }
+    }
+    if let Some(e) = &layer.evidence {
+        let reached = e
+            .stdlib_modules_reached
+            .map(|n| format!(", reaching {n} standard-library modules"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  evidence: the imports of {} Python file{}{reached}, and {} trace{}; {} import{} by a name computed at run time cannot be seen",
+            e.python_files,
+            if e.python_files == 1 { "" } else { "s" },
+            e.traces,
+            if e.traces == 1 { "" } else { "s" },
+            e.dynamic_imports,
+            if e.dynamic_imports == 1 { "" } else { "s" },
+        )?;
+    }
     Ok(())
 }
 
