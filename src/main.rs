@@ -566,11 +566,11 @@ fn read_stdin() -> io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// What to say when an emitter cannot carry `n` status.d records.
+/// What to say when an emitter cannot carry the `n` files of status.d.
 fn status_d_left_out(n: usize, what: &str) {
     if n > 0 {
         eprintln!(
-            "ldslim: {n} dpkg records ({}/…, for image scanners to see the copied files' packages) are written by ldslim, not in the builder: {what} cannot add them; use --emit copy=DIR or tar=FILE",
+            "ldslim: {}/ ({n} files: the dpkg records of the copied files' packages, for image scanners) is written by ldslim, not in the builder: {what} cannot add it; use --emit copy=DIR or tar=FILE",
             emit::STATUS_D
         );
     }
