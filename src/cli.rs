@@ -200,6 +200,8 @@ Examples:
   # Another base image; the COPY lines alone; a layer to ADD
   ldslim scan ./rootfs --target distroless/base-debian12 --emit dockerfile
   ldslim scan ./rootfs --emit tar=ldslim-layer.tar
+  # What the layer holds, for scanners and audits (CycloneDX; docs/sbom.md)
+  ldslim scan ./rootfs --emit copy=./out --emit sbom=ldslim.cdx.json
   # Only these paths; every file; one object's tree
   ldslim scan ./rootfs /usr/bin/python3.11 /usr/lib/python3.11
   ldslim scan ./rootfs --scope all --target none
@@ -430,10 +432,13 @@ pub struct ScanArgs {
     pub fix: FixArg,
     /// Write the copy set: `list` (builder paths, one per line, for
     /// `tar -C BUILDER -T`), `dockerfile` (COPY --from=builder lines),
-    /// `json` (the whole report), each to stdout or to `=FILE`;
-    /// `tar=FILE` (a layer, symlinks kept); `copy=DIR` (materialise into
-    /// an extracted base image). Repeatable. A FILE is written whole or
-    /// not at all (a temporary file beside it, renamed when complete).
+    /// `json` (the whole report), `sbom` (CycloneDX JSON: the copied
+    /// files' packages and hashes, docs/sbom.md), each to stdout or to
+    /// `=FILE`; `tar=FILE` (a layer, symlinks kept); `copy=DIR`
+    /// (materialise into an extracted base image). Each adds the dpkg
+    /// records of the copied files' packages for image scanners. Repeatable.
+    /// A FILE is written whole or not at all (a temporary file beside it,
+    /// renamed when complete).
     #[arg(long, value_name = "KIND[=PATH]", value_parser = parse_emit)]
     pub emit: Vec<Emit>,
     /// What the emitters write: `full`, every file the image needs beyond
@@ -553,6 +558,7 @@ pub enum Emit {
     List(Option<PathBuf>),
     Dockerfile(Option<PathBuf>),
     Json(Option<PathBuf>),
+    Sbom(Option<PathBuf>),
     Tar(PathBuf),
     Copy(PathBuf),
 }
@@ -562,7 +568,7 @@ impl Emit {
     pub fn to_stdout(&self) -> bool {
         matches!(
             self,
-            Emit::List(None) | Emit::Dockerfile(None) | Emit::Json(None)
+            Emit::List(None) | Emit::Dockerfile(None) | Emit::Json(None) | Emit::Sbom(None)
         )
     }
 }
@@ -577,11 +583,12 @@ fn parse_emit(s: &str) -> Result<Emit, String> {
         ("list", p) => Ok(Emit::List(p)),
         ("dockerfile", p) => Ok(Emit::Dockerfile(p)),
         ("json", p) => Ok(Emit::Json(p)),
+        ("sbom", p) => Ok(Emit::Sbom(p)),
         ("tar", Some(p)) => Ok(Emit::Tar(p)),
         ("copy", Some(p)) => Ok(Emit::Copy(p)),
         ("tar" | "copy", None) => Err(format!("{kind} needs a path: {kind}=PATH")),
         _ => Err(format!(
-            "unknown emitter {kind:?}: list, dockerfile, json, tar=FILE or copy=DIR"
+            "unknown emitter {kind:?}: list, dockerfile, json, sbom, tar=FILE or copy=DIR"
         )),
     }
 }

@@ -32,6 +32,28 @@ pub enum Generated {
     /// An `/etc/ld.so.cache` listing these libraries, for
     /// `ctypes.util.find_library` (which runs `ldconfig -p`).
     LdSoCache { entries: Vec<CacheRecord> },
+    /// A Debian package's record where distroless images keep them, so
+    /// that image scanners see the package of copied files:
+    /// `/var/lib/dpkg/status.d/NAME` (its control stanza) or `NAME.md5sums`.
+    /// The bytes come from the builder's dpkg database and are not
+    /// serialised.
+    DpkgStatusD {
+        package: String,
+        file: DpkgFile,
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
+}
+
+/// Which file of a package's `status.d` record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpkgFile {
+    /// `NAME`: the stanza of `/var/lib/dpkg/status` without dpkg's own
+    /// bookkeeping (the package's control file).
+    Control,
+    /// `NAME.md5sums`: `/var/lib/dpkg/info/NAME[:ARCH].md5sums`.
+    Md5sums,
 }
 
 impl Generated {
@@ -41,6 +63,7 @@ impl Generated {
             Generated::LdSoCache { entries } => {
                 crate::ldso::cache_write::new_format(entries, crate::ldso::cache::ByteOrder::Little)
             }
+            Generated::DpkgStatusD { bytes, .. } => bytes.clone(),
         }
     }
 }

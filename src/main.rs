@@ -397,8 +397,11 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             ScanFormat::Gitlab => render::ci::scan_gitlab(&mut out, report, plan)?,
         }
     }
+    let emitted = (!args.emit.is_empty())
+        .then(|| done.emitted_plan())
+        .flatten();
     for e in &args.emit {
-        emit_one(e, &mut out, report, plan, &done.session, ui)?;
+        emit_one(e, &mut out, report, emitted.as_ref(), &done.session, ui)?;
         ui.stage("emit", format_args!("{e:?}"));
     }
     out.flush()?;
@@ -570,6 +573,16 @@ fn read_stdin() -> io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// What to say when an emitter cannot carry the `n` files of status.d.
+fn status_d_left_out(n: usize, what: &str) {
+    if n > 0 {
+        eprintln!(
+            "ldslim: {}/ ({n} files: the dpkg records of the copied files' packages, for image scanners) is written by ldslim, not in the builder: {what} cannot add it; use --emit copy=DIR or tar=FILE",
+            emit::STATUS_D
+        );
+    }
+}
+
 /// Carry out one `--emit`.
 fn emit_one(
     e: &Emit,
@@ -600,6 +613,9 @@ fn emit_one(
     match e {
         Emit::List(p) => write_to(p, &|out| {
             let left_out = emit::list(out, copy)?;
+            let (records, left_out): (Vec<_>, Vec<_>) =
+                left_out.into_iter().partition(|i| emit::is_status_d(i));
+            status_d_left_out(records.len(), "a list");
             for item in left_out {
                 if matches!(item.kind, plan::CopyKind::Generated { .. }) {
                     eprintln!(
@@ -615,16 +631,24 @@ fn emit_one(
             }
             Ok(())
         }),
-        Emit::Dockerfile(p) => write_to(p, &|out| {
-            for item in emit::not_in_builder(copy) {
-                eprintln!(
-                    "ldslim: {} is written by ldslim, not copied from the builder: a COPY line cannot add it; use --emit copy=DIR (docs/dockerfile.md) or --emit tar=FILE",
-                    item.dest
-                );
-            }
-            emit::dockerfile(out, copy, "builder")
-        }),
+        Emit::Dockerfile(p) => {
+            let (copies, records) = emit::without_status_d(copy);
+            write_to(p, &|out| {
+                status_d_left_out(records, "a COPY line");
+                for item in emit::not_in_builder(&copies) {
+                    eprintln!(
+                        "ldslim: {} is written by ldslim, not copied from the builder: a COPY line cannot add it; use --emit copy=DIR (docs/dockerfile.md) or --emit tar=FILE",
+                        item.dest
+                    );
+                }
+                emit::dockerfile(out, &copies, "builder")
+            })
+        }
         Emit::Json(p) => write_to(p, &|out| render::json::scan_json(out, report, Some(plan))),
+        Emit::Sbom(p) => {
+            let sbom = emit::sbom(copy, builder, &pipeline::site_dirs(report))?;
+            write_to(p, &|out| out.write_all(&sbom))
+        }
         Emit::Tar(p) => {
             let s = emit::tar(p, copy, builder)?;
             ui.info(format_args!(

@@ -372,12 +372,16 @@ pub(crate) fn list_dir(root: &Root, dir: &str) -> Vec<String> {
 
 /// A regular file of the root as text (lossily), when at most [`MAX_READ`].
 pub(crate) fn read(root: &Root, path: &str) -> Option<String> {
+    read_bytes(root, path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A regular file of the root, when at most [`MAX_READ`] bytes.
+pub(crate) fn read_bytes(root: &Root, path: &str) -> Option<Vec<u8>> {
     let r = root.resolve(Path::new(path)).ok()??;
     if r.kind != Kind::Regular {
         return None;
     }
-    let bytes = root.read(&r, MAX_READ).ok()??;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    root.read(&r, MAX_READ).ok()?
 }
 
 /// `/a/./b//c/../d` → `/a/b/d`, always absolute, never above `/`.

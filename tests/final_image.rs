@@ -170,10 +170,11 @@ fn python_runs_in_the_final_image_with_exactly_the_emitted_files() {
         );
     }
 
-    // The embedded cc-debian12 target gives the same plan as the real base.
+    // The embedded cc-debian12 target gives the same plan as the real base
+    // (as emitted: with the same dpkg records).
     let mut emb: Vec<&str> = vec!["scan", builder.to_str().unwrap()];
     emb.extend(SCOPE);
-    emb.extend(["--format", "json"]);
+    emb.extend(["--emit", "json"]);
     let o = ldslim(&emb);
     let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let dests = |p: &serde_json::Value| -> Vec<String> {

@@ -140,6 +140,29 @@ fn scan_json_matches_its_schema() {
     assert_eq!(code, Some(0), "{v}");
     assert!(len(&v["plan"]["copy"]["env"]) == 1, "{v}");
     check("scan", &v);
+    // What --emit writes adds the dpkg records of the copied files'
+    // packages.
+    w.write(
+        "/var/lib/dpkg/status",
+        b"Package: libv2\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2\n",
+    );
+    w.write(
+        "/var/lib/dpkg/info/libv2.list",
+        b"/opt/vendor/lib/libv.so.2\n",
+    );
+    w.write(
+        "/var/lib/dpkg/info/libv2.md5sums",
+        b"00  opt/vendor/lib/libv.so.2\n",
+    );
+    let (_, v) = ldslim(&["scan", root, "--fix", "env", "--emit", "json"]);
+    let records: Vec<&Value> = v["plan"]["copy"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"]["content"] == "dpkg_status_d")
+        .collect();
+    assert_eq!(records.len(), 2, "{v}");
+    check("scan", &v);
 
     // Loads a library declares in .note.dlopen, and possible loads of a
     // library that calls dlopen and names what the image lacks.

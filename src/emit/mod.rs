@@ -1,10 +1,14 @@
-//! Emitters of a [`CopyPlan`]: the same plan written four ways, one module
+//! Emitters of a [`CopyPlan`]: the same plan written five ways, one module
 //! each.
 //!
 //! - [`list`]: builder paths for `tar -C BUILDER -cf layer.tar -T LIST`.
 //! - [`dockerfile`]: `COPY --from=STAGE` and `ENV` lines.
 //! - [`tar()`]: a reproducible layer tarball, links kept as links.
 //! - [`copy`]: the files materialised into a directory seen as a root.
+//! - [`sbom()`]: a CycloneDX SBOM of the files, their packages and hashes.
+//!
+//! What they write is the plan plus what image scanners need to see the
+//! copied files' packages: [`with_status_d`] adds their dpkg records.
 //!
 //! Every emitter first checks the plan's paths (`check.rs`): a `..` or a
 //! relative path in a plan would let a tarball or a copy write outside the
@@ -14,7 +18,9 @@ mod check;
 mod copy;
 mod dockerfile;
 mod list;
+mod sbom;
 mod source;
+mod status_d;
 mod tarball;
 mod temp;
 
@@ -26,6 +32,8 @@ use crate::rootfs::RootError;
 pub use copy::{CopySummary, copy};
 pub use dockerfile::{dockerfile, not_in_builder};
 pub use list::list;
+pub use sbom::sbom;
+pub use status_d::{STATUS_D, is_status_d, status_d, with_status_d, without_status_d};
 pub use tarball::{TarSummary, source_date_epoch, tar, tar_with_mtime};
 pub use temp::write_file;
 
@@ -70,6 +78,10 @@ pub enum EmitError {
     },
     #[error("SOURCE_DATE_EPOCH={value:?} is not a whole number of seconds")]
     SourceDateEpoch { value: String },
+    /// A `SOURCE_DATE_EPOCH` that a timestamp (`YYYY-MM-DDThh:mm:ssZ`)
+    /// cannot say.
+    #[error("SOURCE_DATE_EPOCH={0} is after the year 9999, which an SBOM's timestamp cannot say")]
+    EpochPastYear9999(u64),
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     /// A copy that failed after changing the directory: it is left partly

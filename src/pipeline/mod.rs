@@ -9,12 +9,13 @@
 //! lines without the pipeline knowing about either.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::graph::Session;
 use crate::ldso::Options;
 use crate::ldso::cpu::Cpu;
 use crate::plan::{self, Fix, Layer, PlanInput, PlanReport, Prune, Verdict};
-use crate::rootfs::Root;
+use crate::rootfs::{Root, Tree};
 use crate::scan::{self, Progress, ScanReport, Scope};
 
 mod error;
@@ -91,9 +92,45 @@ pub struct ScanOutcome {
     pub no_python: bool,
     /// `--allow-runtime` names that match no run-time load of the scope.
     pub unused_allow: Vec<String>,
+    /// The base image the plan is for (`None` when there is no plan).
+    pub target: Option<Arc<dyn Tree>>,
 }
 
 impl ScanOutcome {
+    /// The plan as every `--emit` writes it: with the dpkg records of the
+    /// copied files' packages that image scanners read
+    /// ([`crate::emit::with_status_d`]; docs/sbom.md), their bytes counted.
+    pub fn emitted_plan(&self) -> Option<PlanReport> {
+        let plan = self.plan.as_ref()?;
+        let (Some(target), Some(builder)) = (&self.target, self.session.host_root()) else {
+            return Some(plan.clone());
+        };
+        // The records of every copied file's package, the Python layer's
+        // included; kept with the libraries, which the emitters merge with
+        // the layer (`PlanReport::emitted`).
+        let all = crate::emit::with_status_d(&plan.emitted(), builder, target.as_ref());
+        let records: Vec<plan::CopyItem> = all
+            .items
+            .into_iter()
+            .filter(crate::emit::is_status_d)
+            .collect();
+        let added: u64 = records
+            .iter()
+            .map(|i| match i.kind {
+                plan::CopyKind::Generated { size, .. } => size,
+                _ => 0,
+            })
+            .sum();
+        let mut copy = plan.copy.clone();
+        copy.items.extend(records);
+        copy.items.sort_by(|a, b| a.dest.cmp(&b.dest));
+        Some(PlanReport {
+            bytes: plan.bytes + added,
+            copy,
+            ..plan.clone()
+        })
+    }
+
     /// Findings of the builder's scan, or a final image that does not
     /// (provably) load: exit status 1.
     pub fn has_findings(&self) -> bool {
@@ -147,9 +184,11 @@ pub fn run(req: &ScanRequest, observer: &dyn Observer) -> Result<ScanOutcome, Er
             plan: None,
             no_python,
             unused_allow: Vec::new(),
+            target: None,
         });
     }
     let target = open_for_scope(&session, &report, &req.target)?;
+    let target_tree = target.as_ref().map(|(_, tree)| tree.clone());
     let mut plan = plan_for(&session, &report, target, &req.loader, &req.choices)?;
     unused_allow.retain(|name| !plan.as_ref().is_some_and(|p| p.uses_allow(name)));
     observer.planned(plan.as_ref(), &unused_allow);
@@ -168,6 +207,7 @@ pub fn run(req: &ScanRequest, observer: &dyn Observer) -> Result<ScanOutcome, Er
         plan,
         no_python,
         unused_allow,
+        target: target_tree,
     })
 }
 
