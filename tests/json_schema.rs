@@ -115,6 +115,20 @@ fn scan_json_matches_its_schema() {
     let items = &v["plan"]["copy"]["items"];
     assert!(len(items) >= 1, "{v}");
     assert!(len(&v["plan"]["missing"]) >= 1, "{v}");
+    assert!(len(&v["plan"]["layer"]["parts"]) >= 1, "{v}");
+    check("scan", &v);
+
+    // The layer pruned: what each category did, and its evidence.
+    let (_, v) = ldslim(&[
+        "scan",
+        root,
+        "--format",
+        "json",
+        "--prune",
+        "tests,sources,stubs,build-tools,unused-stdlib",
+    ]);
+    assert_eq!(len(&v["plan"]["layer"]["pruned"]), 5, "{v}");
+    assert!(v["plan"]["layer"]["evidence"].is_object(), "{v}");
     check("scan", &v);
 
     // No plan, no Python inventory, every file.

@@ -2,7 +2,8 @@
 # A forking server: gunicorn's master starts two workers; the worker that
 # serves the request loads libmagic (find_library runs ldconfig in a
 # subprocess) and reads its database. One real HTTP request.
-import os, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import os, shutil, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+# Removed at the end: the snippet runs inside a cached root.
 app_dir = tempfile.mkdtemp()
 with open(os.path.join(app_dir, "app.py"), "w") as f:
     f.write(
@@ -38,4 +39,5 @@ try:
 finally:
     server.terminate()
     server.wait(timeout=30)
+    shutil.rmtree(app_dir, ignore_errors=True)
 print("ok gunicorn", body)
