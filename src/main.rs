@@ -573,16 +573,6 @@ fn read_stdin() -> io::Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// What to say when an emitter cannot carry the `n` files of status.d.
-fn status_d_left_out(n: usize, what: &str) {
-    if n > 0 {
-        eprintln!(
-            "ldslim: {}/ ({n} files: the dpkg records of the copied files' packages, for image scanners) is written by ldslim, not in the builder: {what} cannot add it; use --emit copy=DIR or tar=FILE",
-            emit::STATUS_D
-        );
-    }
-}
-
 /// Carry out one `--emit`.
 fn emit_one(
     e: &Emit,
@@ -613,33 +603,17 @@ fn emit_one(
     match e {
         Emit::List(p) => write_to(p, &|out| {
             let left_out = emit::list(out, copy)?;
-            let (records, left_out): (Vec<_>, Vec<_>) =
-                left_out.into_iter().partition(|i| emit::is_status_d(i));
-            status_d_left_out(records.len(), "a list");
-            for item in left_out {
-                if matches!(item.kind, plan::CopyKind::Generated { .. }) {
-                    eprintln!(
-                        "ldslim: {} is written by ldslim, not in the builder: a list cannot say that; use --emit tar= or copy=",
-                        item.dest
-                    );
-                    continue;
-                }
-                eprintln!(
-                    "ldslim: {} must be copied to {}: a list cannot say that; use --emit tar= or dockerfile",
-                    item.src, item.dest
-                );
+            for note in render::emit_notes::list_left_out(&left_out) {
+                eprintln!("{note}");
             }
             Ok(())
         }),
         Emit::Dockerfile(p) => {
             let (copies, records) = emit::without_status_d(copy);
             write_to(p, &|out| {
-                status_d_left_out(records, "a COPY line");
-                for item in emit::not_in_builder(&copies) {
-                    eprintln!(
-                        "ldslim: {} is written by ldslim, not copied from the builder: a COPY line cannot add it; use --emit copy=DIR (docs/dockerfile.md) or --emit tar=FILE",
-                        item.dest
-                    );
+                let generated = emit::not_in_builder(&copies);
+                for note in render::emit_notes::dockerfile_left_out(records, &generated) {
+                    eprintln!("{note}");
                 }
                 emit::dockerfile(out, &copies, "builder")
             })

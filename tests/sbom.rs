@@ -80,8 +80,11 @@ fn json(path: &Path) -> Value {
 }
 
 /// The emitted plan's items: `dest` → (`src`, `type`).
+/// Every path the emitters write: the libraries (and records) of
+/// `plan.copy`, and the Python files of `plan.layer` (at the same path in
+/// the builder).
 fn items(plan: &Value) -> BTreeMap<String, (String, String)> {
-    plan["plan"]["copy"]["items"]
+    let mut all: BTreeMap<String, (String, String)> = plan["plan"]["copy"]["items"]
         .as_array()
         .expect("copy items")
         .iter()
@@ -94,7 +97,19 @@ fn items(plan: &Value) -> BTreeMap<String, (String, String)> {
                 ),
             )
         })
-        .collect()
+        .collect();
+    for part in plan["plan"]["layer"]["parts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for i in part["items"].as_array().expect("layer items") {
+            let path = i["path"].as_str().unwrap().to_string();
+            all.entry(path.clone())
+                .or_insert((path, i["type"].as_str().unwrap().to_string()));
+        }
+    }
+    all
 }
 
 fn run(cmd: &mut Command) -> String {

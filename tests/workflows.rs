@@ -420,7 +420,13 @@ fn run_in(image: &Path, env: &[(String, String)], argv: &[String]) -> Output {
         )
         .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
         .envs(env.iter().map(|(k, v)| (k, v)));
-    cmd.output().expect("the program runs")
+    // A program the image lacks (an image without ldslim's layer has no
+    // Python at all) fails as a shell would report it: exit 127.
+    cmd.output().unwrap_or_else(|e| Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(127 << 8),
+        stdout: Vec::new(),
+        stderr: format!("{}: {e}", argv[0]).into_bytes(),
+    })
 }
 
 fn python(built: &Built, image: &Path, code: &str) -> Output {

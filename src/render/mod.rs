@@ -24,6 +24,7 @@ use crate::scan::ScanReport;
 use crate::why::WhyReport;
 
 pub mod ci;
+pub mod emit_notes;
 pub mod json;
 pub mod ldd;
 pub mod plan_text;
