@@ -486,6 +486,13 @@ pub struct ScanArgs {
     /// libX11's locale tables; docs/trace.md gives the rule).
     #[arg(long)]
     pub no_package_data: bool,
+    /// Copy each script of a venv's `bin/` (or of a `pip --target` site
+    /// directory's) whose `#!` names an interpreter the image lacks
+    /// rewritten to name the venv's (or the installation's) Python the
+    /// image has, instead of reporting it. `--emit copy=`/`tar=` write
+    /// the rewritten scripts; copy them after the scope's own files.
+    #[arg(long)]
+    pub rewrite_shebangs: bool,
     /// Do not look for libraries loaded at run time (the Python code's
     /// ctypes and cffi calls, what native objects declare in .note.dlopen
     /// or suggest by their bytes): the plan then covers DT_NEEDED only,

@@ -15,8 +15,8 @@ pub enum CopyKind {
     /// A symbolic link, kept as a link; `target` is the link text as
     /// written in the builder (usually relative, e.g. `libz.so.1.2.13`).
     Symlink { target: String },
-    /// A file ldslim writes (no builder file is behind it; `src` repeats
-    /// `dest`).
+    /// A file ldslim writes (no builder file is behind it as it is; `src`
+    /// repeats `dest`).
     Generated {
         mode: u32,
         size: u64,
@@ -43,6 +43,16 @@ pub enum Generated {
         #[serde(skip)]
         bytes: Vec<u8>,
     },
+    /// The builder's script `from` with its first line replaced by
+    /// `shebang` (`--rewrite-shebangs`): the interpreter its `#!` named is
+    /// not in the image, this one is. `body` is the script after its old
+    /// launch lines.
+    Script {
+        from: String,
+        shebang: String,
+        #[serde(skip)]
+        body: Vec<u8>,
+    },
 }
 
 /// Which file of a package's `status.d` record.
@@ -64,6 +74,13 @@ impl Generated {
                 crate::ldso::cache_write::new_format(entries, crate::ldso::cache::ByteOrder::Little)
             }
             Generated::DpkgStatusD { bytes, .. } => bytes.clone(),
+            Generated::Script { shebang, body, .. } => {
+                let mut bytes = Vec::with_capacity(shebang.len() + 1 + body.len());
+                bytes.extend_from_slice(shebang.as_bytes());
+                bytes.push(b'\n');
+                bytes.extend_from_slice(body);
+                bytes
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ use crate::rootfs::{Node, Stat, Tree};
 /// something was copied below them.
 const IMPLIED_DEV: u64 = u64::MAX - 2;
 
-/// The inode of generated files (one per image: the ld.so.cache).
+/// The inode of generated files (the ld.so.cache, rewritten scripts):
+/// shared, as none of them is an ELF object a load could compare.
 const GENERATED_INO: u64 = 2;
 
 /// Which layer serves a path.

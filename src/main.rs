@@ -364,6 +364,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             package_data: !args.no_package_data,
             layer: args.layer.into(),
             prune: args.prune.iter().map(|&p| p.into()).collect(),
+            rewrite_shebangs: args.rewrite_shebangs,
         },
         owners: args.owners,
         // A report for people stops at "no Python"; JSON, CI formats and
@@ -405,12 +406,20 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         ui.stage("emit", format_args!("{e:?}"));
     }
     out.flush()?;
-    if let Some(p) = plan.filter(|p| !p.loads()) {
+    if let Some(p) = plan.filter(|p| !p.libraries_load()) {
         eprintln!(
             "ldslim: the final image ({}) would not load: {} missing, {} version errors",
             p.target,
             p.missing.len(),
             p.versions.len()
+        );
+    }
+    if let Some(p) = plan.filter(|p| p.python_failures().next().is_some()) {
+        let n = p.python_failures().count();
+        eprintln!(
+            "ldslim: Python would not work in the final image ({}): {n} problem{} with the fix above",
+            p.target,
+            if n == 1 { "" } else { "s" }
         );
     }
     if let Some(p) = plan.filter(|p| p.verdict() == plan::Verdict::Unverified) {

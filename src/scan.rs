@@ -100,6 +100,10 @@ pub struct ScanReport {
     /// The Python installations found (with `--scope python`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub python: Option<crate::python::Inventory>,
+    /// The Python installations of the root when the scope is PATHs or
+    /// all of it: what the plan checks in the final image.
+    #[serde(skip)]
+    discovered: Option<crate::python::Inventory>,
     /// The entries resolved (sorted): what a plan checks in the final image.
     #[serde(skip)]
     pub entries: Vec<String>,
@@ -110,6 +114,11 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
+    /// The Python installations of the root, whatever the scope.
+    pub fn inventory(&self) -> Option<&crate::python::Inventory> {
+        self.python.as_ref().or(self.discovered.as_ref())
+    }
+
     /// Whether the scan found anything wrong (exit code 1).
     /// The Python scope found no installation (no PATH was given).
     pub fn found_no_python(&self) -> bool {
@@ -229,11 +238,15 @@ pub fn scan_with(
         outcomes,
         errors,
     );
-    if scope == Scope::Paths {
-        report
-            .warnings
-            .extend(venvs_leaving_the_scope(root, &starts));
-        report.warnings.sort();
+    if python.is_none() {
+        let inv = crate::python::discover(root);
+        if scope == Scope::Paths {
+            report
+                .warnings
+                .extend(venvs_leaving_the_scope(&inv, &starts));
+            report.warnings.sort();
+        }
+        report.discovered = Some(inv);
     }
     if let Some(inv) = &python {
         report
@@ -301,17 +314,16 @@ fn runtime_loads(session: &Session, report: &mut ScanReport) -> crate::runtime::
 /// A virtual environment given as a path runs an interpreter that usually
 /// lives elsewhere (`bin/python -> /usr/bin/python3.11`): if that is not
 /// scanned too, nothing checks that it will load in the image.
-fn venvs_leaving_the_scope(root: &crate::rootfs::Root, starts: &[PathBuf]) -> Vec<Warning> {
+fn venvs_leaving_the_scope(inv: &crate::python::Inventory, starts: &[PathBuf]) -> Vec<Warning> {
     let inside = |p: &str| starts.iter().any(|s| Path::new(p).starts_with(s));
-    crate::python::discover(root)
-        .venvs
-        .into_iter()
+    inv.venvs
+        .iter()
         .filter(|v| inside(&v.root))
         .filter_map(|v| {
-            let interp = v.interpreter?;
-            (!inside(&interp)).then(|| Warning {
+            let interp = v.interpreter.as_deref()?;
+            (!inside(interp)).then(|| Warning {
                 object: v.root.clone(),
-                needed: interp.clone(),
+                needed: interp.to_string(),
                 message: format!(
                     "this virtual environment runs {interp}, which is outside what was scanned: copy it into the image too and scan it (the default Python scope includes it)"
                 ),
@@ -697,6 +709,7 @@ fn gather(
     entries.sort();
     ScanReport {
         python: None,
+        discovered: None,
         runtime: crate::runtime::Found::default(),
         sources,
         entries,

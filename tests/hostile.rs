@@ -2176,6 +2176,8 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         layer: ldslim::plan::Layer::Libs,
         python: None,
         prune: vec![],
+        installations: report.inventory(),
+        rewrite_shebangs: false,
     };
     let plan = ldslim::plan::plan(&input);
     assert!(plan.loads(), "{plan:?}");

@@ -303,6 +303,53 @@ fn scan_json_matches_its_schema() {
     check("scan", &v);
 }
 
+/// The final image's Python checks, and a script rewritten by
+/// `--rewrite-shebangs` (a generated copy item).
+#[test]
+fn python_checks_match_the_schema() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = pyworld::clean_python_world();
+    w.exe("/usr/bin/env", &[], &[]);
+    for (path, text) in [
+        (
+            "/app/.venv/bin/serve",
+            &b"#!/usr/bin/env python3\nimport serve\n"[..],
+        ),
+        (
+            "/app/.venv/bin/old",
+            b"#!/usr/local/bin/python3.12\nimport old\n",
+        ),
+    ] {
+        w.write(path, text);
+        std::fs::set_permissions(w.host(path), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let root = w.root.to_str().unwrap();
+    let (code, v) = ldslim(&["scan", root, "/app/.venv", "--format", "json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let checks = &v["plan"]["python_checks"];
+    assert!(len(checks) >= 2, "{v}");
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["in_builder_too"] == true),
+        "{v}"
+    );
+    check("scan", &v);
+    let (code, v) = ldslim(&["scan", root, "--rewrite-shebangs", "--format", "json"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(
+        v["plan"]["copy"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["kind"]["content"] == "script"),
+        "{v}"
+    );
+    check("scan", &v);
+}
+
 #[test]
 fn trace_json_matches_its_schema() {
     // A shell that lists a directory, reads a file, runs a program (the

@@ -43,6 +43,9 @@ pub struct Choices {
     pub layer: Layer,
     /// `--prune`: categories of Python files left out of the layer.
     pub prune: Vec<Prune>,
+    /// Copy scripts whose `#!` interpreter the image lacks rewritten to
+    /// the Python it has.
+    pub rewrite_shebangs: bool,
 }
 
 impl Default for Choices {
@@ -56,6 +59,7 @@ impl Default for Choices {
             package_data: true,
             layer: Layer::Full,
             prune: Vec::new(),
+            rewrite_shebangs: false,
         }
     }
 }
@@ -261,7 +265,7 @@ pub fn plan_for(
         builder: session,
         target: tree,
         target_name: name,
-        scope: report.paths.iter().map(PathBuf::from).collect(),
+        scope: copied_scope(report),
         entries: report.entries.clone(),
         opts: Options {
             // The image's CPU is unknown: planned for the baseline, and
@@ -287,8 +291,22 @@ pub fn plan_for(
             (python, _) => python.clone(),
         },
         prune: choices.prune.clone(),
+        installations: report.inventory(),
+        rewrite_shebangs: choices.rewrite_shebangs,
     };
     Ok(Some(plan::plan(&input)))
+}
+
+/// What the user copies into the image: the paths scanned, and with the
+/// Python scope the symlinks that lead to them (`/usr/bin/python3 ->
+/// python3.11`, which a venv's `bin/python3` may name), which the scan
+/// resolved away.
+fn copied_scope(report: &ScanReport) -> Vec<PathBuf> {
+    let mut paths: std::collections::BTreeSet<String> = report.paths.iter().cloned().collect();
+    if let Some(inv) = &report.python {
+        paths.extend(inv.scope());
+    }
+    paths.into_iter().map(PathBuf::from).collect()
 }
 
 /// Where the chosen target has a library (by soname, in its loader's

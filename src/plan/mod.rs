@@ -16,6 +16,7 @@ mod native;
 mod outcome;
 mod package_data;
 mod prune;
+mod python;
 mod runtime;
 mod traced;
 
@@ -132,7 +133,10 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     } else {
         planner.simulate()
     };
+    // Python's own consistency last: it reads the image, changes no load.
+    let python_checks = planner.python_checks(&image);
     let mut report = planner.report(&image, &orders);
+    report.python_checks = python_checks;
     report.include_problems = include_problems;
     report.trace = trace;
     report.package_data = package_data;
@@ -609,6 +613,7 @@ impl Planner<'_> {
             trace: None,
             package_data: Vec::new(),
             layer: None,
+            python_checks: Vec::new(),
         }
     }
 }

@@ -67,6 +67,13 @@ pub struct PlanInput<'a> {
     pub python: Option<crate::python::Inventory>,
     /// `--prune`: categories of Python files left out of the layer.
     pub prune: Vec<super::Prune>,
+    /// Every Python installation of the builder, whatever the scope:
+    /// what the final image's Python checks judge (venvs, scripts, `.pth`
+    /// files, prefixes) where the image gets it from the builder.
+    pub installations: Option<&'a crate::python::Inventory>,
+    /// `--rewrite-shebangs`: copy a script whose `#!` interpreter the
+    /// image lacks rewritten to name the one it has.
+    pub rewrite_shebangs: bool,
 }
 
 /// An entry the final image cannot load at all (no loader, a fatal defect
@@ -184,13 +191,35 @@ pub struct PlanReport {
     /// libraries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<super::PythonLayer>,
+    /// What breaks the scope's Python installations in the image although
+    /// their libraries load (a venv's interpreter, a script's `#!`, a
+    /// `.pth` directory, the standard library): each with its fix. Those
+    /// `in_builder_too` fail in the builder alike and do not fail the
+    /// image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub python_checks: Vec<crate::python::image_checks::PythonFinding>,
 }
 
 impl PlanReport {
     /// Whether everything in scope would load in the final image, as far
     /// as ldslim can resolve it (DT_NEEDED, the Python code's run-time
-    /// loads, declared loads).
+    /// loads, declared loads), and its Python installations hold together
+    /// there (`python_checks`).
     pub fn loads(&self) -> bool {
+        self.python_failures().next().is_none() && self.libraries_load()
+    }
+
+    /// The Python checks that fail in the image (not those that fail in
+    /// the builder alike).
+    pub fn python_failures(
+        &self,
+    ) -> impl Iterator<Item = &crate::python::image_checks::PythonFinding> {
+        self.python_checks.iter().filter(|f| !f.in_builder_too)
+    }
+
+    /// Whether everything in scope would load in the final image (all
+    /// of [`Self::loads`] but the Python checks).
+    pub fn libraries_load(&self) -> bool {
         self.missing.is_empty()
             && self.versions.is_empty()
             && self.refused.is_empty()

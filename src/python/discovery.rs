@@ -4,7 +4,6 @@
 //! met on the way kept.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::Path;
 
 use crate::elf::consts::{ET_DYN, ET_EXEC};
@@ -286,24 +285,9 @@ impl<'a> Discovery<'a> {
         }
     }
 
-    /// Names in a directory of the root (symlinks to directories followed
-    /// inside the root), sorted; UTF-8 names only.
+    /// Names in a directory of the root, sorted ([`super::list_dir`]).
     pub(super) fn list_dir(&self, dir: &str) -> Vec<String> {
-        let Ok(Some(r)) = self.root.resolve(Path::new(dir)) else {
-            return Vec::new();
-        };
-        if r.kind != Kind::Directory {
-            return Vec::new();
-        }
-        let Ok(rd) = fs::read_dir(self.root.host_path(&r.path)) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .collect();
-        names.sort();
-        names
+        super::list_dir(self.root, dir)
     }
 
     /// Canonical path of `path` when it is a directory of the root.

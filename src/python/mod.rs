@@ -13,14 +13,20 @@
 //! [`discover`] finds them (`discovery` drives the search, `venv` walks
 //! the root for virtual environments, `site` applies CPython's path
 //! rules); [`module::module_of`] tells which Python module an extension
-//! file is.
+//! file is. [`image_checks::check`] holds the installations against the
+//! final image (venv links, scripts' `#!`, `.pth` directories, the
+//! standard library where CPython's `getpath` looks for it); [`shebang`]
+//! reads and rewrites a script's `#!`.
 
 pub mod abi;
 mod discovery;
+mod getpath;
+pub mod image_checks;
 pub mod imports;
 pub mod module;
 mod mountinfo;
 mod names;
+pub mod shebang;
 mod site;
 mod venv;
 
@@ -158,6 +164,26 @@ fn is_within(path: &str, dir: &str) -> bool {
 /// Find every Python installation and venv of `root`.
 pub fn discover(root: &Root) -> Inventory {
     discovery::Discovery::new(root).run()
+}
+
+/// Names in a directory of the root (symlinks to directories followed
+/// inside the root), sorted; UTF-8 names only.
+fn list_dir(root: &Root, dir: &str) -> Vec<String> {
+    let Ok(Some(r)) = root.resolve(Path::new(dir)) else {
+        return Vec::new();
+    };
+    if r.kind != crate::rootfs::Kind::Directory {
+        return Vec::new();
+    }
+    let Ok(rd) = std::fs::read_dir(root.host_path(&r.path)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -237,7 +237,7 @@ impl Discovery<'_> {
 /// The directories a `.pth` file names, as site.addpackage() reads it
 /// (existence is checked by the caller). Paths are made absolute against
 /// the site directory and normalised lexically, like `os.path.abspath`.
-fn pth_dirs(site: &str, bytes: &[u8]) -> Vec<String> {
+pub(super) fn pth_dirs(site: &str, bytes: &[u8]) -> Vec<String> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let text = String::from_utf8_lossy(bytes);
     let mut out = Vec::new();

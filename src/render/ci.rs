@@ -33,7 +33,9 @@ pub struct Annotation {
     /// `bad-file`, `mismatch`, `load-order`, `cpu-dependent`, `runtime-not-found`,
     /// `runtime-unknown`, `image-missing`, `image-version`,
     /// `image-refused`, `image-runtime`, `image-declared`,
-    /// `image-unverified`, `conflict`, `copy`.
+    /// `image-unverified`, `python-venv-interpreter`, `python-venv-home`,
+    /// `python-venv-version`, `python-shebang`, `python-pth`,
+    /// `python-prefix`, `conflict`, `copy`.
     pub check: &'static str,
     pub path: String,
     pub title: String,
@@ -294,6 +296,21 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             key: p.copy.target.clone(),
         });
     }
+    for f in &p.python_checks {
+        let (level, also) = if f.in_builder_too {
+            (Level::Warning, " (in the builder too)")
+        } else {
+            (Level::Error, "")
+        };
+        out.push(Annotation {
+            level,
+            check: f.check.name(),
+            path: f.path.clone(),
+            title: format!("{} in {}{also}", f.check.title(), p.target),
+            message: format!("{}\nFix: {}", f.problem, f.fix),
+            key: p.copy.target.clone(),
+        });
+    }
     for c in &p.conflicts {
         out.push(Annotation {
             level: Level::Warning,
@@ -415,6 +432,13 @@ pub fn scan_github(
             )
         } else if p.loads() {
             format!("final image: all {} objects of the scope load", p.checked)
+        } else if p.libraries_load() {
+            let n = p.python_failures().count();
+            format!(
+                "final image: all {} objects of the scope load, but Python would NOT work there: {n} problem{}",
+                p.checked,
+                if n == 1 { "" } else { "s" }
+            )
         } else {
             format!(
                 "final image: would NOT load ({} objects checked)",

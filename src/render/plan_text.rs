@@ -117,7 +117,11 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
                     .unwrap_or_default();
                 // An include or a trace is its own reason, not a chain.
                 let by = match item.chain.first() {
-                    Some(c) if c.starts_with("--include") || c.starts_with("seen at run time") => {
+                    Some(c)
+                        if c.starts_with("--include")
+                            || c.starts_with("--rewrite-shebangs")
+                            || c.starts_with("seen at run time") =>
+                    {
                         ""
                     }
                     _ => "needed by ",
@@ -183,6 +187,16 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
         }
     }
     native_text(out, p)?;
+    for f in &p.python_checks {
+        if f.in_builder_too {
+            out.span(Style::Warning, "warning:")?;
+            writeln!(out, " {}: {} (in the builder too)", f.path, f.problem)?;
+        } else {
+            out.span(Style::Error, "error:")?;
+            writeln!(out, " {}: {}", f.path, f.problem)?;
+        }
+        writeln!(out, "   fix: {}", f.fix)?;
+    }
     let differ = p
         .cpu_dependent
         .iter()
@@ -235,6 +249,16 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
             format_args!(
                 "final image: all {} objects of the scope load{runtime}",
                 p.checked
+            ),
+        )
+    } else if p.libraries_load() {
+        let n = p.python_failures().count();
+        out.line(
+            Style::Error,
+            format_args!(
+                "final image: all {} objects of the scope load, but Python would NOT work there: {n} problem{} (above)",
+                p.checked,
+                if n == 1 { "" } else { "s" }
             ),
         )
     } else {
