@@ -490,7 +490,8 @@ pub struct ScanArgs {
     /// directory's) whose `#!` names an interpreter the image lacks
     /// rewritten to name the venv's (or the installation's) Python the
     /// image has, instead of reporting it. `--emit copy=`/`tar=` write
-    /// the rewritten scripts; copy them after the scope's own files.
+    /// the rewritten scripts in the layer (with `--layer libs`, copy them
+    /// after the scope's own files).
     #[arg(long)]
     pub rewrite_shebangs: bool,
     /// Do not look for libraries loaded at run time (the Python code's

@@ -258,8 +258,9 @@ fn scripts_whose_interpreter_the_image_lacks() {
 }
 
 /// `--rewrite-shebangs`: the Python scripts are copied with the image's
-/// Python in their `#!` and the rest of their bytes, as generated items;
-/// what is left is the bash script.
+/// Python in their `#!` and the rest of their bytes, as generated items
+/// that take the place of the layer's own copies; what is left is the
+/// bash script.
 #[test]
 fn rewrite_shebangs_writes_the_scripts_with_the_images_python() {
     let w = script_world();
@@ -293,9 +294,13 @@ fn rewrite_shebangs_writes_the_scripts_with_the_images_python() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o755);
-    // Neither the bash script nor the scripts that were fine.
-    assert!(!out.path().join("app/.venv/bin/deploy").exists());
-    assert!(!out.path().join("app/.venv/bin/tool").exists());
+    // The layer has the bash script and the script that was fine as they
+    // are.
+    assert_eq!(read("/app/.venv/bin/deploy"), b"#!/bin/bash\necho deploy\n");
+    assert_eq!(
+        read("/app/.venv/bin/tool"),
+        b"#!/app/.venv/bin/python\nimport sys\n"
+    );
     let items = v["plan"]["copy"]["items"].as_array().unwrap();
     let item = items
         .iter()
@@ -307,6 +312,15 @@ fn rewrite_shebangs_writes_the_scripts_with_the_images_python() {
     assert_eq!(kind["from"], "/app/.venv/bin/uvicorn");
     assert_eq!(kind["shebang"], "#!/app/.venv/bin/python");
     assert_eq!(kind["mode"], 0o755);
+
+    // With the library layer only, the rewritten scripts are all of the
+    // venv it writes: the user's own COPY of the venv must come first.
+    let libs = tempfile::tempdir().unwrap();
+    let copy = format!("--emit=copy={}", libs.path().display());
+    scan_json(&w, &["--rewrite-shebangs", "--layer", "libs", &copy]);
+    assert!(libs.path().join("app/.venv/bin/uvicorn").exists());
+    assert!(!libs.path().join("app/.venv/bin/deploy").exists());
+    assert!(!libs.path().join("app/.venv/bin/tool").exists());
 
     // Without the bash script the image is sound.
     std::fs::remove_file(w.host("/app/.venv/bin/deploy")).unwrap();
@@ -575,8 +589,8 @@ fn real_python_fails_as_the_findings_say() {
 }
 
 /// The cached roots with their default scope: the apps root (the FastAPI
-/// app's venv at /app/.venv, made by the root's python3 -m venv) has
-/// nothing to say; the Debian root's only findings are the scripts that
+/// app's venv at /app/.venv, made by the root's python3 -m venv, with
+/// uvicorn's console scripts) has nothing to say; the Debian root's only findings are the scripts that
 /// `pip install --target` on the host wrote into dist-packages/bin with the
 /// host's interpreter, which the builder lacks too (warnings, with the
 /// rewrite to the image's Python as their fix).
@@ -607,6 +621,10 @@ fn the_cached_roots_hold_together_in_the_image() {
         "{} is not the apps root",
         apps.display()
     );
+    // Its console scripts name the venv's Python: the check reads them.
+    let uvicorn =
+        std::fs::read(apps.join("app/.venv/bin/uvicorn")).expect("the venv's uvicorn script");
+    assert!(uvicorn.starts_with(b"#!/app/.venv/bin/python\n"));
     let (_, v) = scan(&apps);
     assert_eq!(findings(&v), Vec::<Value>::new(), "{:#}", v["plan"]);
     assert_ne!(v["plan"]["verdict"], "fails", "{:#}", v["plan"]);
