@@ -406,21 +406,8 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         ui.stage("emit", format_args!("{e:?}"));
     }
     out.flush()?;
-    if let Some(p) = plan.filter(|p| !p.libraries_load()) {
-        eprintln!(
-            "ldslim: the final image ({}) would not load: {} missing, {} version errors",
-            p.target,
-            p.missing.len(),
-            p.versions.len()
-        );
-    }
-    if let Some(p) = plan.filter(|p| p.python_failures().next().is_some()) {
-        let n = p.python_failures().count();
-        eprintln!(
-            "ldslim: Python would not work in the final image ({}): {n} problem{} with the fix above",
-            p.target,
-            if n == 1 { "" } else { "s" }
-        );
+    if let Some(p) = plan.filter(|p| !p.loads()) {
+        eprintln!("ldslim: {}", p.would_not_load());
     }
     if let Some(p) = plan.filter(|p| p.verdict() == plan::Verdict::Unverified) {
         eprintln!(

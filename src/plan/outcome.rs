@@ -209,6 +209,23 @@ impl PlanReport {
         self.python_failures().next().is_none() && self.libraries_load()
     }
 
+    /// What fails in the image, counted, as a sentence: `the final image
+    /// (T) would not load: 2 missing, 0 version errors`, and `, 1 Python
+    /// problem` when there is one.
+    pub fn would_not_load(&self) -> String {
+        let python = match self.python_failures().count() {
+            0 => String::new(),
+            1 => ", 1 Python problem".to_string(),
+            n => format!(", {n} Python problems"),
+        };
+        format!(
+            "the final image ({}) would not load: {} missing, {} version errors{python}",
+            self.target,
+            self.missing.len(),
+            self.versions.len()
+        )
+    }
+
     /// The Python checks that fail in the image (not those that fail in
     /// the builder alike).
     pub fn python_failures(
