@@ -2174,7 +2174,6 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         traces: vec![],
         package_data: true,
         layer: ldslim::plan::Layer::Libs,
-        python: None,
         prune: vec![],
         installations: report.inventory(),
         rewrite_shebangs: false,

@@ -283,13 +283,6 @@ pub fn plan_for(
         traces,
         package_data: choices.package_data,
         layer: choices.layer,
-        // The installations name the layer's parts and tell pruning where
-        // module names start; PATHs given instead of the scope leave them
-        // undiscovered, so pruning looks for them.
-        python: match (&report.python, session.host_root()) {
-            (None, Some(root)) if !choices.prune.is_empty() => Some(crate::python::discover(root)),
-            (python, _) => python.clone(),
-        },
         prune: choices.prune.clone(),
         installations: report.inventory(),
         rewrite_shebangs: choices.rewrite_shebangs,

@@ -4,8 +4,7 @@
 //! and checked like an object of the scope, so a plugin's own DT_NEEDED
 //! closure comes too.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 use super::{CopyKind, MissingEdge, Planner};
 use crate::rootfs::Node;
@@ -81,21 +80,23 @@ impl Planner<'_> {
                 let Some(host) = self.input.builder.host_root() else {
                     return Err("the builder is not a directory".into());
                 };
-                let (files, links, truncated) = list_tree(host.host_dir(), &at);
-                for f in files {
-                    self.include_file(&f, m);
-                }
-                for l in links {
-                    if let Ok(Some(Node::Symlink(text))) =
-                        builder.tree().lstat(&l).map(|s| s.map(|s| s.node))
-                    {
-                        self.include_link(&l, &text, m);
+                let (items, problems) = super::layer::list_tree(host.host_dir(), &at, MAX_FILES);
+                // Files first, then the links to them.
+                for item in &items {
+                    if !matches!(item.kind, CopyKind::Symlink { .. }) {
+                        self.include_file(Path::new(&item.path), m);
                     }
                 }
-                if truncated {
-                    return Err(format!("more than {MAX_FILES} files; the rest is left out"));
+                for item in &items {
+                    if let CopyKind::Symlink { target } = &item.kind {
+                        self.include_link(Path::new(&item.path), Path::new(target), m);
+                    }
                 }
-                Ok(())
+                match problems.first() {
+                    None => Ok(()),
+                    Some(p) if problems.len() == 1 => Err(p.clone()),
+                    Some(p) => Err(format!("{p} (and {} more)", problems.len() - 1)),
+                }
             }
             Node::Special => Err("not a file, a directory or a symlink".into()),
         }
@@ -131,48 +132,4 @@ impl Planner<'_> {
             self.runtime.entries.insert(dest);
         }
     }
-}
-
-/// The regular files and symlinks below `dir` (canonical in the root), in
-/// walk order; true when the listing stopped at [`MAX_FILES`].
-fn list_tree(host_root: &Path, dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>, bool) {
-    struct Listing {
-        files: Mutex<Vec<PathBuf>>,
-        links: Mutex<Vec<PathBuf>>,
-    }
-    impl crate::walk::Visit for Listing {
-        type Out = ();
-        fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<()> {
-            let mut f = crate::locks::lock(&self.files);
-            if f.len() <= MAX_FILES {
-                f.push(entry.path());
-            }
-            None
-        }
-        fn other(&self, entry: &crate::walk::Entry<'_>, d_type: u8) -> Option<()> {
-            if d_type == libc::DT_LNK {
-                let mut l = crate::locks::lock(&self.links);
-                if l.len() <= MAX_FILES {
-                    l.push(entry.path());
-                }
-            }
-            None
-        }
-        fn error(&self, _: &Path, _: std::io::Error) -> Option<()> {
-            None
-        }
-    }
-    let listing = Listing {
-        files: Mutex::new(Vec::new()),
-        links: Mutex::new(Vec::new()),
-    };
-    crate::walk::walk(host_root, &[dir.to_path_buf()], &listing);
-    let mut files = crate::locks::into_inner(listing.files);
-    let mut links = crate::locks::into_inner(listing.links);
-    let truncated = files.len() > MAX_FILES || links.len() > MAX_FILES;
-    files.truncate(MAX_FILES);
-    links.truncate(MAX_FILES);
-    files.sort();
-    links.sort();
-    (files, links, truncated)
 }

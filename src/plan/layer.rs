@@ -88,8 +88,8 @@ pub struct LayerItem {
     pub kind: CopyKind,
 }
 
-/// Files and links below one directory, at most this many: a PATH of `/`
-/// given by mistake stops here and says so.
+/// Files and links below one directory of the layer, at most this many: a
+/// PATH of `/` given by mistake stops here and says so.
 const MAX_FILES: usize = 1_000_000;
 
 impl PythonLayer {
@@ -369,21 +369,23 @@ fn list_path(builder: &Root, path: &str) -> Result<Listed, String> {
             }],
             Vec::new(),
         )),
-        Node::Directory => Ok(list_tree(builder.host_dir(), &at)),
+        Node::Directory => Ok(list_tree(builder.host_dir(), &at, MAX_FILES)),
         Node::Special => Err("not a file, a directory or a symlink".into()),
     }
 }
 
-/// Every regular file and symlink below `dir`, and what could not be read.
-fn list_tree(host_root: &Path, dir: &Path) -> Listed {
+/// Every regular file and symlink below `dir` (at most `max`), and what
+/// could not be read.
+pub(super) fn list_tree(host_root: &Path, dir: &Path, max: usize) -> Listed {
     struct Listing {
         items: Mutex<Vec<LayerItem>>,
         errors: Mutex<Vec<String>>,
+        max: usize,
     }
     impl Listing {
         fn push(&self, item: LayerItem) {
             let mut items = crate::locks::lock(&self.items);
-            if items.len() <= MAX_FILES {
+            if items.len() <= self.max {
                 items.push(item);
             }
         }
@@ -427,14 +429,15 @@ fn list_tree(host_root: &Path, dir: &Path) -> Listed {
     let listing = Listing {
         items: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
+        max,
     };
     crate::walk::walk(host_root, &[dir.to_path_buf()], &listing);
     let mut errors = crate::locks::into_inner(listing.errors);
     let mut items = crate::locks::into_inner(listing.items);
-    if items.len() > MAX_FILES {
-        items.truncate(MAX_FILES);
+    if items.len() > max {
+        items.truncate(max);
         errors.push(format!(
-            "{}: more than {MAX_FILES} files below it; the rest is left out",
+            "{}: more than {max} files below it; the rest is left out",
             dir.display()
         ));
     }

@@ -60,11 +60,16 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     // of the image, and what only it loaded is not copied.
     let mut layer = None;
     let mut pruned_paths = BTreeSet::new();
-    if let (Layer::Full, Some(builder)) = (input.layer, input.builder.host_root()) {
+    // A scope of the whole root (`--scope all`) has the image hold all of
+    // it: no layer of Python files to add.
+    let whole_root = input.scope.iter().any(|p| p == Path::new("/"));
+    if let (Layer::Full, Some(builder), false) =
+        (input.layer, input.builder.host_root(), whole_root)
+    {
         let mut l = PythonLayer::list(
             builder,
             &input.scope,
-            input.python.as_ref(),
+            input.installations,
             input.target.as_ref(),
         );
         if !input.prune.is_empty() {
@@ -72,7 +77,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
                 &mut l,
                 &input.prune,
                 builder,
-                input.python.as_ref(),
+                input.installations,
                 &input.traces,
             );
             l.pruned = pruned;

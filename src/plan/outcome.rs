@@ -63,13 +63,12 @@ pub struct PlanInput<'a> {
     pub package_data: bool,
     /// Whether the Python files of the scope join the layer.
     pub layer: super::Layer,
-    /// The Python installations of the scope (names the layer's parts).
-    pub python: Option<crate::python::Inventory>,
     /// `--prune`: categories of Python files left out of the layer.
     pub prune: Vec<super::Prune>,
     /// Every Python installation of the builder, whatever the scope:
     /// what the final image's Python checks judge (venvs, scripts, `.pth`
-    /// files, prefixes) where the image gets it from the builder.
+    /// files, prefixes) where the image gets it from the builder; what
+    /// names the layer's parts, and where pruning's module names start.
     pub installations: Option<&'a crate::python::Inventory>,
     /// `--rewrite-shebangs`: copy a script whose `#!` interpreter the
     /// image lacks rewritten to name the one it has.
