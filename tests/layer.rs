@@ -448,3 +448,37 @@ fn prune_needs_the_full_layer() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn what_wheels_installed_outside_comes_only_with_their_site_directory() {
+    let w = world();
+    // The site directory is not in the layer: neither is its console
+    // script.
+    let o = ldslim(&[
+        "scan",
+        root(&w),
+        "/usr/bin/python3.11",
+        "/usr/lib/python3.11",
+        "--emit",
+        "list",
+    ]);
+    let list = lines(&o);
+    assert!(
+        list.iter().any(|l| l == "usr/lib/python3.11/os.py"),
+        "{list:?}"
+    );
+    assert!(
+        !list.iter().any(|l| l.starts_with("usr/local/")),
+        "{list:?}"
+    );
+    // It is: the script comes too.
+    let o = ldslim(&[
+        "scan",
+        root(&w),
+        "/usr/bin/python3.11",
+        SITE,
+        "--emit",
+        "list",
+    ]);
+    assert!(lines(&o).iter().any(|l| l == "usr/local/bin/demo"));
+}

@@ -144,7 +144,8 @@ impl PythonLayer {
             .into_iter()
             .map(|p| (part_of(&p, python), p))
             .collect();
-        roots.extend(outside_site_dirs(builder, python).into_iter().map(|p| {
+        let outside = outside_site_dirs(builder, python, &roots);
+        roots.extend(outside.into_iter().map(|p| {
             (
                 "installed by wheels outside their site directory".to_string(),
                 p,
@@ -292,11 +293,17 @@ fn part_of(path: &str, python: Option<&Inventory>) -> String {
 /// Paths the wheels of each site directory installed outside it, below the
 /// site directory's prefix (`/usr/local` of
 /// `/usr/local/lib/python3.11/dist-packages`).
-fn outside_site_dirs(builder: &Root, python: Option<&Inventory>) -> Vec<String> {
+fn outside_site_dirs(
+    builder: &Root,
+    python: Option<&Inventory>,
+    layer: &[(String, String)],
+) -> Vec<String> {
     let mut out = BTreeSet::new();
     for i in python.iter().flat_map(|inv| &inv.installations) {
         for s in &i.site_dirs {
-            if matches!(s.kind, SiteKind::Pth { .. }) {
+            // Only the site directories the layer copies.
+            let copied = layer.iter().any(|(_, p)| Path::new(&s.path).starts_with(p));
+            if matches!(s.kind, SiteKind::Pth { .. }) || !copied {
                 continue;
             }
             let Some(prefix) = prefix_of(&s.path) else {
@@ -307,6 +314,7 @@ fn outside_site_dirs(builder: &Root, python: Option<&Inventory>) -> Vec<String> 
             out.extend(
                 crate::owners::installed_outside(builder, &s.path, &prefix)
                     .into_iter()
+                    .filter(|p| !layer.iter().any(|(_, l)| Path::new(p).starts_with(l)))
                     .filter(|p| matches!(builder.lstat(Path::new(p)), Ok(Some(_)))),
             );
         }
