@@ -236,8 +236,6 @@ fn paths_the_base_has_are_left_to_it() {
         "/etc/ssl/certs/ca-certificates.crt",
         "--format",
         "json",
-        "--emit",
-        "list=/dev/null",
     ]);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let layer = &v["plan"]["layer"];
@@ -481,4 +479,42 @@ fn what_wheels_installed_outside_comes_only_with_their_site_directory() {
         "list",
     ]);
     assert!(lines(&o).iter().any(|l| l == "usr/local/bin/demo"));
+}
+
+/// An emit to a device (`/dev/null`, `/dev/stdout`) writes to it: a
+/// rename onto it would replace the device by a regular file.
+#[test]
+fn an_emit_to_a_device_writes_to_it_and_keeps_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let w = world();
+    if !common::can_chroot() {
+        common::cannot_run("not root: cannot make a device node");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let null = dir.path().join("null");
+    let c = std::ffi::CString::new(null.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path; mode and device numbers of /dev/null.
+    assert_eq!(
+        unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) },
+        0
+    );
+    for kind in ["list", "json", "dockerfile", "sbom", "tar"] {
+        let o = ldslim(&[
+            "scan",
+            root(&w),
+            "--emit",
+            &format!("{kind}={}", null.display()),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{kind}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let ft = std::fs::symlink_metadata(&null).unwrap().file_type();
+        assert!(ft.is_char_device(), "--emit {kind}= replaced the device");
+    }
+    // Nothing left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -17,6 +17,10 @@ pub(crate) struct TempFile {
     pub(crate) path: PathBuf,
     pub(crate) file: File,
     committed: bool,
+    /// Written in place: the destination is a device, a FIFO or a socket
+    /// (`/dev/null`, `/dev/stdout`), which a rename would replace by a
+    /// regular file.
+    direct: bool,
 }
 
 impl TempFile {
@@ -28,6 +32,19 @@ impl TempFile {
         })?;
         // Not the file's own name: one near NAME_MAX would make the
         // temporary name too long.
+        if fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(dest)
+                .map_err(EmitError::io(dest))?;
+            return Ok(TempFile {
+                path: dest.to_path_buf(),
+                file,
+                committed: false,
+                direct: true,
+            });
+        }
         let mut tmp = OsString::from(".ldslim");
         tmp.push(format!(
             ".{}.{}.tmp",
@@ -46,10 +63,16 @@ impl TempFile {
             path,
             file,
             committed: false,
+            direct: false,
         })
     }
 
     pub(crate) fn commit(mut self, dest: &Path) -> Result<(), EmitError> {
+        self.committed = true;
+        if self.direct {
+            return Ok(());
+        }
+        self.committed = false;
         self.file.sync_all().map_err(EmitError::io(&self.path))?;
         fs::rename(&self.path, dest).map_err(EmitError::io(dest))?;
         self.committed = true;
@@ -59,7 +82,7 @@ impl TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.direct {
             let _ = fs::remove_file(&self.path);
         }
     }
