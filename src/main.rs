@@ -389,7 +389,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
                 }
                 if let Some(p) = plan {
                     render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
-                    render::plan_text::dockerfile(&mut out, &p.emitted())?;
+                    render::plan_text::dockerfile(&mut out, &p.emitted_beside_trees())?;
                 }
                 render::text::scan_text(&mut out, report)?
             }

@@ -314,6 +314,12 @@ pub fn installed_outside(root: &Root, site_dir: &str, prefix: &str) -> Vec<Strin
             continue;
         };
         for line in record.lines() {
+            // A relative path without `..` stays in the site directory:
+            // most lines, told apart before any allocation.
+            let field = line.split(',').next().unwrap_or(line);
+            if !field.starts_with(['/', '"']) && !field.split('/').any(|c| c == "..") {
+                continue;
+            }
             let Some(rel) = csv_first_field(line) else {
                 continue;
             };
@@ -386,6 +392,13 @@ pub(crate) fn read_bytes(root: &Root, path: &str) -> Option<Vec<u8>> {
 
 /// `/a/./b//c/../d` → `/a/b/d`, always absolute, never above `/`.
 fn normalize(path: &str) -> String {
+    // Nearly every path of a `.list` or `RECORD` is normal already.
+    let plain = |c: &str| !c.is_empty() && c != "." && c != "..";
+    if let Some(rest) = path.strip_prefix('/')
+        && rest.split('/').all(plain)
+    {
+        return path.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {

@@ -2176,6 +2176,7 @@ fn a_builder_changing_under_the_plan_fails_cleanly() {
         layer: ldslim::plan::Layer::Libs,
         prune: vec![],
         installations: report.inventory(),
+        listing: report.listing(),
         rewrite_shebangs: false,
     };
     let plan = ldslim::plan::plan(&input);

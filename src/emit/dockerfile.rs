@@ -68,13 +68,15 @@ pub fn not_in_builder(plan: &CopyPlan) -> Vec<&CopyItem> {
 fn render(plan: &CopyPlan, stage: &str) -> Result<String, EmitError> {
     let generated = not_in_builder(plan);
     let copied = CopyPlan {
+        target: plan.target.clone(),
         items: plan
             .items
             .iter()
             .filter(|i| !matches!(i.kind, CopyKind::Generated { .. }))
             .cloned()
             .collect(),
-        ..plan.clone()
+        env: plan.env.clone(),
+        trees: plan.trees.clone(),
     };
     let mut text = render_copies(&copied, stage)?;
     for item in generated {

@@ -176,8 +176,17 @@ pub fn open_root(path: &Path) -> Result<Root, Error> {
 /// Scan, plan and name owners as `req` asks.
 pub fn run(req: &ScanRequest, observer: &dyn Observer) -> Result<ScanOutcome, Error> {
     let session = Session::new(open_root(&req.root)?, req.loader.clone());
-    let mut report = scan::scan_with(&session, &req.paths, req.scope, req.runtime, observer)
-        .map_err(Error::Scan)?;
+    // The full layer copies every file of the scope: the walk lists them
+    // as it goes (not for `--scope all`, which has no layer).
+    let whole_root = req.scope == Scope::All || req.paths.iter().any(|p| p == "/");
+    let reads = scan::Reads {
+        runtime: req.runtime,
+        listing: req.choices.layer == Layer::Full
+            && !whole_root
+            && !matches!(req.target, TargetChoice::None),
+    };
+    let mut report =
+        scan::scan_with(&session, &req.paths, req.scope, reads, observer).map_err(Error::Scan)?;
     let mut unused_allow = report.runtime.allow(&req.choices.allow);
     observer.scanned(&report);
     let no_python = report.found_no_python();
@@ -285,6 +294,7 @@ pub fn plan_for(
         layer: choices.layer,
         prune: choices.prune.clone(),
         installations: report.inventory(),
+        listing: report.listing(),
         rewrite_shebangs: choices.rewrite_shebangs,
     };
     Ok(Some(plan::plan(&input)))

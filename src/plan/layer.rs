@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::python::{Inventory, SiteKind};
 use crate::rootfs::{Node, Root, Tree};
+use crate::scan::Listing;
 
 /// Which files the emitters write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -95,10 +96,12 @@ const MAX_FILES: usize = 1_000_000;
 impl PythonLayer {
     /// The layer of `scope` (canonical builder paths and the links naming
     /// them), its parts named from `python`, leaving out what `target` has.
+    /// What `listing` covers is taken from it; the rest is listed here.
     pub fn list(
         builder: &Root,
         scope: &[PathBuf],
         python: Option<&Inventory>,
+        listing: Option<&Listing>,
         target: &dyn Tree,
     ) -> PythonLayer {
         let mut by_part: BTreeMap<String, (BTreeSet<String>, Vec<LayerItem>)> = BTreeMap::new();
@@ -154,18 +157,32 @@ impl PythonLayer {
         for (what, path) in roots {
             let part = by_part.entry(what).or_default();
             part.0.insert(path.clone());
-            let (items, problems) = match list_path(builder, &path) {
+            let (items, problems) = match list_path(builder, &path, listing) {
                 Ok(listed) => listed,
                 Err(e) => (Vec::new(), vec![format!("{path}: {e}")]),
             };
             let whole = problems.is_empty() && is_dir(builder, &path);
             layer.problems.extend(problems);
             let in_base = layer.in_base.len();
+            // Nothing is in a directory the base lacks: one look-up per
+            // directory (items come sorted, a directory's files together)
+            // instead of one per file.
+            let mut dir_in_base: Option<(PathBuf, bool)> = None;
             for item in items {
                 if !seen.insert(item.path.clone()) {
                     continue;
                 }
-                if matches!(target.lstat(Path::new(&item.path)), Ok(Some(_))) {
+                let p = Path::new(&item.path);
+                let dir = p.parent().unwrap_or(p);
+                let may_be_there = match &dir_in_base {
+                    Some((d, there)) if d == dir => *there,
+                    _ => {
+                        let there = !matches!(target.lstat(dir), Ok(None));
+                        dir_in_base = Some((dir.to_path_buf(), there));
+                        there
+                    }
+                };
+                if may_be_there && matches!(target.lstat(p), Ok(Some(_))) {
                     layer.in_base.push(item.path);
                     continue;
                 }
@@ -217,16 +234,51 @@ impl PythonLayer {
 /// The libraries of `libs` and the Python files of `layer` as one plan
 /// (sorted by destination; where both have a path, the library's item).
 pub fn merged(libs: &CopyPlan, layer: &PythonLayer) -> CopyPlan {
-    let mut items: BTreeMap<String, CopyItem> =
-        layer.items().map(|i| (i.dest.clone(), i)).collect();
-    for item in &libs.items {
-        items.insert(item.dest.clone(), item.clone());
-    }
+    let lib_dests: BTreeSet<&str> = libs.items.iter().map(|i| i.dest.as_str()).collect();
+    let mut items: Vec<CopyItem> = layer
+        .items()
+        .filter(|i| !lib_dests.contains(i.dest.as_str()))
+        .chain(libs.items.iter().cloned())
+        .collect();
+    items.sort_by(|a, b| a.dest.cmp(&b.dest));
     CopyPlan {
-        items: items.into_values().collect(),
+        target: libs.target.clone(),
+        items,
+        env: libs.env.clone(),
         trees: layer.trees.clone(),
-        ..libs.clone()
     }
+}
+
+/// [`merged`] without the layer's items below its `trees`.
+pub(super) fn merged_beside_trees(libs: &CopyPlan, layer: &PythonLayer) -> CopyPlan {
+    let in_tree = |p: &str| {
+        layer.trees.iter().any(|t| {
+            p.strip_prefix(t.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        })
+    };
+    let beside = PythonLayer {
+        parts: layer
+            .parts
+            .iter()
+            .map(|p| LayerPart {
+                what: p.what.clone(),
+                paths: Vec::new(),
+                files: 0,
+                links: 0,
+                bytes: 0,
+                items: p
+                    .items
+                    .iter()
+                    .filter(|i| !in_tree(&i.path))
+                    .cloned()
+                    .collect(),
+            })
+            .collect(),
+        trees: layer.trees.clone(),
+        ..PythonLayer::default()
+    };
+    merged(libs, &beside)
 }
 
 /// Whether `path` is a directory in the builder (not a link to one).
@@ -342,7 +394,7 @@ type Listed = (Vec<LayerItem>, Vec<String>);
 /// below a directory (with what could not be listed there). Its directory
 /// is resolved (a layer item's directories hold no symlinks, as the
 /// emitters require); its last component is not.
-fn list_path(builder: &Root, path: &str) -> Result<Listed, String> {
+fn list_path(builder: &Root, path: &str, listing: Option<&Listing>) -> Result<Listed, String> {
     let p = Path::new(path);
     let at = match (p.parent(), p.file_name()) {
         (Some(dir), Some(name)) => match builder.resolve(dir) {
@@ -352,11 +404,33 @@ fn list_path(builder: &Root, path: &str) -> Result<Listed, String> {
         },
         _ => return Err("the builder's root itself cannot be copied".into()),
     };
+    let path = at.display().to_string();
+    if let Some((items, problems)) = listing.and_then(|l| l.below(&path)) {
+        let mut items: Vec<LayerItem> = items
+            .into_iter()
+            .map(|i| LayerItem {
+                path: i.path.clone(),
+                kind: i.kind.clone(),
+            })
+            .collect();
+        let mut problems: Vec<String> = problems
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
+        if items.len() > MAX_FILES {
+            items.truncate(MAX_FILES);
+            problems.push(format!(
+                "{path}: more than {MAX_FILES} files below it; the rest is left out"
+            ));
+        }
+        if !items.is_empty() || !problems.is_empty() {
+            return Ok((items, problems));
+        }
+    }
     let st = builder
         .lstat(&at)
         .map_err(|e| e.to_string())?
         .ok_or("not in the builder")?;
-    let path = at.display().to_string();
     match st.node {
         Node::Symlink(text) => Ok((
             vec![LayerItem {

@@ -70,6 +70,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
             builder,
             &input.scope,
             input.installations,
+            input.listing,
             input.target.as_ref(),
         );
         if !input.prune.is_empty() {

@@ -70,6 +70,9 @@ pub struct PlanInput<'a> {
     /// files, prefixes) where the image gets it from the builder; what
     /// names the layer's parts, and where pruning's module names start.
     pub installations: Option<&'a crate::python::Inventory>,
+    /// Every file and symlink of the scope, as the scan's walk listed them
+    /// (the full layer lists again what it does not cover).
+    pub listing: Option<&'a crate::scan::Listing>,
     /// `--rewrite-shebangs`: copy a script whose `#!` interpreter the
     /// image lacks rewritten to name the one it has.
     pub rewrite_shebangs: bool,
@@ -260,6 +263,20 @@ impl PlanReport {
     pub fn emitted(&self) -> std::borrow::Cow<'_, CopyPlan> {
         match &self.layer {
             Some(layer) => std::borrow::Cow::Owned(super::merged(&self.copy, layer)),
+            None => std::borrow::Cow::Borrowed(&self.copy),
+        }
+    }
+
+    /// [`PlanReport::emitted`] without the items of directories copied
+    /// whole (`trees`), which COPY lines do not name one by one: what the
+    /// report's Dockerfile lines are made from, without copying the items
+    /// of a 16k-file layer to leave them out again. The emitters check the
+    /// whole plan.
+    pub fn emitted_beside_trees(&self) -> std::borrow::Cow<'_, CopyPlan> {
+        match &self.layer {
+            Some(layer) => {
+                std::borrow::Cow::Owned(super::layer::merged_beside_trees(&self.copy, layer))
+            }
             None => std::borrow::Cow::Borrowed(&self.copy),
         }
     }

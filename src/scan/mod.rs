@@ -2,21 +2,22 @@
 //! parallel, resolve each as an entry, and gather what does not load.
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use serde::Serialize;
 
-use crate::elf::consts::{ET_DYN, ET_EXEC};
-use crate::elf::{ElfError, ElfFacts, SizedFile};
 use crate::findings::Warning;
 use crate::graph::CpuDependence;
-use crate::graph::{EntryError, LoadOrder, Session, Standalone};
+use crate::graph::{Session, Standalone};
 use crate::ldso::{Fatal, Step};
-use crate::objects::Facts;
-use crate::rootfs::FactsError;
-use crate::rootfs::{FileId, RootError};
+use crate::rootfs::RootError;
+
+mod listing;
+mod walker;
+
+pub use listing::{Listed, Listing};
+use walker::{Outcome, Walker};
 
 /// Which files of the root are scanned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -53,7 +54,6 @@ pub struct FatalLoad {
     pub fatal: Fatal,
 }
 
-use crate::findings::strip_path;
 pub use crate::findings::{Problem, SkipReason, Skipped};
 
 /// The finding of a Python scope that found no Python installation (in
@@ -111,9 +111,18 @@ pub struct ScanReport {
     /// until they are read into `runtime`.
     #[serde(skip)]
     sources: Vec<(String, String)>,
+    /// Every file and symlink of the scope, when the scan was asked to
+    /// list them ([`Reads::listing`]).
+    #[serde(skip)]
+    listing: Option<Listing>,
 }
 
 impl ScanReport {
+    /// Every file and symlink the walk met, when it listed them.
+    pub fn listing(&self) -> Option<&Listing> {
+        self.listing.as_ref()
+    }
+
     /// The Python installations of the root, whatever the scope.
     pub fn inventory(&self) -> Option<&crate::python::Inventory> {
         self.python.as_ref().or(self.discovered.as_ref())
@@ -151,36 +160,41 @@ pub trait Progress: Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// What happened to one walked file.
-enum Outcome {
-    NotElf,
-    /// Python source that may load a library at run time.
-    Python(String, String),
-    Skipped(Skipped),
-    Mismatched(Problem),
-    Error(Problem),
-    Loaded(Box<LoadOrder>),
+/// What a scan reads besides the ELF files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reads {
+    /// The scope's Python sources, for run-time loads (`--no-runtime`:
+    /// `runtime.checked` is false and no `.py` is read).
+    pub runtime: bool,
+    /// Every file's permission bits and size and every symlink's text, for
+    /// the full layer ([`ScanReport::listing`]).
+    pub listing: bool,
 }
 
-/// Scan `paths` (inside the root; empty = the whole root).
+/// Scan `paths` (inside the root; empty = the whole root), with its
+/// run-time loads and no listing.
 pub fn scan(
     session: &Session,
     paths: &[String],
     scope: Scope,
     progress: &dyn Progress,
 ) -> Result<ScanReport, RootError> {
-    scan_with(session, paths, scope, true, progress)
+    let reads = Reads {
+        runtime: true,
+        listing: false,
+    };
+    scan_with(session, paths, scope, reads, progress)
 }
 
-/// [`scan`], reading the scope's Python sources for run-time loads or not
-/// (`--no-runtime`: then `runtime.checked` is false and no `.py` is read).
+/// [`scan`], reading what `reads` says.
 pub fn scan_with(
     session: &Session,
     paths: &[String],
     scope: Scope,
-    runtime: bool,
+    reads: Reads,
     progress: &dyn Progress,
 ) -> Result<ScanReport, RootError> {
+    let runtime = reads.runtime;
     let Some(root) = session.host_root() else {
         return Err(RootError::NotADirectory(PathBuf::from(
             "(not a host directory)",
@@ -228,16 +242,33 @@ pub fn scan_with(
         files: AtomicUsize::new(0),
         progress,
         runtime,
+        list: reads.listing,
     };
-    let outcomes = crate::walk::walk(root.host_dir(), &starts, &walker);
+    let visited = crate::walk::walk(root.host_dir(), &starts, &walker);
+    let paths: Vec<String> = starts.iter().map(|p| p.display().to_string()).collect();
+    let mut outcomes = Vec::with_capacity(visited.len());
+    let mut listed = Vec::new();
+    let mut unlisted = Vec::new();
+    for v in visited {
+        match v.listed {
+            Some(Ok(l)) => listed.push(l),
+            Some(Err(p)) => unlisted.push(p),
+            None => {}
+        }
+        outcomes.extend(v.outcome);
+    }
+    let listing = reads
+        .listing
+        .then(|| Listing::new(paths.clone(), listed, unlisted));
     let mut report = gather(
         root.host_dir().display().to_string(),
-        starts.iter().map(|p| p.display().to_string()).collect(),
+        paths,
         scope,
         walker.files.into_inner(),
         outcomes,
         errors,
     );
+    report.listing = listing;
     if python.is_none() {
         let inv = crate::python::discover(root);
         if scope == Scope::Paths {
@@ -330,241 +361,6 @@ fn venvs_leaving_the_scope(inv: &crate::python::Inventory, starts: &[PathBuf]) -
             })
         })
         .collect()
-}
-
-/// The walk of a scan: every regular file is counted and its first four
-/// bytes read through a descriptor of its directory; most files are not
-/// ELF and cost nothing more.
-struct Walker<'a> {
-    session: &'a Session,
-    files: AtomicUsize,
-    progress: &'a dyn Progress,
-    /// Whether `.py` files are read for run-time loads.
-    runtime: bool,
-}
-
-impl crate::walk::Visit for Walker<'_> {
-    type Out = Outcome;
-
-    fn enter(&self, path: &Path, _depth: usize) -> bool {
-        !is_pseudo(path)
-    }
-
-    fn visited(&self, files: usize) {
-        self.files.fetch_add(files, Ordering::Relaxed);
-        self.progress.files(files);
-    }
-
-    fn file(&self, entry: &crate::walk::Entry<'_>) -> Option<Outcome> {
-        let problem = |message: String| {
-            Some(Outcome::Error(Problem {
-                path: entry.path().to_string_lossy().into_owned(),
-                message,
-            }))
-        };
-        if entry.dir.to_str().is_none() || entry.name.to_str().is_err() {
-            // `path` is lossy; the message gives the exact bytes.
-            return problem(format!(
-                "file name is not valid UTF-8 ({:?}); not examined",
-                entry.path().as_os_str()
-            ));
-        }
-        let file = match entry.open() {
-            Ok(f) => f,
-            Err(e) => return problem(e.to_string()),
-        };
-        if self.runtime
-            && entry.name.to_bytes().ends_with(b".py")
-            && !in_tests_or_examples(entry.dir)
-        {
-            // Read whole, once: its first bytes say ELF or not as well.
-            match python_source(&file) {
-                Ok(Source::Python(text)) => {
-                    return Some(Outcome::Python(
-                        entry.path().to_string_lossy().into_owned(),
-                        text,
-                    ));
-                }
-                Ok(Source::Elf) => {}
-                Ok(Source::Other) => return None,
-                Err(e) => return problem(e.to_string()),
-            }
-        } else {
-            let mut magic = [0u8; 4];
-            match file.read_at(&mut magic, 0) {
-                Ok(4) if magic == *b"\x7fELF" => {}
-                Ok(_) => return None,
-                Err(e) => return problem(e.to_string()),
-            }
-        }
-        // Only ELF files pay for their identity, which memoises their facts.
-        let meta = match file.metadata() {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return None,
-            Err(e) => return problem(e.to_string()),
-        };
-        let id = FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        };
-        let inside = entry.path();
-        let path = inside.to_string_lossy().into_owned();
-        self.session
-            .objects()
-            .known_regular(&inside, id, meta.len());
-        let facts = self.session.objects().facts_with(id, || {
-            let file = SizedFile {
-                file,
-                size: meta.len(),
-            };
-            crate::elf::read_facts(&file).map_err(|source| FactsError::Elf {
-                path: path.clone(),
-                source,
-            })
-        });
-        Some(examine(self.session, &path, &facts, self.progress))
-    }
-
-    fn error(&self, path: &Path, error: std::io::Error) -> Option<Outcome> {
-        Some(Outcome::Error(Problem {
-            path: path.to_string_lossy().into_owned(),
-            message: error.to_string(),
-        }))
-    }
-}
-
-/// Whether a directory is a package's tests, examples or documentation:
-/// code an application does not import, so its run-time loads are not
-/// the application's (numpy's `random/_examples` dlopen a relative path).
-fn in_tests_or_examples(dir: &Path) -> bool {
-    const NOT_RUN: &[&str] = &[
-        "tests",
-        "test",
-        "testing",
-        "examples",
-        "_examples",
-        "docs",
-        "benchmarks",
-    ];
-    dir.components()
-        .any(|c| NOT_RUN.iter().any(|n| c.as_os_str() == *n))
-}
-
-/// What a `.py` file turned out to be.
-enum Source {
-    /// A Python source that names `ctypes`, `cffi` or `dlopen`.
-    Python(String),
-    /// An ELF file with a `.py` name: examined as one.
-    Elf,
-    /// Anything else (no such name, too large, not UTF-8).
-    Other,
-}
-
-/// A `.py` file read whole (up to 8 MiB: no real module is larger) into a
-/// buffer the thread keeps, so the thousands of sources of a scope cost
-/// one `pread` each (two past 64 KiB) and no allocation.
-fn python_source(file: &std::fs::File) -> std::io::Result<Source> {
-    const MAX_SOURCE: usize = 8 << 20;
-    const FIRST: usize = 64 << 10;
-    thread_local! {
-        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUF.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        let mut got = 0;
-        loop {
-            if got == buf.len() {
-                if buf.len() > MAX_SOURCE {
-                    return Ok(Source::Other);
-                }
-                let bigger = buf.len() + buf.len().max(FIRST);
-                buf.resize(bigger, 0);
-            }
-            match file.read_at(&mut buf[got..], got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let bytes = &buf[..got];
-        if bytes.starts_with(b"\x7fELF") {
-            return Ok(Source::Elf);
-        }
-        if !crate::runtime::pysource::may_load(bytes) {
-            return Ok(Source::Other);
-        }
-        Ok(std::str::from_utf8(bytes)
-            .map(|t| Source::Python(t.to_string()))
-            .unwrap_or(Source::Other))
-    })
-}
-
-/// `/proc`, `/sys` and `/dev` of the root.
-fn is_pseudo(inside: &Path) -> bool {
-    let mut c = inside.components();
-    matches!(
-        (c.next(), c.next(), c.next()),
-        (Some(std::path::Component::RootDir), Some(first), None)
-            if crate::walk::PSEUDO_TOP.iter().any(|x| first.as_os_str() == *x)
-    )
-}
-
-fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress) -> Outcome {
-    let problem = |message: String| Problem {
-        path: path.to_string(),
-        message,
-    };
-    let facts: &ElfFacts = match facts.as_ref() {
-        Ok(f) => f,
-        Err(FactsError::Elf {
-            source: ElfError::NotElf,
-            ..
-        }) => return Outcome::NotElf,
-        Err(e) => return Outcome::Error(problem(strip_path(&e.to_string(), path))),
-    };
-    let skipped = |reason| {
-        Outcome::Skipped(Skipped {
-            path: path.to_string(),
-            reason,
-        })
-    };
-    if !facts.dynamic {
-        return skipped(SkipReason::Static);
-    }
-    if facts.e_type != ET_EXEC && facts.e_type != ET_DYN {
-        return skipped(SkipReason::NotLoadable(facts.e_type));
-    }
-    progress.object(path);
-    match session.load(path) {
-        Ok(order) => Outcome::Loaded(Box::new(order)),
-        Err(EntryError::IsLoader(_)) => skipped(SkipReason::Loader),
-        Err(EntryError::NoLoader { interp, .. }) => {
-            Outcome::Mismatched(problem(no_loader(facts, &interp)))
-        }
-        Err(e @ EntryError::NoAbi { .. }) => Outcome::Mismatched(problem(format!(
-            "{}: no glibc system can load it",
-            strip_path(&e.to_string(), path)
-        ))),
-        Err(e) => Outcome::Error(problem(strip_path(&e.to_string(), path))),
-    }
-}
-
-/// Why an object whose loader the root lacks cannot load there, in words
-/// that name the mismatch.
-fn no_loader(facts: &ElfFacts, interp: &str) -> String {
-    if interp.contains("ld-musl") {
-        return format!(
-            "built for musl libc (its loader {interp} is not in the root): a glibc system cannot load it; install the glibc build of its package (a manylinux wheel, not a musllinux one)"
-        );
-    }
-    match crate::ldso::abi::Abi::for_object(facts) {
-        Some(abi) => format!(
-            "built for {}, and the root has no {} loader ({interp}): a file for another architecture than the root's (a wheel or package for another platform?)",
-            abi.name, abi.name
-        ),
-        None => format!("the root has no loader {interp}"),
-    }
 }
 
 /// Loads that miss one (name, needed_by): every entry concerned, and the
@@ -712,6 +508,7 @@ fn gather(
         discovered: None,
         runtime: crate::runtime::Found::default(),
         sources,
+        listing: None,
         entries,
         root,
         paths,
