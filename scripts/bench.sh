@@ -7,10 +7,17 @@
 # Prints a Markdown table of medians and ratios (docs/performance.md has the
 # latest).
 #
-#   scripts/bench.sh                 # everything (~4 min; lddtree is slow)
-#   RUNS=20 scripts/bench.sh walk    # one or more sections: walk resolve big tty scale
+#   scripts/bench.sh                 # everything (~6 min; lddtree is slow)
+#   RUNS=20 scripts/bench.sh main    # one or more sections: main walk resolve big tty scale
 #
 # Sections:
+#   main     the command users run, `ldslim scan ROOT` (the Python scope,
+#            planned against the default target), and `--scope all` with
+#            its plan, vs `find ROOT -type f`, with `--target none` and
+#            `--no-runtime` rows as a breakdown, the plan's own time (the
+#            `-v` stage line), and what people use instead on the same
+#            objects (the scope's ELF files): `libtree -p` by chroot and
+#            pax-utils' `lddtree --root` (slow: fewer runs)
 #   walk     ldslim scan (--scope all, and the default Python scope) vs
 #            `find ROOT -type f` on both roots, and find variants that open
 #            every file
@@ -55,7 +62,7 @@ LDDTREE_FULL_RUNS=${LDDTREE_FULL_RUNS:-4}
 SCALE=${SCALE:-"10 20"}
 SCRATCH=${LDSLIM_BENCH_DIR:-/var/tmp/ldslim-bench}
 SECTIONS=("$@")
-[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(walk resolve big tty scale)
+[[ ${#SECTIONS[@]} -gt 0 ]] || SECTIONS=(main walk resolve big tty scale)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
@@ -144,6 +151,53 @@ wrap() { # wrap NAME LIST COMMAND-PREFIX...
     printf 'sh %s' "$SCRATCH/$name.sh"
 }
 
+# libtree reads only the running system: it runs inside a hard-link copy of
+# the root, with its binary (it needs only libc, which the root has). Prints
+# the copy's path.
+libtree_root() {
+    local root=$1 copy
+    copy=$SCRATCH/chroot-$(basename "$root")
+    if [[ ! -x $copy/usr/local/bin/libtree ]]; then
+        log "hard-link copy of the root for libtree: $copy"
+        rm -rf "$copy" "$copy.tmp"
+        cp -al "$root" "$copy.tmp"
+        cp "$(command -v libtree)" "$copy.tmp/usr/local/bin/libtree"
+        mv "$copy.tmp" "$copy"
+    fi
+    printf '%s\n' "$copy"
+}
+
+need_resolvers() {
+    command -v libtree >/dev/null || die "libtree not found: apt-get install -y libtree"
+    command -v lddtree >/dev/null || die "lddtree not found: apt-get install -y pax-utils python3-pyelftools"
+    "$PY" -c 'import elftools' 2>/dev/null || die "lddtree needs pyelftools: apt-get install -y python3-pyelftools"
+}
+
+# plan_ms ROOT: the median over 9 runs of the plan's own time, as
+# `ldslim scan ROOT -v` reports it on its "plan:" stage line.
+plan_ms() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9; do
+        "$BIN" scan "$1" -v 2>&1 >/dev/null | sed -n 's/^ldslim: plan: .*(\([0-9.]*\) ms)$/\1/p'
+    done | sort -g | sed -n 5p
+}
+
+# scope_elf ROOT: the ELF objects of ROOT's default Python scope (the
+# object list filtered by the scope's paths from the JSON report); prints
+# the list's path.
+scope_elf() {
+    local root=$1 list
+    list=$SCRATCH/$(basename "$root").scope-elf
+    "$BIN" scan "$root" --target none --format json 2>/dev/null |
+        "$PY" -c 'import json, sys
+paths = json.load(sys.stdin)["paths"]
+for line in open(sys.argv[1]):
+    p = line.strip()
+    if any(p == d or p.startswith(d.rstrip("/") + "/") for d in paths):
+        print(p)' "$(elf_list "$root")" >"$list"
+    printf '%s\n' "$list"
+}
+
 # ------------------------------------------------------------------ report
 TABLE=$SCRATCH/table.md
 : >"$TABLE"
@@ -210,6 +264,36 @@ rss() {
 # Warm the page cache.
 find "$ROOT" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
 
+# ------------------------------------------------------------------ main
+if want main; then
+    need_resolvers
+    main_roots=("$ROOT")
+    if [[ ${APPS:-1} != 0 ]]; then
+        main_roots=("$(readlink -f "${LDSLIM_APPS_ROOT:-$(scripts/make-apps-root.sh | tail -1)}")" "$ROOT")
+    fi
+    for r in "${main_roots[@]}"; do
+        find "$r" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
+        nfiles=$(find "$r" -type f | wc -l)
+        scope_list=$(scope_elf "$r")
+        nscope=$(wc -l <"$scope_list")
+        chroot_copy=$(libtree_root "$r")
+        rname=$(basename "$r")
+        row ""
+        row "- $rname: $nfiles regular files, $(wc -l <"$(elf_list "$r")") ET_EXEC/ET_DYN objects, $nscope of them in the Python scope; the plan alone (\`-v\`, median of 9): **$(plan_ms "$r") ms**"
+        hf "The main job: $rname" "$RUNS" \
+            "find ROOT -type f=find $r -type f" \
+            "ldslim scan ROOT (the main job)=$BIN scan $r" \
+            "ldslim scan ROOT --scope all=$BIN scan $r --scope all" \
+            "ldslim scan ROOT --target none=$BIN scan $r --target none" \
+            "ldslim scan ROOT --target none --no-runtime=$BIN scan $r --target none --no-runtime" \
+            "ldslim scan ROOT --scope all --target none=$BIN scan $r --scope all --target none" \
+            "libtree -p SCOPE-OBJECTS (chroot)=$(wrap "libtree-scope-$rname" "$scope_list" chroot "$chroot_copy" /usr/local/bin/libtree -p)"
+        hf "The main job's objects, lddtree (slow): $rname" "$LDDTREE_FULL_RUNS" \
+            "ldslim scan ROOT (the main job)=$BIN scan $r" \
+            "lddtree --root ROOT -l SCOPE-OBJECTS=$(wrap "lddtree-scope-$rname" "$scope_list" "$PY" "$(command -v lddtree)" --root "$r" -l)"
+    done
+fi
+
 # ------------------------------------------------------------------ walk
 if want walk; then
     # The root the performance issue describes (Debian 12 + python3 + ~15
@@ -237,19 +321,8 @@ fi
 
 # ------------------------------------------------------------------ resolve
 if want resolve; then
-    command -v libtree >/dev/null || die "libtree not found: apt-get install -y libtree"
-    command -v lddtree >/dev/null || die "lddtree not found: apt-get install -y pax-utils python3-pyelftools"
-    "$PY" -c 'import elftools' 2>/dev/null || die "lddtree needs pyelftools: apt-get install -y python3-pyelftools"
-    # libtree reads only the running system: run it inside a hard-link copy
-    # of the root, with its binary (it needs only libc, which the root has).
-    CHROOT=$SCRATCH/chroot-$NAME
-    if [[ ! -x $CHROOT/usr/local/bin/libtree ]]; then
-        log "hard-link copy of the root for libtree: $CHROOT"
-        rm -rf "$CHROOT"
-        cp -al "$ROOT" "$CHROOT.tmp"
-        cp "$(command -v libtree)" "$CHROOT.tmp/usr/local/bin/libtree"
-        mv "$CHROOT.tmp" "$CHROOT"
-    fi
+    need_resolvers
+    CHROOT=$(libtree_root "$ROOT")
     static_all=() static_sub=()
     if [[ -n $STATIC_BIN ]]; then
         static_all=("ldslim ldd ROOT FILES, static build=$(wrap ldslim-static-all "$ELF_LIST" "$STATIC_BIN" ldd "$ROOT")")

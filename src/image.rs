@@ -4,7 +4,8 @@
 //! layer provides a path, and ELF facts of builder files come from the
 //! builder's memo, so every round of planning reuses what was parsed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,8 +42,13 @@ pub struct FinalImage {
     target_name: String,
     /// Canonical builder paths the user copies (whole subtrees).
     scope: Vec<PathBuf>,
-    copies: BTreeMap<PathBuf, CopyItem>,
+    copies: HashMap<PathBuf, CopyItem>,
     implied: HashSet<PathBuf>,
+    /// The builder's `lstat` answers for paths of the scope and sources
+    /// of copies: a plan's loads ask for the same few hundred paths over
+    /// and over, each a host `lstat` (the builder does not change while a
+    /// plan is made).
+    builder_stats: std::sync::RwLock<HashMap<PathBuf, Option<Stat>>>,
 }
 
 impl FinalImage {
@@ -53,7 +59,7 @@ impl FinalImage {
         scope: Vec<PathBuf>,
         copies: &[CopyItem],
     ) -> FinalImage {
-        let copies: BTreeMap<PathBuf, CopyItem> = copies
+        let copies: HashMap<PathBuf, CopyItem> = copies
             .iter()
             .map(|c| (PathBuf::from(&c.dest), c.clone()))
             .collect();
@@ -72,15 +78,37 @@ impl FinalImage {
             scope,
             copies,
             implied,
+            builder_stats: Default::default(),
         }
+    }
+
+    /// Whether `path` is a scope path or below one (by bytes: the paths are
+    /// canonical, and this is asked for every path a load looks at).
+    fn in_scope(&self, path: &Path) -> bool {
+        let p = path.as_os_str().as_bytes();
+        self.scope.iter().any(|s| {
+            let s = s.as_os_str().as_bytes();
+            p.strip_prefix(s)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || s == b"/")
+        })
+    }
+
+    /// The builder's `lstat` of `path`, once per path.
+    fn builder_lstat(&self, path: &Path) -> Result<Option<Stat>, RootError> {
+        if let Some(st) = crate::locks::read(&self.builder_stats).get(path) {
+            return Ok(st.clone());
+        }
+        let st = self.builder.tree().lstat(path)?;
+        crate::locks::write(&self.builder_stats).insert(path.to_path_buf(), st.clone());
+        Ok(st)
     }
 
     fn layer(&self, path: &Path) -> Result<Option<(Layer<'_>, Option<Stat>)>, RootError> {
         if let Some(item) = self.copies.get(path) {
             return Ok(Some((Layer::Copy(item), None)));
         }
-        if self.scope.iter().any(|s| path.starts_with(s))
-            && let Some(st) = self.builder.tree().lstat(path)?
+        if self.in_scope(path)
+            && let Some(st) = self.builder_lstat(path)?
         {
             return Ok(Some((Layer::Scope, Some(st))));
         }
@@ -162,7 +190,7 @@ impl Tree for FinalImage {
                     size: 0,
                     mode: 0o777,
                 }),
-                CopyKind::File { .. } => self.builder.tree().lstat(Path::new(&item.src))?,
+                CopyKind::File { .. } => self.builder_lstat(Path::new(&item.src))?,
                 CopyKind::Generated { mode, size, .. } => Some(Stat {
                     node: Node::Regular,
                     id: FileId {

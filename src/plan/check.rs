@@ -124,6 +124,8 @@ pub(super) fn chain_to(o: &LoadOrder, i: usize) -> Vec<String> {
 /// symlink met on the way from the path the loader opened.
 pub(super) fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
+    // Most loads share their libraries: each path's chain is followed once.
+    let mut followed: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for run in orders {
         let Ok(o) = &run.order else { continue };
         for obj in &o.objects {
@@ -131,6 +133,7 @@ pub(super) fn used_paths(image: &FinalImage, orders: &Orders) -> BTreeSet<String
                 used.insert(r.clone());
             }
             if let Some(p) = &obj.path
+                && followed.insert(p.as_str())
                 && let Ok(links) = rootfs::symlink_chain(image, Path::new(p))
             {
                 used.extend(links.into_iter().map(|(l, _)| l.display().to_string()));

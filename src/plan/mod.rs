@@ -46,6 +46,27 @@ use check::{
     MissingEdge, Orders, Run, missing_edges, missing_loaders, used_paths, version_problems,
 };
 
+/// Whether a copied data file has the name of something a load searched
+/// for or mapped (then the loads must be simulated again).
+fn package_data_meets_loads(data: &[PackageData], orders: &Orders) -> bool {
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for run in orders {
+        let Ok(o) = &run.order else { continue };
+        for obj in &o.objects {
+            names.insert(file_name(&obj.name));
+            names.extend(obj.needs.iter().map(|e| file_name(&e.needed)));
+            names.extend(obj.path.iter().chain(&obj.real).map(|p| file_name(p)));
+        }
+    }
+    data.iter()
+        .flat_map(|d| &d.files)
+        .any(|f| names.contains(file_name(f)))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 /// Rounds of "resolve in the image, copy what is missing": each round
 /// reaches one level deeper in dependency chains; 32 is far beyond any
 /// real chain and bounds the work on a hostile tree.
@@ -133,11 +154,17 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     } else {
         Vec::new()
     };
-    // What the image now has decides which possible loads it lacks.
+    // What the image now has decides which possible loads it lacks. A
+    // load changes only if a data file has a name it searches for (a
+    // non-ELF file found by a search ends it with "invalid ELF header",
+    // `open_verify` in elf/dl-load.c): otherwise the loads are kept and
+    // only the image is made again.
     let (image, orders) = if package_data.is_empty() {
         (image, orders)
-    } else {
+    } else if package_data_meets_loads(&package_data, &orders) {
         planner.simulate()
+    } else {
+        (planner.image(), orders)
     };
     // Python's own consistency last: it reads the image, changes no load.
     let python_checks = planner.python_checks(&image);
@@ -183,15 +210,21 @@ impl Planner<'_> {
     }
 
     /// Load every entry in the image as it would be with the current copies.
-    fn simulate(&self) -> (Arc<FinalImage>, Orders) {
+    /// The final image with the copies planned so far.
+    fn image(&self) -> Arc<FinalImage> {
         let items: Vec<CopyItem> = self.items.values().cloned().collect();
-        let image = Arc::new(FinalImage::new(
+        Arc::new(FinalImage::new(
             self.input.builder.objects_shared(),
             self.input.target.clone(),
             self.input.target_name.clone(),
             self.input.scope.clone(),
             &items,
-        ));
+        ))
+    }
+
+    /// The final image, and every entry's load in it.
+    fn simulate(&self) -> (Arc<FinalImage>, Orders) {
+        let image = self.image();
         let session = Session::over(image.clone(), self.options());
         // A load that depends on the CPU is checked on every kind of CPU,
         // one run per group of kinds that load the same. Libraries loaded
