@@ -30,10 +30,12 @@ pub struct LoadHints {
 }
 
 /// Reads the dynamic string table whole (bounded), then `.rodata` when one
-/// of `calls` is named there.
+/// of `calls` is named there, for the strings holding one of `marks` that
+/// `keep` accepts.
 pub fn read_load_hints<R: ReadAt + ?Sized>(
     r: &R,
     calls: &[&'static str],
+    marks: &[&str],
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<LoadHints, ElfError> {
     let mut rd = BlockReader::new(r);
@@ -52,6 +54,14 @@ pub fn read_load_hints<R: ReadAt + ?Sized>(
     let mut table = vec![0u8; usize::try_from(size).unwrap_or(0)];
     let got = read_full(r, &mut table, start)?;
     table.truncate(got);
+    // Most objects name no loader function at all: one substring search
+    // per name tells them apart before the table is split.
+    if !calls
+        .iter()
+        .any(|c| memchr::memmem::find(&table, c.as_bytes()).is_some())
+    {
+        return Ok(LoadHints::default());
+    }
     // Linkers merge a string into the tail of a longer one (`dlopen` is
     // the end of `snd_dlopen` in libasound's table), so a name counts
     // wherever it ends a string.
@@ -74,24 +84,37 @@ pub fn read_load_hints<R: ReadAt + ?Sized>(
         return Ok(hints);
     }
     if let Some((offset, size)) = section_range(r, b".rodata")? {
-        hints.names = rodata_names(r, offset, size.min(MAX_RODATA), keep)?;
+        hints.names = rodata_names(r, offset, size.min(MAX_RODATA), marks, keep)?;
     }
     Ok(hints)
 }
 
 /// NUL-terminated printable strings of `[offset, offset + size)` that
-/// `keep` accepts.
+/// hold one of `marks` and that `keep` accepts (`keep` must reject every
+/// string without a mark: only those are offered to it). A string is what
+/// `strings` reads: a run of printable bytes, cut short by any other byte,
+/// and here ended by a NUL.
 fn rodata_names<R: ReadAt + ?Sized>(
     r: &R,
     offset: u64,
     size: u64,
+    marks: &[&str],
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<String>, ElfError> {
+    // The marks are found by SIMD substring search and each string is
+    // bounded around its hit: a byte-at-a-time reading of every string
+    // was most of a plan's time on libraries with megabytes of `.rodata`.
+    let is_text = |b: &u8| (0x20..=0x7e).contains(b);
+    let finders: Vec<memchr::memmem::Finder<'_>> = marks
+        .iter()
+        .map(|m| memchr::memmem::Finder::new(m.as_bytes()))
+        .collect();
     let mut names = std::collections::BTreeSet::new();
-    let mut current: Vec<u8> = Vec::new();
-    let mut overlong = false;
     let mut buf = vec![0u8; CHUNK];
+    let mut hits: Vec<usize> = Vec::new();
     let mut done = 0u64;
+    // The read starts inside a run longer than any name: its tail is none.
+    let mut in_overlong = false;
     while done < size {
         let want = usize::try_from(size.saturating_sub(done).min(CHUNK as u64)).unwrap_or(CHUNK);
         let Some(dst) = buf.get_mut(..want) else {
@@ -101,42 +124,58 @@ fn rodata_names<R: ReadAt + ?Sized>(
         if got == 0 {
             break;
         }
-        // Runs of printable bytes at a time (a byte at a time was most of
-        // a plan's time on libraries with megabytes of `.rodata`).
         let data = buf.get(..got).unwrap_or_default();
-        let mut i = 0;
-        while i < data.len() {
-            let rest = data.get(i..).unwrap_or_default();
-            let run = rest
-                .iter()
-                .position(|b| !(0x20..=0x7e).contains(b))
-                .unwrap_or(rest.len());
-            if !overlong {
-                if current.len().saturating_add(run) > MAX_NAME {
-                    current.clear();
-                    overlong = true;
-                } else {
-                    current.extend_from_slice(rest.get(..run).unwrap_or_default());
-                }
+        let last = done.saturating_add(got as u64) >= size;
+        // Only strings ended in this read are read now; a run still open
+        // at its end is read again at the start of the next one.
+        let whole = if last {
+            got
+        } else {
+            data.iter()
+                .rposition(|b| !is_text(b))
+                .map_or(0, |t| t.saturating_add(1))
+        };
+        let region = data.get(..whole).unwrap_or_default();
+        hits.clear();
+        for f in &finders {
+            hits.extend(f.find_iter(region));
+        }
+        hits.sort_unstable();
+        let mut next = 0;
+        for &h in &hits {
+            if h < next {
+                continue;
             }
-            let Some(&end) = rest.get(run) else {
+            let before = region.get(..h).unwrap_or_default();
+            let start = before
+                .iter()
+                .rposition(|b| !is_text(b))
+                .map_or(0, |i| i.saturating_add(1));
+            let after = region.get(h..).unwrap_or_default();
+            let Some(len) = after.iter().position(|b| !is_text(b)) else {
                 break;
             };
-            // A NUL ends a string; anything else that is not text means
-            // whatever came before was not a name, and a name may start
-            // right after (as `strings` reads).
-            if end == 0
-                && !overlong
-                && let Ok(s) = std::str::from_utf8(&current)
+            let end = h.saturating_add(len);
+            next = end.saturating_add(1);
+            if region.get(end) != Some(&0) || (start == 0 && in_overlong) {
+                continue;
+            }
+            let text = region.get(start..end).unwrap_or_default();
+            if text.len() <= MAX_NAME
+                && let Ok(s) = std::str::from_utf8(text)
                 && keep(s)
             {
                 names.insert(s.to_string());
             }
-            current.clear();
-            overlong = false;
-            i = i.saturating_add(run).saturating_add(1);
         }
-        done = done.saturating_add(got as u64);
+        if last {
+            break;
+        }
+        // A read with no end of a string in it is inside one run longer
+        // than any name (CHUNK > MAX_NAME): skip it.
+        in_overlong = whole == 0;
+        let advance = if whole == 0 { got } else { whole };
+        done = done.saturating_add(advance as u64);
     }
     Ok(names.into_iter().collect())
 }
@@ -147,7 +186,7 @@ mod tests {
     use super::*;
 
     fn names(bytes: &[u8]) -> Vec<String> {
-        rodata_names(&bytes, 0, bytes.len() as u64, &|s: &str| {
+        rodata_names(&bytes, 0, bytes.len() as u64, &["lib"], &|s: &str| {
             s.starts_with("lib")
         })
         .unwrap()

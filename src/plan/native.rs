@@ -265,6 +265,7 @@ impl Planner<'_> {
                 let h = crate::elf::read_load_hints(
                     &*reader,
                     native::LOADER_CALLS,
+                    native::NAMED_LOAD_MARKS,
                     &native::is_named_load,
                 )
                 .ok()?;

@@ -177,6 +177,11 @@ pub fn is_load_path(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"/._+-@".contains(&b))
 }
 
+/// What every name [`is_named_load`] keeps holds: `.so` (a library name)
+/// or the start of a load path. Only `.rodata` strings with one of them
+/// are offered to it.
+pub const NAMED_LOAD_MARKS: &[&str] = &[".so", "/usr/", "/lib", "/etc/", "/opt/", "/var/lib/"];
+
 /// What evidence names are kept from `.rodata`.
 pub fn is_named_load(s: &str) -> bool {
     is_library_name(s) || is_load_path(s)
@@ -323,6 +328,7 @@ mod tests {
             "libOpenEXR-3_1.so.30",
         ] {
             assert!(is_library_name(yes), "{yes}");
+            assert!(NAMED_LOAD_MARKS.iter().any(|m| yes.contains(m)), "{yes}");
         }
         for no in [
             "libz",
@@ -346,6 +352,7 @@ mod tests {
             "/var/lib/foo/db",
         ] {
             assert!(is_load_path(yes), "{yes}");
+            assert!(NAMED_LOAD_MARKS.iter().any(|m| yes.contains(m)), "{yes}");
         }
         for no in [
             "/usr",
