@@ -144,6 +144,9 @@ pub fn load_calls_with(
 
 /// [`load_calls_with`], the other modules read through `cache`.
 fn analyse(path: &str, source: &str, cache: &Cache<'_>, wrappers: &[Wrapper]) -> Vec<LoadCall> {
+    if !loads::may_call_loader(source, wrappers) {
+        return Vec::new();
+    }
     let parsed =
         rustpython_ruff_python_parser::parse_unchecked_source(source, ast::PySourceType::Python);
     let shared = Shared {

@@ -537,3 +537,11 @@ fn files_of_a_scan_share_the_modules_they_import() {
         2 * files.len()
     );
 }
+
+#[test]
+fn a_loader_spelled_with_compatibility_characters_is_still_one() {
+    // Python reads identifiers NFKC-normalised: `ＣＤＬＬ` is `CDLL`, and
+    // no ASCII spelling of a loader is in the source.
+    let (via, n, _) = only("from ctypes import ＣＤＬＬ\nlib = ＣＤＬＬ('libmagic.so.1')\n");
+    assert_eq!((via, n), (Via::Ctypes, vec!["libmagic.so.1".to_string()]));
+}
