@@ -352,20 +352,21 @@ fn ways_of(call: &LoadCall) -> (Vec<Way>, Vec<String>) {
 /// Read every Python source `(path, text)` of a program, group its loads
 /// by package (`package_of` a path) and library, and resolve each way with
 /// `resolver`. Sources are analysed in parallel; `sources` reads the other
-/// modules they import.
+/// modules they import, each once for all files and both passes.
 pub fn discover(
     files: Vec<(String, String)>,
     package_of: &(dyn Fn(&str) -> String + Sync),
-    sources: &(dyn pysource::Sources + Sync),
+    sources: &dyn pysource::Sources,
     resolver: &resolve::Resolver<'_>,
 ) -> Found {
     use rayon::prelude::*;
+    let cache = pysource::Cache::new(sources);
     let analyse = |wrappers: &[pysource::Wrapper], only: Option<&[&str]>| {
         files
             .par_iter()
             .filter(|(_, text)| only.is_none_or(|names| names.iter().any(|n| text.contains(n))))
             .map(|(path, text)| {
-                let calls = pysource::load_calls_with(path, text, sources, wrappers);
+                let calls = cache.load_calls(path, text, wrappers);
                 (path.clone(), package_of(path), calls)
             })
             .filter(|(_, _, c)| !c.is_empty())

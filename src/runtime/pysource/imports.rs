@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use rustpython_ruff_python_ast as ast;
-
 use super::values::Val;
 use super::{Frame, MAX_ALTERNATIVES, MAX_MODULE_DEPTH, ModuleEval};
 
@@ -77,7 +75,7 @@ impl<'a> ModuleEval<'a> {
         };
         [format!("{stem}.py"), format!("{stem}/__init__.py")]
             .into_iter()
-            .find(|p| p != self.path && self.shared.sources.read(p).is_some())
+            .find(|p| p != self.path && self.shared.cache.exists(p))
     }
 
     /// What calling the function `name` of another module returns, with
@@ -92,15 +90,11 @@ impl<'a> ModuleEval<'a> {
         if shared.depth.get() >= MAX_MODULE_DEPTH {
             return vec![Val::Unknown];
         }
-        let Some(source) = shared.sources.read(path) else {
+        let Some(module) = shared.cache.module(path) else {
             return vec![Val::Unknown];
         };
         shared.depth.set(shared.depth.get() + 1);
-        let parsed = rustpython_ruff_python_parser::parse_unchecked_source(
-            &source,
-            ast::PySourceType::Python,
-        );
-        let other = ModuleEval::new(shared, path, &source, parsed.syntax());
+        let other = ModuleEval::new(shared, path, &module.source, module.syntax());
         let plain: Vec<Vec<PlainVal>> = args
             .into_iter()
             .map(|alts| alts.into_iter().map(PlainVal::from).collect())

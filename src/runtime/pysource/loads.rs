@@ -12,6 +12,42 @@ use super::scope::{Binding, Scope};
 use super::values::Val;
 use super::{Candidate, Frame, LoadCall, ModuleEval, Via, Wrapper, tail_name};
 
+/// The names of the calls that load, and cffi's `FFI` (whose instances
+/// do).
+const LOADERS: [&str; 6] = [
+    "CDLL",
+    "PyDLL",
+    "LoadLibrary",
+    "find_library",
+    "dlopen",
+    "FFI",
+];
+
+/// Whether the code `text` names a loader (or `ctypes.cdll`, whose
+/// `LoadLibrary` loads).
+fn mentions_loader(text: &str) -> bool {
+    LOADERS.iter().any(|l| text.contains(l)) || text.contains("cdll")
+}
+
+/// Whether a module whose source is `source` can hold a load call at all,
+/// known without parsing it: most files the scan reads name `ctypes` only
+/// in passing (48 of the apps root's 74, 1.6 of its 2.2 MB: numpy's), and
+/// parsing them was most of the analysis.
+///
+/// Exact, not a guess: a call is a load only when the last name of its
+/// callee is one of `loadish_names`, and each of those is written in the
+/// source — a loader or a wrapper by its name, a name bound to an
+/// expression that mentions one, a name imported as a loader or a
+/// wrapper. Unless the source is not ASCII: Python (and the parser) read
+/// identifiers NFKC-normalised, so `ＣＤＬＬ` is `CDLL`.
+pub(super) fn may_call_loader(source: &str, wrappers: &[Wrapper]) -> bool {
+    mentions_loader(source)
+        || wrappers
+            .iter()
+            .any(|w| source.contains(w.function.as_str()))
+        || !source.is_ascii()
+}
+
 /// Which argument of a load call names the library.
 enum ArgSpec {
     /// The first (or `name=`).
@@ -124,16 +160,9 @@ impl<'a> ModuleEval<'a> {
     /// expression that mentions one (`lib_type = ctypes.WinDLL if nt else
     /// ctypes.CDLL`, `ffi = FFI()`).
     fn loadish_names(&self) -> HashSet<&'a str> {
-        const LOADERS: [&str; 6] = [
-            "CDLL",
-            "PyDLL",
-            "LoadLibrary",
-            "find_library",
-            "dlopen",
-            "FFI",
-        ];
         let mut out: HashSet<&'a str> = HashSet::new();
-        out.extend(["CDLL", "PyDLL", "LoadLibrary", "find_library", "dlopen"]);
+        // (`FFI` is not called to load: its instances are.)
+        out.extend(LOADERS.iter().filter(|&&l| l != "FFI"));
         out.extend(self.shared.wrappers.iter().map(|w| w.function.as_str()));
         let mut scopes: Vec<Rc<Scope<'a>>> = vec![Rc::new(self.globals.clone())];
         scopes.extend(self.funcs.iter().map(|f| self.locals_of(*f)));
@@ -146,7 +175,7 @@ impl<'a> ModuleEval<'a> {
                             .source
                             .get(r.start().to_usize()..r.end().to_usize())
                             .unwrap_or("");
-                        LOADERS.iter().any(|l| text.contains(l)) || text.contains("cdll")
+                        mentions_loader(text)
                     }
                     Binding::Import { name: Some(n), .. } => {
                         LOADERS.contains(&n) || self.shared.wrappers.iter().any(|w| w.function == n)

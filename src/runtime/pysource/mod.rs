@@ -20,9 +20,10 @@
 //! `scope` says what each name is bound to, `flow` which statements can
 //! run on Linux, `eval` and `calls` what an expression and a call may be
 //! (`values` holds the symbolic values), `imports` follows names into the
-//! other modules of the package, and `loads` tells which calls load a
-//! library and what they load.
+//! other modules of the package (read and parsed once per scan: `cache`),
+//! and `loads` tells which calls load a library and what they load.
 
+mod cache;
 mod calls;
 mod eval;
 mod flow;
@@ -39,6 +40,7 @@ use rustpython_ruff_python_ast as ast;
 use rustpython_ruff_python_ast::Expr;
 use serde::Serialize;
 
+pub use cache::Cache;
 use scope::{Scope, collect_bindings};
 use values::Val;
 use walker::Walker;
@@ -107,8 +109,9 @@ pub struct LoadCall {
     pub wrapper: Option<Wrapper>,
 }
 
-/// Reads other modules of the same program, for `from .x import f`.
-pub trait Sources {
+/// Reads other modules of the same program, for `from .x import f`
+/// (shared by the files of a scan analysed in parallel: [`Cache`]).
+pub trait Sources: Sync {
     /// The source of the module file at `path` (inside the root), if any.
     fn read(&self, path: &str) -> Option<String>;
 }
@@ -129,17 +132,25 @@ pub fn load_calls(path: &str, source: &str, sources: &dyn Sources) -> Vec<LoadCa
 }
 
 /// [`load_calls`], where calls to `wrappers` (found in other modules) are
-/// loads too.
+/// loads too. The files of one scan share a [`Cache`] instead.
 pub fn load_calls_with(
     path: &str,
     source: &str,
     sources: &dyn Sources,
     wrappers: &[Wrapper],
 ) -> Vec<LoadCall> {
+    Cache::new(sources).load_calls(path, source, wrappers)
+}
+
+/// [`load_calls_with`], the other modules read through `cache`.
+fn analyse(path: &str, source: &str, cache: &Cache<'_>, wrappers: &[Wrapper]) -> Vec<LoadCall> {
+    if !loads::may_call_loader(source, wrappers) {
+        return Vec::new();
+    }
     let parsed =
         rustpython_ruff_python_parser::parse_unchecked_source(source, ast::PySourceType::Python);
     let shared = Shared {
-        sources,
+        cache,
         wrappers,
         depth: std::cell::Cell::new(0),
     };
@@ -181,7 +192,7 @@ const FUEL: u32 = 200_000;
 /// What every module evaluated for one scan of a file shares: the other
 /// modules, the wrappers known, how deep imports are followed.
 struct Shared<'s> {
-    sources: &'s dyn Sources,
+    cache: &'s Cache<'s>,
     wrappers: &'s [Wrapper],
     /// Nesting of modules evaluated for imports.
     depth: std::cell::Cell<u32>,

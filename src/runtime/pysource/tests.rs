@@ -480,3 +480,68 @@ fn marks_find_candidate_files() {
     assert!(may_load(b"import cffi"));
     assert!(!may_load(b"import os\nprint('hello')\n"));
 }
+
+/// [`Files`] that count how often each path is read.
+struct Counted(Files, std::sync::Mutex<HashMap<String, usize>>);
+impl Sources for Counted {
+    fn read(&self, path: &str) -> Option<String> {
+        *self.1.lock().unwrap().entry(path.to_string()).or_default() += 1;
+        self.0.read(path)
+    }
+}
+
+#[test]
+fn files_of_a_scan_share_the_modules_they_import() {
+    use rayon::prelude::*;
+    let sources = || {
+        Counted(
+            Files(HashMap::from([
+                (
+                    "/site/pkg/misc.py",
+                    "import sys, ctypes.util\n\
+                     def libname():\n\
+                     \x20   if sys.platform == 'win32':\n\
+                     \x20       return 'foo.dll'\n\
+                     \x20   return ctypes.util.find_library('foo')\n",
+                ),
+                ("/site/pkg/__init__.py", ""),
+            ])),
+            Default::default(),
+        )
+    };
+    let files: Vec<(String, &str)> = (0..16)
+        .map(|i| {
+            (
+                format!("/site/pkg/m{i}.py"),
+                "import ctypes\nfrom .misc import libname\nlib = ctypes.CDLL(libname())\n",
+            )
+        })
+        .collect();
+    let expected = vec![vec!["find_library(foo)".to_string()]];
+    let analyse = |cache: &Cache<'_>| {
+        files.par_iter().for_each(|(path, src)| {
+            let c = cache.load_calls(path, src, &[]);
+            assert_eq!(c.iter().map(names).collect::<Vec<_>>(), expected, "{c:?}");
+        });
+    };
+    // Read once for all files (in parallel), though each tests that it
+    // exists and calls into it.
+    let counted = sources();
+    analyse(&Cache::new(&counted));
+    assert_eq!(counted.1.lock().unwrap()["/site/pkg/misc.py"], 1);
+    // Past the cache's budget: the same results, read again each time.
+    let counted = sources();
+    analyse(&Cache::with_budget(&counted, 0));
+    assert_eq!(
+        counted.1.lock().unwrap()["/site/pkg/misc.py"],
+        2 * files.len()
+    );
+}
+
+#[test]
+fn a_loader_spelled_with_compatibility_characters_is_still_one() {
+    // Python reads identifiers NFKC-normalised: `ＣＤＬＬ` is `CDLL`, and
+    // no ASCII spelling of a loader is in the source.
+    let (via, n, _) = only("from ctypes import ＣＤＬＬ\nlib = ＣＤＬＬ('libmagic.so.1')\n");
+    assert_eq!((via, n), (Via::Ctypes, vec!["libmagic.so.1".to_string()]));
+}
