@@ -518,3 +518,34 @@ fn an_emit_to_a_device_writes_to_it_and_keeps_it() {
     // Nothing left beside it.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A `RECORD` may name a directory (it is the root's text): when that
+/// directory holds a path of the scope, what is below both is copied once.
+#[test]
+fn a_path_under_two_parts_of_the_layer_is_copied_once() {
+    let w = world();
+    w.write(
+        &format!("{SITE}/demo-1.0.dist-info/RECORD"),
+        b"demo/__init__.py,,\n../../../share,,\n",
+    );
+    let o = ldslim(&[
+        "scan",
+        root(&w),
+        "/usr/bin/python3.11",
+        SITE,
+        "/usr/local/share/demo",
+        "--emit",
+        "list",
+    ]);
+    let list = lines(&o);
+    let data: Vec<&String> = list
+        .iter()
+        .filter(|l| l.as_str() == "usr/local/share/demo/data.txt")
+        .collect();
+    assert_eq!(
+        data.len(),
+        1,
+        "{list:?} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -154,7 +154,20 @@ impl PythonLayer {
                 p,
             )
         }));
-        for (what, path) in roots {
+        // A path can be listed twice only under two roots one inside the
+        // other (a link's target inside a listed directory, an outside
+        // path below another): only their items are remembered, to be
+        // copied once. Most layers have none.
+        let nested: Vec<bool> = roots
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| {
+                roots.iter().enumerate().any(|(j, (_, o))| {
+                    i != j && (Path::new(p).starts_with(o) || Path::new(o).starts_with(p))
+                })
+            })
+            .collect();
+        for ((what, path), nested) in roots.into_iter().zip(nested) {
             let part = by_part.entry(what).or_default();
             part.0.insert(path.clone());
             let (items, problems) = match list_path(builder, &path, listing) {
@@ -166,23 +179,23 @@ impl PythonLayer {
             let in_base = layer.in_base.len();
             // Nothing is in a directory the base lacks: one look-up per
             // directory (items come sorted, a directory's files together)
-            // instead of one per file.
-            let mut dir_in_base: Option<(PathBuf, bool)> = None;
+            // instead of one per file. Compared as text: the items' paths
+            // are normal, and a `Path` compares component by component.
+            let mut dir_in_base: Option<(String, bool)> = None;
             for item in items {
-                if !seen.insert(item.path.clone()) {
+                if nested && !seen.insert(item.path.clone()) {
                     continue;
                 }
-                let p = Path::new(&item.path);
-                let dir = p.parent().unwrap_or(p);
+                let dir = parent_text(&item.path);
                 let may_be_there = match &dir_in_base {
                     Some((d, there)) if d == dir => *there,
                     _ => {
-                        let there = !matches!(target.lstat(dir), Ok(None));
-                        dir_in_base = Some((dir.to_path_buf(), there));
+                        let there = !matches!(target.lstat(Path::new(dir)), Ok(None));
+                        dir_in_base = Some((dir.to_string(), there));
                         there
                     }
                 };
-                if may_be_there && matches!(target.lstat(p), Ok(Some(_))) {
+                if may_be_there && matches!(target.lstat(Path::new(&item.path)), Ok(Some(_))) {
                     layer.in_base.push(item.path);
                     continue;
                 }
@@ -228,6 +241,16 @@ impl PythonLayer {
                 chain: vec![p.what.clone()],
             })
         })
+    }
+}
+
+/// The directory part of a normal absolute path (`/` for `/x`; the path
+/// itself when it has no `/`).
+fn parent_text(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => path,
     }
 }
 

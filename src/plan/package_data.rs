@@ -155,7 +155,8 @@ impl Planner<'_> {
         if libraries.is_empty() {
             return Vec::new();
         }
-        let owners = crate::owners::Owners::load(root, &[]);
+        let srcs: Vec<&str> = libraries.iter().map(|(src, _)| src.as_str()).collect();
+        let owners = crate::owners::Owners::load_for(root, &srcs);
         let dpkg = Dpkg::load(root);
         let mut by_package: BTreeMap<String, String> = BTreeMap::new();
         for (src, dest) in &libraries {
