@@ -10,6 +10,8 @@ use crate::ldso::cpu::{Cpu, Platform};
 use crate::pipeline::TargetChoice;
 use crate::scan::Scope;
 
+pub mod completions;
+
 /// Which shared libraries a program needs, resolved exactly as glibc's
 /// loader would inside a root filesystem.
 #[derive(Debug, Parser)]

@@ -656,10 +656,8 @@ fn emit_one(
 
 /// `ldslim completions SHELL`
 fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> Result<Outcome, Failure> {
-    let mut cmd = ldslim::cli::command();
-    // Into memory first: the generator panics on a write error (`| head`).
-    let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut cmd, "ldslim", &mut script);
+    // Made in memory: the generator panics on a write error (`| head`).
+    let script = ldslim::cli::completions::script(args.shell);
     let mut out = io::stdout().lock();
     out.write_all(&script)?;
     out.flush()?;

@@ -1,0 +1,135 @@
+//! What a new user meets in the first hour: shell completions that offer
+//! what the commands take, exit codes in every `--help`, `ldd` output in
+//! glibc's form, a prompt when `explain` waits for a terminal, and install
+//! steps for the man pages that work as written.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn ldslim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("ldslim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The embedded targets' names, as `ldslim targets` lists them.
+fn target_names() -> Vec<String> {
+    let o = ldslim(&["targets", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    v.as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| t["name"].as_str().expect("a name").to_string())
+        .collect()
+}
+
+/// What bash's completion function offers for `words` (the last one being
+/// completed), from the script `ldslim completions bash` prints, and the
+/// `compopt` calls it makes (recorded: the builtin works only inside
+/// readline's completion).
+fn bash_complete(words: &[&str]) -> (Vec<String>, String) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let script = tmp.path().join("ldslim.bash");
+    std::fs::write(&script, ldslim(&["completions", "bash"]).stdout).unwrap();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let n = words.len();
+    let program = format!(
+        "source '{}'\n\
+         compopt() {{ echo \"compopt $*\" >&2; }}\n\
+         COMP_WORDS=({})\n\
+         COMP_CWORD={}\n\
+         _ldslim ldslim '{}' '{}'\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script.display(),
+        quoted.join(" "),
+        n - 1,
+        words[n - 1],
+        words[n - 2],
+    );
+    let o = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let offered = stdout(&o).lines().map(str::to_string).collect();
+    (offered, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn completions_leave_hidden_subcommands_out() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let text = stdout(&ldslim(&["completions", shell]));
+        assert!(text.contains("explain"), "{shell}: {text}");
+        assert!(!text.contains("target-data"), "{shell} offers target-data");
+    }
+    let (offered, _) = bash_complete(&["ldslim", ""]);
+    for sub in [
+        "ldd",
+        "scan",
+        "why",
+        "explain",
+        "trace",
+        "targets",
+        "completions",
+        "man",
+        "help",
+    ] {
+        assert!(offered.iter().any(|o| o == sub), "{sub}: {offered:?}");
+    }
+}
+
+/// `--target <TAB>` offers the embedded targets and `none`, and (bash's
+/// `plusdirs`) the directories, for a directory holding an extracted image.
+#[test]
+fn completions_offer_target_names_and_directories() {
+    let mut names = target_names();
+    assert!(names.iter().any(|n| n == "distroless/cc-debian12"));
+    names.push("none".into());
+    for sub in ["scan", "why", "explain"] {
+        let (offered, compopt) = bash_complete(&["ldslim", sub, "ROOT", "--target", ""]);
+        assert_eq!(offered, names, "ldslim {sub} ROOT --target <TAB>");
+        assert!(compopt.contains("compopt -o plusdirs"), "{sub}: {compopt}");
+    }
+    let (offered, _) = bash_complete(&["ldslim", "scan", "ROOT", "--target", "distroless/cc"]);
+    assert_eq!(
+        offered,
+        names
+            .iter()
+            .filter(|n| n.starts_with("distroless/cc"))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    // zsh: every `--target` completes through a function offering both.
+    let zsh = stdout(&ldslim(&["completions", "zsh"]));
+    let specs: Vec<&str> = zsh
+        .lines()
+        .filter(|l| l.starts_with("'--target="))
+        .collect();
+    assert_eq!(specs.len(), 3, "{zsh}");
+    for spec in specs {
+        assert!(spec.ends_with(":TARGET:_ldslim_targets' \\"), "{spec}");
+    }
+    let function = zsh
+        .split("_ldslim_targets() {")
+        .nth(1)
+        .and_then(|f| f.split("\n}").next())
+        .expect("_ldslim_targets is defined");
+    for name in &names {
+        let escaped = name.replace(':', "\\:");
+        assert!(
+            function.contains(&format!(" {escaped}")) || function.contains(&format!("({escaped}")),
+            "{name}: {function}"
+        );
+    }
+    assert!(
+        function.contains("'directories:directory:_files -/'"),
+        "{function}"
+    );
+}
