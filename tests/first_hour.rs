@@ -133,3 +133,56 @@ fn completions_offer_target_names_and_directories() {
         "{function}"
     );
 }
+
+/// The subcommands `ldslim --help` lists (the hidden ones are not there),
+/// read from its output so that a new one is walked too.
+fn listed_subcommands() -> Vec<String> {
+    let text = stdout(&ldslim(&["--help"]));
+    let section = text
+        .split("\nCommands:\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("a Commands: section");
+    // A name is indented by two spaces; its description's next lines by more.
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every help a user can ask for, short and long, says what the exit codes
+/// mean: docs/cli.md promises it, and scripts are written from it.
+#[test]
+fn every_help_gives_exit_codes() {
+    let subs = listed_subcommands();
+    for sub in ["ldd", "scan", "why", "explain", "trace", "targets", "man"] {
+        assert!(subs.iter().any(|s| s == sub), "{sub} not listed: {subs:?}");
+    }
+    let mut asks: Vec<Vec<String>> = vec![vec!["--help".into()], vec!["-h".into()]];
+    for sub in &subs {
+        // clap's `help` takes the next word as a command name: `ldslim
+        // help` prints the top level's help, `help SUB` the subcommand's.
+        if sub == "help" {
+            asks.push(vec![sub.clone()]);
+            continue;
+        }
+        for flag in ["--help", "-h"] {
+            asks.push(vec![sub.clone(), flag.into()]);
+        }
+        asks.push(vec!["help".into(), sub.clone()]);
+    }
+    for args in asks {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = ldslim(&args);
+        assert_eq!(o.status.code(), Some(0), "ldslim {}", args.join(" "));
+        let text = stdout(&o);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Exit codes: "))
+            .unwrap_or_else(|| panic!("ldslim {} gives no exit codes:\n{text}", args.join(" ")));
+        assert!(line.contains(" 2 ") || line.contains("; 2 "), "{line}");
+    }
+}
