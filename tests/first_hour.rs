@@ -186,3 +186,51 @@ fn every_help_gives_exit_codes() {
         assert!(line.contains(" 2 ") || line.contains("; 2 "), "{line}");
     }
 }
+
+/// A program compiled from testdata/rules/main.c into `dir`, needing libm
+/// besides libc.
+fn compile_program(dir: &std::path::Path) -> std::path::PathBuf {
+    let program = dir.join("prog");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules/main.c");
+    let o = Command::new("cc")
+        .arg("-o")
+        .arg(&program)
+        .arg(src)
+        .args(["-Wl,--no-as-needed", "-lm"])
+        .output()
+        .expect("cc runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    program
+}
+
+/// `ldslim ldd / PROGRAM` prints what this machine's `ldd` prints, line for
+/// line, without the vDSO and the addresses: the loader as a bare path (it
+/// is found by the very name asked for), every other library as
+/// `NAME => PATH`.
+#[test]
+fn ldd_lines_have_glibc_ldds_form() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let program = compile_program(tmp.path());
+    let program = program.to_str().expect("a UTF-8 path");
+    let ours = ldslim(&["ldd", "/", program]);
+    assert_eq!(ours.status.code(), Some(0), "{}", stdout(&ours));
+    let ours = stdout(&ours);
+    let mut lines = ours.lines();
+    assert_eq!(lines.next(), Some(format!("{program}:").as_str()));
+    let ours: Vec<&str> = lines.collect();
+    assert!(
+        ours.contains(&format!("\t{}", common::INTERP).as_str()),
+        "the loader's line: {ours:?}"
+    );
+    assert!(
+        ours.iter().any(|l| l.starts_with("\tlibm.so.6 => /")),
+        "{ours:?}"
+    );
+    let glibc = match Command::new("ldd").arg(program).output() {
+        Ok(o) => o,
+        Err(e) => return common::cannot_run(&format!("ldd: {e}")),
+    };
+    assert!(glibc.status.success(), "ldd: {}", stdout(&glibc));
+    let glibc = common::normalise(&stdout(&glibc));
+    assert_eq!(ours, glibc, "ldslim ldd / {program} against ldd {program}");
+}
