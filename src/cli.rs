@@ -711,7 +711,8 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub builder: BuilderRoot,
-    /// The message itself; `-` or nothing reads standard input.
+    /// The message itself; `-` or nothing reads standard input (on a
+    /// terminal: paste it, then press Ctrl-D on a new line).
     pub text: Vec<String>,
     /// Read the message from this file (e.g. a saved container log).
     #[arg(long, value_name = "FILE")]

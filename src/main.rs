@@ -506,8 +506,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
                 path: f.clone(),
                 source,
             })?,
-        (None, []) => read_stdin()?,
-        (None, [dash]) if dash == "-" => read_stdin()?,
+        (None, []) => read_stdin(ui)?,
+        (None, [dash]) if dash == "-" => read_stdin(ui)?,
         (None, words) => words.join(" "),
     };
     let findings = ldslim::explain::parse(&text);
@@ -561,8 +561,15 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
     })
 }
 
-fn read_stdin() -> io::Result<String> {
+fn read_stdin(ui: &Ui) -> io::Result<String> {
     use std::io::Read;
+    // Nothing piped in: someone at a terminal would otherwise see ldslim
+    // wait without a word until they type something.
+    if io::stdin().is_terminal() {
+        ui.info(
+            "paste the error message (from `docker run` or the app's log), then press Ctrl-D on a new line; or give it as TEXT, or --file FILE",
+        );
+    }
     let mut bytes = Vec::new();
     // A whole container log fits; a runaway pipe stops at 256 MiB.
     io::stdin().take(256 << 20).read_to_end(&mut bytes)?;

@@ -234,3 +234,125 @@ fn ldd_lines_have_glibc_ldds_form() {
     let glibc = common::normalise(&stdout(&glibc));
     assert_eq!(ours, glibc, "ldslim ldd / {program} against ldd {program}");
 }
+
+/// A pseudo-terminal: the side a user types into, and the terminal a
+/// program reads.
+fn pty() -> (std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors; no name, settings or size
+    // are asked for.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both are open descriptors nothing else owns.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+const LIBZ_MESSAGE: &str = "python3: error while loading shared libraries: libz.so.1: cannot open shared object file: No such file or directory";
+
+/// `ldslim explain ROOT` with a terminal on standard input says on
+/// standard error what it waits for, before anything is typed; then it
+/// answers what is pasted, up to Ctrl-D. From a pipe it says nothing.
+#[test]
+fn explain_prompts_on_a_terminal() {
+    use std::io::{BufRead, Read, Write};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let root = tempfile::tempdir().expect("tempdir");
+    let root = root.path().to_str().expect("a UTF-8 path");
+    let (mut terminal, stdin) = pty();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(["explain", root])
+        .env_clear()
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ldslim runs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    // Nothing typed yet: ldslim must say what it waits for now.
+    let prompt = match received.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => line,
+        Err(e) => {
+            let _ = child.kill();
+            panic!("no prompt on standard error while waiting for the terminal ({e})");
+        }
+    };
+    assert!(
+        prompt.starts_with("ldslim: paste the error message") && prompt.contains("Ctrl-D"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("--file FILE"), "{prompt}");
+    // A pasted line, then Ctrl-D at the start of the next: end of input.
+    terminal
+        .write_all(format!("{LIBZ_MESSAGE}\n\x04").as_bytes())
+        .expect("typed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ldslim explain did not end after Ctrl-D");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut answer = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut answer)
+        .expect("stdout read");
+    assert_eq!(status.code(), Some(0), "{answer}");
+    assert!(
+        answer.contains("libz.so.1 is missing from the image (line 1)"),
+        "{answer}"
+    );
+    reader.join().expect("stderr read");
+    let rest: Vec<String> = received.try_iter().collect();
+    assert!(rest.is_empty(), "more on standard error: {rest:?}");
+
+    // Piped in: no one to prompt.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(["explain", root, "-"])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ldslim runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(LIBZ_MESSAGE.as_bytes())
+        .expect("piped");
+    let o = child.wait_with_output().expect("ldslim ends");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    assert!(stdout(&o).contains("libz.so.1 is missing from the image"));
+}
