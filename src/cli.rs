@@ -248,8 +248,8 @@ Exit codes: 0 printed, 2 usage or I/O error.";
 const MAN_EXAMPLES: &str = "\
 Examples:
   ldslim man | man -l -
-  ldslim man > ~/.local/share/man/man1/ldslim.1
-  ldslim man --dir /usr/local/share/man/man1      # ldslim.1, ldslim-scan.1, ...
+  ldslim man --dir ~/.cargo/share/man/man1        # beside ~/.cargo/bin/ldslim: man finds them by PATH
+  ldslim man --dir /usr/local/share/man/man1      # ldslim.1, ldslim-scan.1, ... for everyone
 
 Exit codes: 0 printed or written, 2 usage or I/O error (DIR cannot be made or written).";
 

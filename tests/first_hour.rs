@@ -356,3 +356,57 @@ fn explain_prompts_on_a_terminal() {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "");
     assert!(stdout(&o).contains("libz.so.1 is missing from the image"));
 }
+
+/// The `sh` blocks of a section of a document, as written.
+fn sh_blocks(doc: &str, heading: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).expect("the document");
+    let section = text
+        .split(&format!("\n{heading}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("{doc} has no {heading}"));
+    section
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// docs/cli.md's steps to install the man pages, run as written by a user
+/// whose `ldslim` is where `cargo install` puts it (~/.cargo/bin, on
+/// PATH), with a fresh HOME and no MANPATH: each ends with a `man
+/// ldslim-scan` that must find the page.
+#[test]
+fn man_page_steps_work_as_written() {
+    let man = ["/usr/bin/man", "/bin/man"]
+        .into_iter()
+        .find(|m| std::path::Path::new(m).exists());
+    if man.is_none() {
+        return common::cannot_run("man is not installed (man-db)");
+    }
+    let blocks = sh_blocks("docs/cli.md", "## Man pages");
+    assert!(blocks.len() >= 2, "{blocks:?}");
+    for block in blocks {
+        let home = tempfile::tempdir().expect("tempdir");
+        let bin = home.path().join(".cargo/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_ldslim"), bin.join("ldslim")).unwrap();
+        let o = Command::new("bash")
+            .args(["--norc", "--noprofile", "-e", "-c", &block])
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .expect("bash runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{block}\n{err}");
+        // man justifies the text: compare words.
+        let page = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            page.contains("NAME ldslim-scan - Find every ELF object"),
+            "{block}\n{page}\n{err}"
+        );
+    }
+}
