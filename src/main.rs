@@ -258,6 +258,17 @@ impl Observer for Watch<'_> {
                 report.warnings.len(),
             ),
         );
+        // The report names the first few; -v all of them, beside the
+        // stage's counts.
+        if self.ui.verbose {
+            for s in &report.skipped {
+                eprintln!(
+                    "ldslim: skipped {}: {}",
+                    s.path,
+                    render::text::skip_words(s.reason)
+                );
+            }
+        }
         let no_python = report.found_no_python();
         // The no-Python finding gets a fuller message; every other
         // problem, wherever it is (the root itself included), is printed.

@@ -410,3 +410,69 @@ fn man_page_steps_work_as_written() {
         );
     }
 }
+
+/// A root with seven object files (`cc -c`: ET_REL, which the loader
+/// never maps) and a program in /app, and the loader in /lib64.
+fn root_with_skipped_objects() -> common::World {
+    let w = common::World::new();
+    w.exe("/app/prog", &[], &[]);
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules/main.c");
+    for n in 1..=7 {
+        let o = Command::new("cc")
+            .arg("-c")
+            .arg("-o")
+            .arg(w.host(&format!("/app/part{n}.o")))
+            .arg(&src)
+            .output()
+            .expect("cc runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    w
+}
+
+/// The text report names each skipped object and why, where its summary
+/// counts them: the first five, then how many more and where they are;
+/// -v names them all on standard error, leaving the report as it was.
+#[test]
+fn scan_text_names_skipped_objects() {
+    let w = root_with_skipped_objects();
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["/app", "/lib64", "--target", "none"];
+        args.extend_from_slice(extra);
+        let o = w.ldslim("scan", &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        o
+    };
+    let object = "an object file (ELF type 1, ET_REL): linked into programs, never loaded";
+    let plain = scan(&[]);
+    let text = stdout(&plain);
+    let listed: Vec<&str> = text
+        .split("skipped (nothing for the loader to resolve):\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .unwrap_or_else(|| panic!("no skipped objects listed:\n{text}"))
+        .lines()
+        .collect();
+    let mut want: Vec<String> = (1..=5)
+        .map(|n| format!("  /app/part{n}.o: {object}"))
+        .collect();
+    want.push("  … and 3 more (all of them with -v, or --format json)".into());
+    assert_eq!(listed, want, "{text}");
+    assert!(text.contains(", 8 skipped;"), "{text}");
+
+    let verbose = scan(&["-v"]);
+    assert_eq!(verbose.stdout, plain.stdout, "-v changed the report");
+    let err = String::from_utf8_lossy(&verbose.stderr);
+    let mut skipped: Vec<String> = (1..=7)
+        .map(|n| format!("ldslim: skipped /app/part{n}.o: {object}"))
+        .collect();
+    skipped.push(format!(
+        "ldslim: skipped {}: the dynamic loader: it maps itself and needs nothing",
+        common::INTERP
+    ));
+    let got: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("ldslim: skipped "))
+        .collect();
+    assert_eq!(got, skipped, "{err}");
+}
