@@ -4,6 +4,7 @@
 //! steps for the man pages that work as written.
 
 mod common;
+mod pyworld;
 
 use std::process::{Command, Output};
 
@@ -475,4 +476,76 @@ fn scan_text_names_skipped_objects() {
         .filter(|l| l.starts_with("ldslim: skipped "))
         .collect();
     assert_eq!(got, skipped, "{err}");
+}
+
+const X11: &str = "/usr/lib/x86_64-linux-gnu/libX11.so.6";
+const TKINTER: &str = "/usr/lib/python3.11/lib-dynload/_tkinter.cpython-311-x86_64-linux-gnu.so";
+
+/// A Python builder whose `_tkinter` needs libtk8.6.so, which needs
+/// libX11.so.6, a symlink to libX11.so.6.4.0: none of them in the target.
+fn tkinter_world() -> common::World {
+    let w = pyworld::clean_python_world();
+    w.lib(&format!("{X11}.4.0"), "libX11.so.6", &[], &[]);
+    w.symlink("libX11.so.6.4.0", X11);
+    let tk = "/usr/lib/x86_64-linux-gnu/libtk8.6.so";
+    w.lib(tk, "libtk8.6.so", &[X11], &[]);
+    w.lib(TKINTER, "_tkinter.so", &[tk], &[]);
+    w
+}
+
+/// In text output `->` is a symlink (as `ls -l` writes it) and ` > ` a
+/// chain of loads (A needs B), in scan, why, explain and the CI
+/// annotations alike.
+#[test]
+fn chains_and_symlinks_read_apart() {
+    let w = tkinter_world();
+    let tk = "/usr/lib/x86_64-linux-gnu/libtk8.6.so";
+    let link = format!("{X11} -> libX11.so.6.4.0");
+    let run = |sub: &str, args: &[&str]| {
+        let o = w.ldslim(sub, args);
+        assert_eq!(o.status.code(), Some(0), "{sub}: {}", stdout(&o));
+        stdout(&o)
+    };
+    let arrows = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("->"))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+
+    let scan = run("scan", &[]);
+    assert_eq!(arrows(&scan), vec![link.as_str()], "{scan}");
+    assert!(
+        scan.contains(&format!(
+            "\n      needed by {TKINTER} > {tk} (import tkinter)\n"
+        )),
+        "{scan}"
+    );
+
+    let why = run("why", &["libX11.so.6"]);
+    assert_eq!(arrows(&why), vec![link.as_str()], "{why}");
+    assert!(
+        why.contains(&format!(
+            "\n  {TKINTER} (import tkinter)\n     > libtk8.6.so => {tk} [default path]\n        > libX11.so.6 => {X11} [default path]\n"
+        )),
+        "{why}"
+    );
+
+    let explain = run(
+        "explain",
+        &["ImportError: libX11.so.6: cannot open shared object file: No such file or directory"],
+    );
+    assert_eq!(arrows(&explain), Vec::<String>::new(), "{explain}");
+    assert!(
+        explain.contains(&format!(
+            "\n  chain: {TKINTER} > libtk8.6.so > libX11.so.6\n"
+        )),
+        "{explain}"
+    );
+
+    // The CI annotation of each copy (GitLab's report carries them all).
+    let gitlab = run("scan", &["--format", "gitlab"]);
+    assert!(gitlab.contains(&link), "{gitlab}");
+    assert!(gitlab.contains(&format!("{TKINTER} > {tk}")), "{gitlab}");
+    assert!(!gitlab.contains(&format!("{TKINTER} -> ")), "{gitlab}");
 }

@@ -665,7 +665,7 @@ fn why_tells_run_time_loads_and_never_claims_what_the_target_lacks() {
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(
         t.contains(&format!(
-            "  {LIBDIR}/libfoo.so.1.0 (loaded at run time: {SITE}/pkgfind/__init__.py:2 (CDLL(find_library(\"foo\"))))\n     -> libdep.so.1 => "
+            "  {LIBDIR}/libfoo.so.1.0 (loaded at run time: {SITE}/pkgfind/__init__.py:2 (CDLL(find_library(\"foo\"))))\n     > libdep.so.1 => "
         )),
         "{t}"
     );

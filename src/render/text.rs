@@ -10,7 +10,7 @@ use super::{import_hint, steps, summary_line, why_target};
 use crate::copyset::CopyKind;
 use crate::diagnose::Diagnosis;
 use crate::elf::consts::{ET_CORE, ET_REL};
-use crate::findings::{SkipReason, Skipped};
+use crate::findings::{CHAIN, SkipReason, Skipped};
 use crate::owners::Owner;
 use crate::plan::PlanReport;
 use crate::python::{Inventory, SiteKind};
@@ -270,8 +270,9 @@ pub fn why_text(
         for (depth, l) in c.links.iter().enumerate() {
             writeln!(
                 out,
-                "  {}-> {} => {} [{}]",
+                "  {}{}{} => {} [{}]",
                 "   ".repeat(depth + 1),
+                CHAIN.trim_start(),
                 l.needed,
                 l.path,
                 l.how.label()
@@ -382,7 +383,7 @@ pub fn explain_text(out: &mut Styled, answers: &[Diagnosis]) -> io::Result<()> {
         if let Some(c) = &a.chain {
             let mut parts = vec![c.entry.clone()];
             parts.extend(c.links.iter().map(|l| l.needed.clone()));
-            writeln!(out, "  chain: {}", parts.join(" -> "))?;
+            writeln!(out, "  chain: {}", parts.join(CHAIN))?;
         }
         if let Some(call) = &a.loaded_by {
             writeln!(out, "  loaded at run time by: {call}")?;
