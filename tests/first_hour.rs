@@ -1,7 +1,9 @@
 //! What a new user meets in the first hour: shell completions that offer
 //! what the commands take, exit codes in every `--help`, `ldd` output in
-//! glibc's form, a prompt when `explain` waits for a terminal, and install
-//! steps for the man pages that work as written.
+//! glibc's form, a prompt when `explain` waits for a terminal, install
+//! steps for the man pages that work as written, a report that names what
+//! it skipped, arrows that mean one thing each, and a root without Python
+//! told apart from a finding.
 
 mod common;
 mod pyworld;
@@ -548,4 +550,53 @@ fn chains_and_symlinks_read_apart() {
     assert!(gitlab.contains(&link), "{gitlab}");
     assert!(gitlab.contains(&format!("{TKINTER} > {tk}")), "{gitlab}");
     assert!(!gitlab.contains(&format!("{TKINTER} -> ")), "{gitlab}");
+}
+
+/// A root without Python, scanned with the default scope (its Python
+/// installations), is a usage error (exit 2), in every format, with what
+/// was searched and what to give instead; nothing is printed or written
+/// as if it were a report. The advice works.
+#[test]
+fn a_root_without_python_is_a_usage_error() {
+    let w = common::World::new();
+    let root = w.root.to_str().expect("a UTF-8 path");
+    let out = tempfile::tempdir().expect("tempdir");
+    let copy = out.path().join("ldslim-out");
+    let emit = format!("copy={}", copy.display());
+    for extra in [
+        vec![],
+        vec!["--format", "json"],
+        vec!["--format", "github"],
+        vec!["--emit", emit.as_str()],
+    ] {
+        let o = w.ldslim("scan", &extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "scan {extra:?}: {err}");
+        assert_eq!(stdout(&o), "", "scan {extra:?}");
+        assert!(
+            err.starts_with(&format!(
+                "ldslim: {root}: no Python installation found (searched: every `bin` directory"
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("`ldslim scan {root} /usr/local /app`")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("`ldslim scan {root} --scope all`")),
+            "{err}"
+        );
+        assert!(!copy.exists(), "scan {extra:?} made {}", copy.display());
+    }
+    let o = w.ldslim("why", &["libc.so.6"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("`ldslim why {root} libc.so.6 /usr/local /app`")),
+        "{err}"
+    );
+    // What it says to do instead works.
+    let o = w.ldslim("scan", &["--scope", "all", "--target", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
