@@ -10,6 +10,8 @@ use crate::ldso::cpu::{Cpu, Platform};
 use crate::pipeline::TargetChoice;
 use crate::scan::Scope;
 
+pub mod completions;
+
 /// Which shared libraries a program needs, resolved exactly as glibc's
 /// loader would inside a root filesystem.
 #[derive(Debug, Parser)]
@@ -231,19 +233,25 @@ Examples:
   ldslim targets --format json
 
 A target is named as listed (distroless/cc-debian12, distroless/base-debian13:arm64) in
-`scan --target`, `why --target` and `explain --target`.";
+`scan --target`, `why --target` and `explain --target`.
+
+Exit codes: 0 listed, 2 usage or I/O error (an embedded target's data unreadable).";
 
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   ldslim completions bash > ~/.local/share/bash-completion/completions/ldslim
   ldslim completions zsh > ~/.zfunc/_ldslim       # with fpath+=(~/.zfunc) in ~/.zshrc
-  ldslim completions fish > ~/.config/fish/completions/ldslim.fish";
+  ldslim completions fish > ~/.config/fish/completions/ldslim.fish
+
+Exit codes: 0 printed, 2 usage or I/O error.";
 
 const MAN_EXAMPLES: &str = "\
 Examples:
   ldslim man | man -l -
-  ldslim man > ~/.local/share/man/man1/ldslim.1
-  ldslim man --dir /usr/local/share/man/man1      # ldslim.1, ldslim-scan.1, ...";
+  ldslim man --dir ~/.cargo/share/man/man1        # beside ~/.cargo/bin/ldslim: man finds them by PATH
+  ldslim man --dir /usr/local/share/man/man1      # ldslim.1, ldslim-scan.1, ... for everyone
+
+Exit codes: 0 printed or written, 2 usage or I/O error (DIR cannot be made or written).";
 
 /// A shell to complete in.
 #[derive(Debug, Args)]
@@ -703,7 +711,8 @@ fn parse_user(s: &str) -> Result<(u32, u32), String> {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub builder: BuilderRoot,
-    /// The message itself; `-` or nothing reads standard input.
+    /// The message itself; `-` or nothing reads standard input (on a
+    /// terminal: paste it, then press Ctrl-D on a new line).
     pub text: Vec<String>,
     /// Read the message from this file (e.g. a saved container log).
     #[arg(long, value_name = "FILE")]

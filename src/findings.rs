@@ -7,6 +7,12 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// How text output writes a chain of loads: `A > B > C`, A needs (or
+/// loads) B, which needs C. Not `->`, which is a symlink there (`libz.so.1
+/// -> libz.so.1.2.13`, as `ls -l` writes it), nor `=>`, ldd's "resolves
+/// to" (`libz.so.1 => /usr/lib/…/libz.so.1`).
+pub const CHAIN: &str = " > ";
+
 /// A file the scan could not use, and why; the scan went on.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {

@@ -55,6 +55,14 @@ enum Failure {
     /// A flag's value that cannot be carried out.
     #[error("{flag}: {source}")]
     Flag { flag: String, source: io::Error },
+    /// The default scope, the root's Python installations, is empty: the
+    /// command was pointed at the wrong directory or needs to be told
+    /// what to scan, which is for the user to fix, not a finding.
+    #[error(
+        "{}: no Python installation found (searched: every `bin` directory up to 12 levels deep for python, python3 and python3.X, and for venvs' pyvenv.cfg; /proc, /sys and /dev left out)\nIs ROOT the builder's whole filesystem? If it is, {instead}",
+        root.display()
+    )]
+    NoPython { root: PathBuf, instead: String },
 }
 
 /// What the global flags ask of every command: colour, quiet, verbose.
@@ -230,7 +238,6 @@ fn ldd(args: LddArgs, ui: &Ui) -> Result<Outcome, Failure> {
 struct Watch<'a> {
     bar: ProgressBar,
     ui: &'a Ui,
-    root: &'a std::path::Path,
 }
 
 impl Progress for Watch<'_> {
@@ -258,21 +265,21 @@ impl Observer for Watch<'_> {
                 report.warnings.len(),
             ),
         );
-        let no_python = report.found_no_python();
-        // The no-Python finding gets a fuller message; every other
-        // problem, wherever it is (the root itself included), is printed.
-        let stand_in = scan::no_python();
-        for e in &report.errors {
-            if no_python && *e == stand_in {
-                continue;
+        // The report names the first few; -v all of them, beside the
+        // stage's counts.
+        if self.ui.verbose {
+            for s in &report.skipped {
+                eprintln!(
+                    "ldslim: skipped {}: {}",
+                    s.path,
+                    render::text::skip_words(s.reason)
+                );
             }
-            eprintln!("ldslim: {}: {}", e.path, e.message);
         }
-        if no_python {
-            let root = self.root.display();
-            eprintln!(
-                "ldslim: {root}: no Python installation found; give PATHs to scan, or --scope all (e.g. `ldslim scan {root} /app /opt/venv`, or `ldslim scan {root} --scope all`)"
-            );
+        // Every problem, wherever it is (the root itself included); an
+        // empty Python scope is an error of its own, said last.
+        for e in &report.errors {
+            eprintln!("ldslim: {}: {}", e.path, e.message);
         }
     }
 
@@ -367,18 +374,17 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
             rewrite_shebangs: args.rewrite_shebangs,
         },
         owners: args.owners,
-        // A report for people stops at "no Python"; JSON, CI formats and
-        // emitted files still get their (empty) plan.
-        plan_without_python: args.format != ScanFormat::Text || stdout_emits > 0,
     };
-    let watch = Watch {
-        bar,
-        ui,
-        root: &args.builder.root,
-    };
+    let watch = Watch { bar, ui };
     let done = pipeline::run(&request, &watch)?;
-    if done.no_python && !request.plan_without_python {
-        return Ok(Outcome::Findings);
+    if done.no_python {
+        let root = args.builder.root.display();
+        return Err(Failure::NoPython {
+            root: args.builder.root.clone(),
+            instead: format!(
+                "give the paths to scan: the installation's prefix, the application, its venv (e.g. `ldslim scan {root} /usr/local /app`); or scan every file (`ldslim scan {root} --scope all`)"
+            ),
+        });
     }
     let (report, plan) = (&done.report, done.plan.as_ref());
     if stdout_emits == 0 {
@@ -451,6 +457,16 @@ fn scan_quietly(
 /// `ldslim why ROOT LIB [PATH...]`
 fn why_cmd(args: ldslim::cli::WhyArgs, ui: &Ui) -> Result<Outcome, Failure> {
     let (session, report) = scan_quietly(&args.builder.root, &args.loader, &args.paths, ui)?;
+    if report.found_no_python() {
+        let root = args.builder.root.display();
+        return Err(Failure::NoPython {
+            root: args.builder.root.clone(),
+            instead: format!(
+                "give the paths to look in after LIB: the installation's prefix, the application, its venv (e.g. `ldslim why {root} {} /usr/local /app`)",
+                args.lib
+            ),
+        });
+    }
     let answer = ldslim::why::why(
         &session,
         &report.entries,
@@ -506,8 +522,8 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
                 path: f.clone(),
                 source,
             })?,
-        (None, []) => read_stdin()?,
-        (None, [dash]) if dash == "-" => read_stdin()?,
+        (None, []) => read_stdin(ui)?,
+        (None, [dash]) if dash == "-" => read_stdin(ui)?,
         (None, words) => words.join(" "),
     };
     let findings = ldslim::explain::parse(&text);
@@ -561,8 +577,15 @@ fn explain_cmd(args: ldslim::cli::ExplainArgs, ui: &Ui) -> Result<Outcome, Failu
     })
 }
 
-fn read_stdin() -> io::Result<String> {
+fn read_stdin(ui: &Ui) -> io::Result<String> {
     use std::io::Read;
+    // Nothing piped in: someone at a terminal would otherwise see ldslim
+    // wait without a word until they type something.
+    if io::stdin().is_terminal() {
+        ui.info(
+            "paste the error message (from `docker run` or the app's log), then press Ctrl-D on a new line; or give it as TEXT, or --file FILE",
+        );
+    }
     let mut bytes = Vec::new();
     // A whole container log fits; a runaway pipe stops at 256 MiB.
     io::stdin().take(256 << 20).read_to_end(&mut bytes)?;
@@ -656,10 +679,8 @@ fn emit_one(
 
 /// `ldslim completions SHELL`
 fn completions_cmd(args: ldslim::cli::CompletionsArgs) -> Result<Outcome, Failure> {
-    let mut cmd = ldslim::cli::command();
-    // Into memory first: the generator panics on a write error (`| head`).
-    let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut cmd, "ldslim", &mut script);
+    // Made in memory: the generator panics on a write error (`| head`).
+    let script = ldslim::cli::completions::script(args.shell);
     let mut out = io::stdout().lock();
     out.write_all(&script)?;
     out.flush()?;

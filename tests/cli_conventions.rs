@@ -392,7 +392,7 @@ fn errors_say_what_to_do_next() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let o = ldslim(&["scan", empty.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("no Python installation found"), "{err}");
     assert!(err.contains("--scope all"), "{err}");

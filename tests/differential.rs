@@ -314,8 +314,7 @@ fn glibc_trace(root: &Path, file: &str) -> (Glibc, &'static str) {
 }
 
 /// glibc's stdout, made comparable with `ldslim ldd`'s:
-/// the vDSO line goes, ` (0x...)` address suffixes go, a bare `\tPATH` (name
-/// requested equals the path found) becomes `\tPATH => PATH`, and a lone
+/// the vDSO line goes, ` (0x...)` address suffixes go, and a lone
 /// `\tstatically linked` (an object without DT_NEEDED) becomes no lines.
 fn normalise_glibc(stdout: &str) -> Vec<String> {
     let mut lines = Vec::new();
@@ -332,13 +331,9 @@ fn normalise_glibc(stdout: &str) -> Vec<String> {
         {
             continue;
         }
-        if body.contains(" => ") {
-            lines.push(format!("\t{body}"));
-        } else {
-            lines.push(format!("\t{body} => {body}"));
-        }
+        lines.push(format!("\t{body}"));
     }
-    if lines.len() == 1 && lines[0] == "\tstatically linked => statically linked" {
+    if lines.len() == 1 && lines[0] == "\tstatically linked" {
         lines.clear();
     }
     lines
@@ -846,7 +841,7 @@ fn normalises_glibc_output() {
         vec![
             "\tlibquadmath-96973f99.so.0.0.0 => not found",
             "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6",
-            "\t/lib64/ld-linux-x86-64.so.2 => /lib64/ld-linux-x86-64.so.2",
+            "\t/lib64/ld-linux-x86-64.so.2",
         ]
     );
     assert!(normalise_glibc("\tstatically linked\n").is_empty());

@@ -6,7 +6,7 @@ mod common;
 use common::World;
 
 const LIBC: &str = "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6";
-const RTLD: &str = "/lib64/ld-linux-x86-64.so.2 => /lib64/ld-linux-x86-64.so.2";
+const RTLD: &str = "/lib64/ld-linux-x86-64.so.2";
 const RPATH: &str = "-Wl,--disable-new-dtags";
 const RUNPATH: &str = "-Wl,--enable-new-dtags";
 
@@ -278,7 +278,7 @@ fn soname_reuse() {
         "/usr/bin/app",
         None,
         &[
-            "/opt/hidden/libs-real.so => /opt/hidden/libs-real.so",
+            "/opt/hidden/libs-real.so",
             "libu.so.1 => /usr/lib/x86_64-linux-gnu/libu.so.1",
             LIBC,
             RTLD,
@@ -729,11 +729,7 @@ fn needed_with_origin_and_slash_is_a_path() {
     w.expect(
         "/opt/app/bin/app",
         None,
-        &[
-            "/opt/app/bin/../plugins/libplug.so => /opt/app/bin/../plugins/libplug.so",
-            LIBC,
-            RTLD,
-        ],
+        &["/opt/app/bin/../plugins/libplug.so", LIBC, RTLD],
     );
 }
 
@@ -786,11 +782,7 @@ fn empty_search_path_element_is_the_working_directory() {
         &["/libq.so.1"],
         &[RUNPATH, "-Wl,-rpath,:/nonexistent"],
     );
-    w.expect(
-        "/usr/bin/app",
-        None,
-        &["libq.so.1 => libq.so.1", LIBC, RTLD],
-    );
+    w.expect("/usr/bin/app", None, &["libq.so.1", LIBC, RTLD]);
 }
 
 /// /etc/ld.so.preload of the root: its objects load right after the

@@ -162,7 +162,7 @@ fn data_of_a_copied_librarys_packages_is_planned_by_the_rule() {
     assert_eq!(item["kind"]["type"], "symlink");
     assert_eq!(
         item["chain"][0],
-        format!("data of Debian package libfoo-data (libfoo1 -> libfoo-data), for {LIB}")
+        format!("data of Debian package libfoo-data (libfoo1 > libfoo-data), for {LIB}")
     );
     // Switched off: the library alone.
     let p = plan(&w, &target, &["--no-package-data"]);

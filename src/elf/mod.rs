@@ -49,7 +49,7 @@ pub mod consts {
     pub use goblin::elf::header::{
         EM_68K, EM_386, EM_AARCH64, EM_ALTERA_NIOS2, EM_ARM, EM_CSKY, EM_IA_64, EM_LOONGARCH,
         EM_MICROBLAZE, EM_MIPS, EM_OPENRISC, EM_PARISC, EM_PPC, EM_PPC64, EM_RISCV, EM_S390, EM_SH,
-        EM_SPARC, EM_SPARC32PLUS, EM_SPARCV9, EM_X86_64, ET_DYN, ET_EXEC,
+        EM_SPARC, EM_SPARC32PLUS, EM_SPARCV9, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_REL,
     };
 }
 pub use hints::{LoadHints, read_load_hints};

@@ -80,19 +80,16 @@ pub struct ScanRequest {
     pub choices: Choices,
     /// Name the package or wheel that owns each copied file.
     pub owners: bool,
-    /// Plan even when the Python scope found no installation (there is
-    /// then nothing to plan for, but an `--emit` still wants its file).
-    pub plan_without_python: bool,
 }
 
 /// What the main job found.
 pub struct ScanOutcome {
     pub session: Session,
     pub report: ScanReport,
-    /// `None` with `--target none`, or when no Python was found and
-    /// nothing asked for a plan anyway.
+    /// `None` with `--target none`, or when no Python was found.
     pub plan: Option<PlanReport>,
-    /// The Python scope found no installation (and no PATH was given).
+    /// The Python scope found no installation (and no PATH was given):
+    /// nothing was planned, and the caller has a usage error to report.
     pub no_python: bool,
     /// `--allow-runtime` names that match no run-time load of the scope.
     pub unused_allow: Vec<String>,
@@ -138,8 +135,7 @@ impl ScanOutcome {
     /// Findings of the builder's scan, or a final image that does not
     /// (provably) load: exit status 1.
     pub fn has_findings(&self) -> bool {
-        self.no_python
-            || self.report.has_findings()
+        self.report.has_findings()
             || self
                 .plan
                 .as_ref()
@@ -190,7 +186,7 @@ pub fn run(req: &ScanRequest, observer: &dyn Observer) -> Result<ScanOutcome, Er
     let mut unused_allow = report.runtime.allow(&req.choices.allow);
     observer.scanned(&report);
     let no_python = report.found_no_python();
-    if no_python && !req.plan_without_python {
+    if no_python {
         return Ok(ScanOutcome {
             session,
             report,

@@ -214,7 +214,7 @@ impl Planner<'_> {
             } else {
                 format!(
                     "data of Debian package {package} ({}), for {library}",
-                    via.join(" -> ")
+                    via.join(crate::findings::CHAIN)
                 )
             };
             let mut files = BTreeSet::new();

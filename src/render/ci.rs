@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use super::ldd::cpu_dependence;
 use super::{allow_name, human_bytes, on_cpus, steps, summary_line, version_words, without_prefix};
 use crate::copyset::{CopyItem, CopyKind};
+use crate::findings::CHAIN;
 use crate::ldso::Step;
 use crate::plan::PlanReport;
 use crate::scan::ScanReport;
@@ -352,7 +353,7 @@ pub fn annotations(r: &ScanReport, plan: Option<&PlanReport>) -> Vec<Annotation>
             .collect();
         let chain = items
             .first()
-            .map(|i| i.chain.join(" -> "))
+            .map(|i| i.chain.join(CHAIN))
             .unwrap_or_default();
         out.push(Annotation {
             level: Level::Notice,

@@ -34,6 +34,11 @@ pub fn ldd(
         Ok(order) => {
             for o in order.objects.iter().skip(1) {
                 match &o.path {
+                    // glibc prints an object found by the very name asked
+                    // for (the loader by its PT_INTERP path, a DT_NEEDED
+                    // path) without `=>` (elf/rtld.c, `l_libname->name`
+                    // equal to `l_name`).
+                    Some(p) if *p == o.name => writeln!(out, "\t{p}")?,
                     Some(p) => writeln!(out, "\t{} => {}", o.name, p)?,
                     None => {
                         write!(out, "\t{} => ", o.name)?;

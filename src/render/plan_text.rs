@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use super::style::{Style, Styled};
 use super::{allow_name, human_bytes, import_hint, on_cpus, steps, version_words, without_prefix};
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
+use crate::findings::CHAIN;
 use crate::owners::Owner;
 use crate::plan::{PlanReport, PythonLayer};
 use crate::python::Inventory;
@@ -126,7 +127,7 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
                     }
                     _ => "needed by ",
                 };
-                writeln!(out, "      {by}{}{hint}", item.chain.join(" -> "))?;
+                writeln!(out, "      {by}{}{hint}", item.chain.join(CHAIN))?;
             }
         }
     }
@@ -474,7 +475,7 @@ fn native_text(out: &mut Styled, p: &PlanReport) -> io::Result<()> {
                 out,
                 "  {} ({}): {} path{} ({}), for {}",
                 d.package,
-                d.via.join(" -> "),
+                d.via.join(CHAIN),
                 d.files.len(),
                 if d.files.len() == 1 { "" } else { "s" },
                 human_bytes(bytes),

@@ -9,13 +9,16 @@ use super::style::{Style, Styled};
 use super::{import_hint, steps, summary_line, why_target};
 use crate::copyset::CopyKind;
 use crate::diagnose::Diagnosis;
+use crate::elf::consts::{ET_CORE, ET_REL};
+use crate::findings::{CHAIN, SkipReason, Skipped};
 use crate::owners::Owner;
 use crate::plan::PlanReport;
 use crate::python::{Inventory, SiteKind};
 use crate::scan::ScanReport;
 use crate::why::WhyReport;
 
-/// The scan report for people: findings first, then a one-line summary.
+/// The scan report for people: findings first, then the first few objects
+/// skipped, then a one-line summary.
 pub fn scan_text(out: &mut Styled, r: &ScanReport) -> io::Result<()> {
     for u in &r.unresolved {
         out.span(Style::Missing, "not found:")?;
@@ -86,7 +89,53 @@ pub fn scan_text(out: &mut Styled, r: &ScanReport) -> io::Result<()> {
     if !r.errors.is_empty() {
         writeln!(out)?;
     }
+    skipped_text(out, &r.skipped)?;
     writeln!(out, "{}", summary_line(r))
+}
+
+/// The objects with nothing to resolve, each with why: the summary counts
+/// them, and a count alone leaves the reader guessing whether something
+/// was missed. Not findings, so a few lines: a root's hundreds of `.o`
+/// files (`--scope all`) are listed by -v (on standard error, where -v
+/// writes) and in the JSON.
+fn skipped_text(out: &mut Styled, skipped: &[Skipped]) -> io::Result<()> {
+    const SHOWN: usize = 5;
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    out.line(
+        Style::Heading,
+        "skipped (nothing for the loader to resolve):",
+    )?;
+    for s in skipped.iter().take(SHOWN) {
+        writeln!(out, "  {}: {}", s.path, skip_words(s.reason))?;
+    }
+    if skipped.len() > SHOWN {
+        out.line(
+            Style::Aside,
+            format_args!(
+                "  … and {} more (all of them with -v, or --format json)",
+                skipped.len() - SHOWN
+            ),
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Why an object is skipped, in words for people (the JSON keeps the
+/// terse [`SkipReason`] message).
+pub fn skip_words(reason: SkipReason) -> String {
+    match reason {
+        SkipReason::Static => "statically linked: it loads no shared library".into(),
+        SkipReason::NotLoadable(ET_REL) => {
+            "an object file (ELF type 1, ET_REL): linked into programs, never loaded".into()
+        }
+        SkipReason::NotLoadable(ET_CORE) => "a core dump (ELF type 4, ET_CORE)".into(),
+        SkipReason::NotLoadable(t) => {
+            format!("ELF type {t}: neither a program nor a shared library, never loaded")
+        }
+        SkipReason::Loader => "the dynamic loader: it maps itself and needs nothing".into(),
+    }
 }
 
 /// Run-time loads the scan could not resolve or follow: findings, each
@@ -221,8 +270,9 @@ pub fn why_text(
         for (depth, l) in c.links.iter().enumerate() {
             writeln!(
                 out,
-                "  {}-> {} => {} [{}]",
+                "  {}{}{} => {} [{}]",
                 "   ".repeat(depth + 1),
+                CHAIN.trim_start(),
                 l.needed,
                 l.path,
                 l.how.label()
@@ -333,7 +383,7 @@ pub fn explain_text(out: &mut Styled, answers: &[Diagnosis]) -> io::Result<()> {
         if let Some(c) = &a.chain {
             let mut parts = vec![c.entry.clone()];
             parts.extend(c.links.iter().map(|l| l.needed.clone()));
-            writeln!(out, "  chain: {}", parts.join(" -> "))?;
+            writeln!(out, "  chain: {}", parts.join(CHAIN))?;
         }
         if let Some(call) = &a.loaded_by {
             writeln!(out, "  loaded at run time by: {call}")?;

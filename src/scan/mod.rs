@@ -56,15 +56,6 @@ pub struct FatalLoad {
 
 pub use crate::findings::{Problem, SkipReason, Skipped};
 
-/// The finding of a Python scope that found no Python installation (in
-/// `ScanReport::errors`, so that JSON readers see why the exit code is 1).
-pub fn no_python() -> Problem {
-    Problem {
-        path: "/".into(),
-        message: "no Python installation found; give PATHs to scan, or --scope all".into(),
-    }
-}
-
 /// The outcome of a scan.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanReport {
@@ -128,7 +119,6 @@ impl ScanReport {
         self.python.as_ref().or(self.discovered.as_ref())
     }
 
-    /// Whether the scan found anything wrong (exit code 1).
     /// The Python scope found no installation (no PATH was given).
     pub fn found_no_python(&self) -> bool {
         self.python
@@ -136,6 +126,7 @@ impl ScanReport {
             .is_some_and(|inv| inv.installations.is_empty())
     }
 
+    /// Whether the scan found anything wrong (exit code 1).
     pub fn has_findings(&self) -> bool {
         !self.unresolved.is_empty()
             || !self.fatal.is_empty()
@@ -212,9 +203,6 @@ pub fn scan_with(
         let inv = crate::python::discover(root);
         found = inv.scope();
         errors.extend(inv.problems.iter().cloned());
-        if found.is_empty() {
-            errors.push(no_python());
-        }
         python = Some(inv);
         &found
     } else {

@@ -376,11 +376,13 @@ fn examine(session: &Session, path: &str, facts: &Facts, progress: &dyn Progress
             reason,
         })
     };
-    if !facts.dynamic {
-        return skipped(SkipReason::Static);
-    }
+    // The type first: an object file (`.o`) has no dynamic section either,
+    // but calling it a static program would mislead.
     if facts.e_type != ET_EXEC && facts.e_type != ET_DYN {
         return skipped(SkipReason::NotLoadable(facts.e_type));
+    }
+    if !facts.dynamic {
+        return skipped(SkipReason::Static);
     }
     progress.object(path);
     match session.load(path) {

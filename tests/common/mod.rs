@@ -326,22 +326,13 @@ impl World {
     }
 }
 
-/// glibc's `--list` output in ldslim's form: no vDSO, no addresses, and
-/// `NAME => PATH` even where glibc prints the bare path.
+/// glibc's `--list` output in ldslim's form: no vDSO, no addresses.
 pub fn normalise(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.trim_start().starts_with("linux-vdso.so"))
-        .map(|l| {
-            let l = match l.rfind(" (0x") {
-                Some(i) => &l[..i],
-                None => l,
-            };
-            if l.contains(" => ") {
-                l.to_string()
-            } else {
-                let name = l.trim();
-                format!("\t{name} => {name}")
-            }
+        .map(|l| match l.rfind(" (0x") {
+            Some(i) => l[..i].to_string(),
+            None => l.to_string(),
         })
         .collect()
 }
