@@ -46,10 +46,13 @@ pub struct FinalImage {
     implied: HashSet<PathBuf>,
     /// The builder's `lstat` answers for paths of the scope and sources
     /// of copies: a plan's loads ask for the same few hundred paths over
-    /// and over, each a host `lstat` (the builder does not change while a
-    /// plan is made).
-    builder_stats: std::sync::RwLock<HashMap<PathBuf, Option<Stat>>>,
+    /// and over, each a host `lstat`. Shared by every image of one plan
+    /// (the builder does not change while a plan is made).
+    builder_stats: BuilderStats,
 }
+
+/// The builder's `lstat` answers, by path.
+pub type BuilderStats = Arc<std::sync::RwLock<HashMap<PathBuf, Option<Stat>>>>;
 
 impl FinalImage {
     pub fn new(
@@ -58,6 +61,7 @@ impl FinalImage {
         target_name: String,
         scope: Vec<PathBuf>,
         copies: &[CopyItem],
+        builder_stats: BuilderStats,
     ) -> FinalImage {
         let copies: HashMap<PathBuf, CopyItem> = copies
             .iter()
@@ -78,7 +82,7 @@ impl FinalImage {
             scope,
             copies,
             implied,
-            builder_stats: Default::default(),
+            builder_stats,
         }
     }
 
@@ -119,6 +123,11 @@ impl FinalImage {
             return Ok(Some((Layer::Implied, None)));
         }
         Ok(None)
+    }
+
+    /// Whether `path` is in the image at all (any layer).
+    pub fn has(&self, path: &Path) -> bool {
+        !matches!(self.layer(path), Ok(None))
     }
 
     /// Whether `path` (canonical in the image) comes from the builder: a

@@ -30,6 +30,9 @@ pub struct Objects {
     /// resolution: only the memo is affected.)
     paths: RwLock<HashMap<Vec<u8>, Resolution>>,
     facts: RwLock<HashMap<FileId, Facts>>,
+    /// A view of an earlier state of the tree with only fewer paths
+    /// ([`Objects::after`]).
+    earlier: Option<Arc<Objects>>,
 }
 
 impl Objects {
@@ -38,6 +41,7 @@ impl Objects {
             tree,
             paths: RwLock::new(HashMap::new()),
             facts: RwLock::new(HashMap::new()),
+            earlier: None,
         }
     }
 
@@ -50,6 +54,10 @@ impl Objects {
         let key = path.as_os_str().as_bytes();
         if let Some(hit) = read(&self.paths).get(key) {
             return hit.clone();
+        }
+        if let Some(found) = self.found_earlier(key) {
+            write(&self.paths).insert(key.to_vec(), found.clone());
+            return found;
         }
         // The loader tries one name in many directories and many names in
         // one directory: resolve (and memoise) the directory first, then
@@ -82,6 +90,35 @@ impl Objects {
         got
     }
 
+    /// A view of `tree` that takes over what `earlier` (a view of an
+    /// earlier state of the same tree) found, for a tree that only gained
+    /// paths since: every path that resolved there resolves the same way
+    /// here (each component it went through is still there, unchanged), and
+    /// every file keeps its facts. What was missing there, or failed, is
+    /// asked again. The caller vouches that nothing changed or went away.
+    pub fn after(tree: Arc<dyn Tree>, earlier: Arc<Objects>) -> Objects {
+        Objects {
+            earlier: Some(earlier),
+            ..Objects::new(tree)
+        }
+    }
+
+    /// The facts an earlier view read for `id`.
+    fn earlier_facts(&self, id: FileId) -> Option<Facts> {
+        let earlier = self.earlier.as_ref()?;
+        let hit = read(&earlier.facts).get(&id).cloned();
+        hit.or_else(|| earlier.earlier_facts(id))
+    }
+
+    /// What an earlier view resolved `key` to, if it found it.
+    fn found_earlier(&self, key: &[u8]) -> Option<Resolution> {
+        let earlier = self.earlier.as_ref()?;
+        match read(&earlier.paths).get(key) {
+            Some(r @ Ok(Some(_))) => Some(r.clone()),
+            _ => earlier.found_earlier(key),
+        }
+    }
+
     /// Record a regular file a walk of this tree reached by directory
     /// descriptors (so `path` is canonical: no symlink on the way), with the
     /// identity and size its open descriptor gave: resolving it later costs
@@ -107,6 +144,9 @@ impl Objects {
     pub fn facts(&self, file: &Resolved) -> Facts {
         if let Some(hit) = read(&self.facts).get(&file.id) {
             return hit.clone();
+        }
+        if let Some(hit) = self.earlier_facts(file.id) {
+            return hit;
         }
         let parsed = Arc::new(self.tree.facts(file).map(Arc::new));
         write(&self.facts)
@@ -139,5 +179,37 @@ impl Objects {
             Err(e) => return Err(e.to_string()),
         };
         self.tree.read(&file, max).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rootfs::Root;
+
+    /// A view after an earlier one takes over what that one found, and
+    /// asks again what it did not: the tree only gains paths.
+    #[test]
+    fn a_later_view_keeps_what_was_found_and_asks_again_for_what_was_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("lib")).unwrap();
+        std::fs::write(dir.path().join("lib/a"), b"a").unwrap();
+        let tree: Arc<dyn Tree> = Arc::new(Root::new(dir.path()).unwrap());
+        let earlier = Arc::new(Objects::new(tree.clone()));
+        let a = Path::new("/lib/a");
+        let b = Path::new("/lib/b");
+        assert!(matches!(earlier.resolve(a), Ok(Some(_))));
+        assert!(matches!(earlier.resolve(b), Ok(None)));
+        std::fs::write(dir.path().join("lib/b"), b"b").unwrap();
+        // Removed behind the views' back: only a view that took over the
+        // earlier answer still has it.
+        std::fs::remove_file(dir.path().join("lib/a")).unwrap();
+        let later = Objects::after(tree.clone(), earlier.clone());
+        assert!(matches!(later.resolve(b), Ok(Some(_))), "asked again");
+        assert!(matches!(later.resolve(a), Ok(Some(_))), "taken over");
+        assert!(matches!(Objects::new(tree).resolve(a), Ok(None)));
+        // And through a chain of views.
+        let latest = Objects::after(Arc::new(Root::new(dir.path()).unwrap()), Arc::new(later));
+        assert!(matches!(latest.resolve(a), Ok(Some(_))));
     }
 }

@@ -84,9 +84,14 @@ impl Session {
 
     /// A run over any tree (an embedded base image, a simulated final image).
     pub fn over(tree: Arc<dyn Tree>, opts: Options) -> Session {
+        Session::with_objects(Arc::new(Objects::new(tree)), opts)
+    }
+
+    /// A session over the tree of `objects`, with what they know already.
+    pub fn with_objects(objects: Arc<Objects>, opts: Options) -> Session {
         Session {
             host: None,
-            objects: Arc::new(Objects::new(tree)),
+            objects,
             opts,
             loaders: Mutex::new(HashMap::new()),
             preload: OnceLock::new(),

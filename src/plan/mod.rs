@@ -34,7 +34,7 @@ pub use traced::{LeftOut, ListedDirectory, Rule, TraceReport, TracedKind, Traced
 
 use crate::graph::{CpuDependence, variants};
 use crate::graph::{EntryError, LoadOrder, Session};
-use crate::image::FinalImage;
+use crate::image::{BuilderStats, FinalImage};
 use crate::ldso::Options;
 use crate::ldso::abi::{ABIS, SystemDirs};
 use crate::ldso::cpu::Cpu;
@@ -119,6 +119,8 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         builder_orders: Mutex::new(HashMap::new()),
         runtime: runtime::State::new(&input.runtime),
         native: native::State::default(),
+        builder_stats: Default::default(),
+        last: Mutex::new(None),
     };
     let include_problems = planner.add_includes();
     let trace = planner.add_traces();
@@ -193,6 +195,19 @@ struct Planner<'a> {
     builder_orders: Mutex<BuilderOrders>,
     runtime: runtime::State,
     native: native::State,
+    /// The builder's `lstat` answers, for every image of the plan.
+    builder_stats: BuilderStats,
+    /// The last simulation: its copies, its image and what its loads
+    /// resolved there, which the next image takes over when it only adds
+    /// paths (each round of the fixpoint adds a few libraries to the same
+    /// image: the hundreds of paths every load resolves again are the same).
+    last: Mutex<Option<Simulated>>,
+}
+
+struct Simulated {
+    items: BTreeMap<String, CopyItem>,
+    image: Arc<FinalImage>,
+    objects: Arc<Objects>,
 }
 
 type EdgeKey = (String, String, Vec<Cpu>);
@@ -219,13 +234,36 @@ impl Planner<'_> {
             self.input.target_name.clone(),
             self.input.scope.clone(),
             &items,
+            self.builder_stats.clone(),
         ))
+    }
+
+    /// Whether the image of the current copies only adds paths to the last
+    /// simulated one: every earlier copy unchanged (the ld.so.cache the
+    /// run-time loads make is made again with more entries: a change), and
+    /// every new one at a path that image did not have (a copy is looked up
+    /// before the scope, so it could hide a file). Then what the last
+    /// simulation resolved holds in the new image.
+    fn only_adds(&self, last: &Simulated) -> bool {
+        last.items
+            .iter()
+            .all(|(dest, item)| self.items.get(dest) == Some(item))
+            && self
+                .items
+                .keys()
+                .filter(|dest| !last.items.contains_key(*dest))
+                .all(|dest| !last.image.has(Path::new(dest)))
     }
 
     /// The final image, and every entry's load in it.
     fn simulate(&self) -> (Arc<FinalImage>, Orders) {
         let image = self.image();
-        let session = Session::over(image.clone(), self.options());
+        let mut last = lock(&self.last);
+        let objects = match last.as_ref().filter(|l| self.only_adds(l)) {
+            Some(l) => Objects::after(image.clone(), l.objects.clone()),
+            None => Objects::new(image.clone()),
+        };
+        let session = Session::with_objects(Arc::new(objects), self.options());
         // A load that depends on the CPU is checked on every kind of CPU,
         // one run per group of kinds that load the same. Libraries loaded
         // at run time are entries too.
@@ -261,6 +299,11 @@ impl Planner<'_> {
                 }
             })
             .collect();
+        *last = Some(Simulated {
+            items: self.items.clone(),
+            image: image.clone(),
+            objects: session.objects_shared(),
+        });
         (image, orders)
     }
 
