@@ -431,6 +431,12 @@ pub struct ScanArgs {
     /// instead of scanning.
     #[arg(long, value_name = "FILE")]
     pub tree: Option<String>,
+    /// In the text report, list each library to copy under the group of
+    /// what needs it: its paths (links and files, with sizes), its package
+    /// with --owners, and one chain that loads it. The JSON always has
+    /// them.
+    #[arg(long)]
+    pub detail: bool,
     #[command(flatten)]
     pub target: TargetArg,
     /// When the image's loader would not find a library where the

@@ -394,7 +394,7 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
                     render::text::python_text(&mut out, inv)?;
                 }
                 if let Some(p) = plan {
-                    render::plan_text::plan_text(&mut out, p, report.python.as_ref())?;
+                    render::plan_text::plan_text(&mut out, p, report.python.as_ref(), args.detail)?;
                     render::plan_text::dockerfile(&mut out, &p.emitted_beside_trees())?;
                 }
                 render::text::scan_text(&mut out, report)?

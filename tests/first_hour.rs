@@ -2,8 +2,9 @@
 //! what the commands take, exit codes in every `--help`, `ldd` output in
 //! glibc's form, a prompt when `explain` waits for a terminal, install
 //! steps for the man pages that work as written, a report that names what
-//! it skipped, arrows that mean one thing each, and a root without Python
-//! told apart from a finding.
+//! it skipped, arrows that mean one thing each, a root without Python
+//! told apart from a finding, and the copy set grouped by the import that
+//! needs it.
 
 mod common;
 mod pyworld;
@@ -515,7 +516,7 @@ fn chains_and_symlinks_read_apart() {
             .collect()
     };
 
-    let scan = run("scan", &[]);
+    let scan = run("scan", &["--detail"]);
     assert_eq!(arrows(&scan), vec![link.as_str()], "{scan}");
     assert!(
         scan.contains(&format!(
@@ -599,4 +600,292 @@ fn a_root_without_python_is_a_usage_error() {
     // What it says to do instead works.
     let o = w.ldslim("scan", &["--scope", "all", "--target", "none"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// One line per copy group of the text report, continuation lines joined:
+/// (bytes as written, libraries or paths as written, what needs it, what
+/// it holds).
+fn group_lines(text: &str) -> Vec<(String, String, String, String)> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("The target lacks "))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with("(each library"));
+    let mut joined: Vec<String> = Vec::new();
+    for l in lines.by_ref() {
+        // A group's line starts with its size; its continuations with
+        // spaces up to the column of its label.
+        match joined.last_mut() {
+            Some(last) if l.starts_with(&" ".repeat(20)) => {
+                last.push(' ');
+                last.push_str(l.trim());
+            }
+            _ => joined.push(l.to_string()),
+        }
+    }
+    joined
+        .iter()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   /") && l.contains(": "))
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let (size, unit, n, what) = (words[0], words[1], words[2], words[3]);
+            if !["B", "KiB", "MiB", "GiB"].contains(&unit) {
+                return None;
+            }
+            let rest = words[4..].join(" ");
+            let (label, list) = rest.split_once(": ")?;
+            Some((
+                format!("{size} {unit}"),
+                format!("{n} {what}"),
+                label.to_string(),
+                list.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// `6.2 MiB` in bytes (as rounded).
+fn bytes_of(size: &str) -> f64 {
+    let (n, unit) = size.split_once(' ').expect("a size");
+    let n: f64 = n.parse().expect("a number");
+    n * match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        _ => 1024.0 * 1024.0 * 1024.0,
+    }
+}
+
+/// The JSON's groups partition the copy set: each item in one group, the
+/// bytes adding up to the plan's, no library in two groups, biggest first.
+fn assert_groups_add_up(v: &serde_json::Value) {
+    let plan = &v["plan"];
+    let groups = plan["groups"].as_array().expect("plan.groups");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|s| s.as_str().expect("a string").to_string())
+            .collect()
+    };
+    let mut paths: Vec<String> = groups.iter().flat_map(|g| strings(&g["paths"])).collect();
+    paths.sort();
+    let mut dests: Vec<String> = plan["copy"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dest"].as_str().unwrap().to_string())
+        .collect();
+    dests.sort();
+    assert_eq!(
+        paths, dests,
+        "the groups' paths are the copy set's, once each"
+    );
+    let bytes: Vec<u64> = groups
+        .iter()
+        .map(|g| g["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(bytes.iter().sum::<u64>(), plan["bytes"].as_u64().unwrap());
+    assert!(
+        bytes.windows(2).all(|w| w[0] >= w[1]),
+        "not biggest first: {bytes:?}"
+    );
+    let libs: Vec<String> = groups
+        .iter()
+        .flat_map(|g| strings(&g["libraries"]))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = libs.iter().collect();
+    assert_eq!(
+        libs.len(),
+        distinct.len(),
+        "a library in two groups: {libs:?}"
+    );
+    let needed: std::collections::BTreeSet<&str> = plan["copy"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["needed_as"].as_str().unwrap())
+        .filter(|n| !n.starts_with('/'))
+        .collect();
+    assert_eq!(
+        distinct.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        needed.into_iter().collect::<Vec<_>>()
+    );
+}
+
+/// The text report's groups: sizes biggest first, and as many libraries
+/// as the heading says the target lacks.
+fn assert_text_groups_add_up(text: &str, groups: &[(String, String, String, String)]) {
+    assert!(!groups.is_empty(), "no group lines: {text}");
+    let sizes: Vec<f64> = groups.iter().map(|g| bytes_of(&g.0)).collect();
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "not biggest first: {groups:#?}"
+    );
+    let libraries: usize = groups
+        .iter()
+        .filter(|g| g.1.ends_with(" library") || g.1.ends_with(" libraries"))
+        .map(|g| g.1.split(' ').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    let heading = text
+        .lines()
+        .find(|l| l.starts_with("The target lacks "))
+        .expect("a heading");
+    assert!(
+        heading.starts_with(&format!("The target lacks {libraries} librar")),
+        "{heading} vs {groups:#?}"
+    );
+}
+
+const LIBDIR: &str = "/usr/lib/x86_64-linux-gnu";
+
+/// A Python whose interpreter needs libz; `_tkinter` needs libtk and libtcl,
+/// libtk libX11; `_curses` libncursesw and libtinfo; readline libreadline,
+/// which needs libtinfo too; `_curses_panel` libpanelw and libncursesw.
+fn importers_world() -> common::World {
+    let w = tkinter_world();
+    let lib = |name: &str, needs: &[&str]| {
+        let path = format!("{LIBDIR}/{name}");
+        w.lib(&path, name, needs, &[]);
+        path
+    };
+    let z = lib("libz.so.1", &[]);
+    w.exe("/usr/bin/python3.11", &[&z], &[]);
+    let tcl = lib("libtcl8.6.so", &[]);
+    let tk = format!("{LIBDIR}/libtk8.6.so");
+    w.lib(&tk, "libtk8.6.so", &[X11, &tcl], &[]);
+    w.lib(TKINTER, "_tkinter.so", &[&tk, &tcl], &[]);
+    let tinfo = lib("libtinfo.so.6", &[]);
+    let ncurses = lib("libncursesw.so.6", &[&tinfo]);
+    let readline = lib("libreadline.so.8", &[&tinfo]);
+    let panel = lib("libpanelw.so.6", &[&ncurses]);
+    let dynload = "/usr/lib/python3.11/lib-dynload";
+    let ext = |name: &str, needs: &[&str]| {
+        w.lib(
+            &format!("{dynload}/{name}.cpython-311-x86_64-linux-gnu.so"),
+            &format!("{name}.so"),
+            needs,
+            &[],
+        )
+    };
+    ext("_curses", &[&ncurses, &tinfo]);
+    ext("readline", &[&readline]);
+    ext("_curses_panel", &[&panel, &ncurses]);
+    w
+}
+
+/// The text report groups the copy set by what needs it, biggest first:
+/// tkinter's Tcl/Tk/X11 stack together, what the interpreter needs, a
+/// library two imports need on a line of its own, a submodule's library
+/// apart from its parent's; the libraries' paths and chains with
+/// --detail only.
+#[test]
+fn copy_set_grouped_by_import() {
+    let w = importers_world();
+    let o = w.ldslim("scan", &[]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let groups = group_lines(&text);
+    let find = |label: &str| {
+        groups
+            .iter()
+            .find(|g| g.2 == label)
+            .unwrap_or_else(|| panic!("no group {label}: {groups:#?}\n{text}"))
+    };
+    let tk = find("import tkinter");
+    assert_eq!(
+        (tk.1.as_str(), tk.3.as_str()),
+        ("3 libraries", "libX11.so.6, libtcl8.6.so, libtk8.6.so")
+    );
+    assert_eq!(groups[0].2, "import tkinter", "{text}");
+    assert_eq!(find("python3.11 itself").3, "libz.so.1");
+    assert_eq!(
+        find("shared by import curses and import readline").3,
+        "libtinfo.so.6"
+    );
+    // What curses.panel needs with curses is curses'.
+    assert_eq!(find("import curses").3, "libncursesw.so.6");
+    assert_eq!(find("import curses.panel").3, "libpanelw.so.6");
+    assert_eq!(find("import readline").3, "libreadline.so.8");
+    assert_eq!(find("import _x").3, "libx.so.1");
+    assert_eq!(groups.len(), 7, "{groups:#?}");
+    assert_text_groups_add_up(&text, &groups);
+    assert!(!text.contains("needed by "), "{text}");
+    assert!(text.contains("--detail"), "{text}");
+
+    // --detail: each library under its group, with its paths and a chain.
+    let detail = stdout(&w.ldslim("scan", &["--detail"]));
+    assert_eq!(group_lines(&detail), groups, "{detail}");
+    let tk_at = detail.find("  import tkinter: ").expect("tkinter's group");
+    let x11_at = detail.find(&format!("\n      {X11} -> libX11.so.6.4.0\n"));
+    let z_at = detail.find("  python3.11 itself: libz.so.1\n");
+    assert!(
+        matches!((x11_at, z_at), (Some(x), Some(z)) if tk_at < x && x < z),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("\n      needed by /usr/bin/python3.11\n"),
+        "{detail}"
+    );
+
+    let o = w.ldslim("scan", &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_groups_add_up(&v);
+    assert_eq!(
+        v["plan"]["groups"][0]["needed_by"],
+        serde_json::json!([{ "kind": "import", "name": "tkinter" }])
+    );
+}
+
+/// The real Debian 12 builder (scripts/make-root.sh): its Python 3.11's
+/// Kerberos stack is the `nis` module's alone, what the interpreter needs
+/// (zlib, expat) is its own group, libtinfo is curses' and readline's
+/// together; the groups come biggest first and add up to the copy set.
+#[test]
+#[ignore = "needs the Debian root; run scripts/test.sh"]
+fn real_root_copy_set_grouped_by_import() {
+    let root = std::env::var("LDSLIM_E2E_ROOT").expect("LDSLIM_E2E_ROOT: run scripts/test.sh");
+    let o = ldslim(&["scan", &root]);
+    let text = stdout(&o);
+    // The Kerberos plugin directory makes it "not verified" (exit 1).
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let groups = group_lines(&text);
+    let find = |label: &str| {
+        groups
+            .iter()
+            .find(|g| g.2 == label)
+            .unwrap_or_else(|| panic!("no group {label}: {groups:#?}\n{text}"))
+    };
+    let nis = find("import nis");
+    for lib in [
+        "libtirpc.so.3",
+        "libgssapi_krb5.so.2",
+        "libkrb5.so.3",
+        "libk5crypto.so.3",
+        "libnsl.so.2",
+    ] {
+        assert!(nis.3.split(", ").any(|l| l == lib), "{lib}: {nis:?}");
+    }
+    assert!(nis.3.ends_with(", data of libtirpc-common"), "{nis:?}");
+    assert_eq!(nis.1, "8 libraries");
+    assert_eq!(find("python3.11 itself").3, "libexpat.so.1, libz.so.1");
+    assert_eq!(
+        find("shared by import curses and import readline").3,
+        "libtinfo.so.6"
+    );
+    assert_eq!(find("import dbm.ndbm").3, "libdb-5.3.so");
+    assert_text_groups_add_up(&text, &groups);
+
+    let o = ldslim(&["scan", &root, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_groups_add_up(&v);
+    let heading = text
+        .lines()
+        .find(|l| l.starts_with("The target lacks "))
+        .unwrap();
+    let items = v["plan"]["copy"]["items"].as_array().unwrap().len();
+    assert!(
+        heading.contains(&format!("; copy {items} paths (")),
+        "{heading}"
+    );
 }

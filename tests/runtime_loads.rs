@@ -34,6 +34,28 @@ fn text(w: &World, target: &World, extra: &[&str]) -> (Option<i32>, String) {
     )
 }
 
+/// The libraries and paths of the copy group `needed_by` names (pairs of
+/// kind and name).
+fn group(v: &Value, needed_by: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
+    let want: Vec<Value> = needed_by
+        .iter()
+        .map(|(kind, name)| serde_json::json!({ "kind": kind, "name": name }))
+        .collect();
+    let groups = v["plan"]["groups"].as_array().expect("plan.groups");
+    let g = groups
+        .iter()
+        .find(|g| g["needed_by"].as_array() == Some(&want))
+        .unwrap_or_else(|| panic!("no group of {needed_by:?}: {groups:#?}"));
+    let strings = |k: &str| -> Vec<String> {
+        g[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    (strings("libraries"), strings("paths"))
+}
+
 fn dests(v: &Value) -> Vec<String> {
     v["plan"]["copy"]["items"]
         .as_array()
@@ -107,8 +129,23 @@ fn find_library_and_soname_loads_are_planned_and_checked() {
         }
     }
     assert_eq!(v["plan"]["loads"], true);
+    // What the run-time load copies, its closure and find_library's
+    // support included, is the group of the package whose code loads it.
+    let (libs, paths) = group(&v, &[("import", "pkgfind")]);
+    assert_eq!(libs, ["libdep.so.1", "libfoo.so.1"]);
+    assert_eq!(
+        paths,
+        [
+            "/etc/ld.so.cache",
+            "/sbin/ldconfig",
+            "/usr/lib/x86_64-linux-gnu/libdep.so.1",
+            "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
+            "/usr/lib/x86_64-linux-gnu/libfoo.so.1.0",
+        ]
+    );
+    assert_eq!(group(&v, &[("import", "pkgname")]).0, ["libbar.so.2"]);
     // Said in text, why each file is there.
-    let (code, t) = text(&w, &target, &[]);
+    let (code, t) = text(&w, &target, &["--detail"]);
     assert_eq!(code, Some(0));
     assert!(
         t.contains(&format!(
@@ -366,7 +403,18 @@ fn loads_declared_in_dlopen_notes_are_planned_and_checked() {
         problems[0].as_str().unwrap().contains("not JSON"),
         "{problems}"
     );
-    let (_, t) = text(&w, &target, &[]);
+    // A declared load counts as what loads the object declaring it: the
+    // extension module that needs libnoted; libdep, which libfoo (loaded
+    // by pkgfind's code) needs too, is theirs together.
+    assert_eq!(
+        group(&v, &[("import", "pkgnote")]).0,
+        ["libnoted.so.1", "librec.so.1", "libreq.so.1"]
+    );
+    assert_eq!(
+        group(&v, &[("import", "pkgfind"), ("import", "pkgnote")]).0,
+        ["libdep.so.1"]
+    );
+    let (_, t) = text(&w, &target, &["--detail"]);
     assert!(
         t.contains(&format!(
             "needed by {} (at run time: dlopen(\"libreq.so.1\"), declared in its .note.dlopen)",

@@ -97,6 +97,11 @@ pub struct ScanOutcome {
     pub target: Option<Arc<dyn Tree>>,
 }
 
+/// What the dpkg records of the emitted plan are there for, as their group
+/// names it.
+pub const STATUS_D_GROUP: &str =
+    "the dpkg records of the copied files' packages, for image scanners";
+
 impl ScanOutcome {
     /// The plan as every `--emit` writes it: with the dpkg records of the
     /// copied files' packages that image scanners read
@@ -122,12 +127,25 @@ impl ScanOutcome {
                 _ => 0,
             })
             .sum();
+        // The groups keep adding up to the copy set: the records are a
+        // group of their own.
+        let mut groups = plan.groups.clone();
+        if !records.is_empty() {
+            groups.push(plan::CopyGroup {
+                needed_by: vec![plan::Needer::Other(STATUS_D_GROUP.to_string())],
+                libraries: Vec::new(),
+                paths: records.iter().map(|i| i.dest.clone()).collect(),
+                bytes: added,
+            });
+            plan::CopyGroup::sort(&mut groups);
+        }
         let mut copy = plan.copy.clone();
         copy.items.extend(records);
         copy.items.sort_by(|a, b| a.dest.cmp(&b.dest));
         Some(PlanReport {
             bytes: plan.bytes + added,
             copy,
+            groups,
             ..plan.clone()
         })
     }

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::groups::Cause;
 use super::{CopyKind, MissingEdge, Planner};
 use crate::rootfs::Node;
 
@@ -129,6 +130,13 @@ impl Planner<'_> {
         if let Ok(Some(f)) = builder.resolve(at)
             && builder.facts(&f).as_ref().is_ok()
         {
+            if let Some(reason) = m.chain.first() {
+                self.runtime
+                    .causes
+                    .entry(dest.clone())
+                    .or_default()
+                    .insert(Cause::Reason(reason.clone()));
+            }
             self.runtime.entries.insert(dest);
         }
     }

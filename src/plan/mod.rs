@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use rayon::prelude::*;
 
 mod check;
+mod groups;
 mod include;
 mod layer;
 mod native;
@@ -22,6 +23,7 @@ mod traced;
 
 pub use crate::ldso::cache_write::CacheRecord;
 pub use check::targets_defining;
+pub use groups::{CopyGroup, Needer};
 pub use layer::{Layer, LayerItem, LayerPart, PythonLayer, merged};
 pub use native::{DeclaredCheck, Unverified};
 pub use outcome::{
@@ -170,7 +172,9 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     };
     // Python's own consistency last: it reads the image, changes no load.
     let python_checks = planner.python_checks(&image);
+    let groups = planner.groups(&image, &orders, &package_data);
     let mut report = planner.report(&image, &orders);
+    report.groups = groups;
     report.python_checks = python_checks;
     report.include_problems = include_problems;
     report.trace = trace;
@@ -696,6 +700,7 @@ impl Planner<'_> {
             package_data: Vec::new(),
             layer: None,
             python_checks: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }

@@ -200,6 +200,11 @@ pub struct PlanReport {
     /// image.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub python_checks: Vec<crate::python::image_checks::PythonFinding>,
+    /// Every path of `copy` in one group, by what needs it (the imports,
+    /// the interpreter, a program, an include…), biggest first: what
+    /// leaving an import out would save. Absent when nothing is copied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<super::CopyGroup>,
 }
 
 impl PlanReport {

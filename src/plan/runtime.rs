@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::groups::Cause;
 use super::{CacheRecord, CopyItem, CopyKind, Generated, MissingEdge, Planner};
 use crate::graph::Session;
 use crate::image::FinalImage;
@@ -102,6 +103,9 @@ pub(super) struct State {
     /// Image paths of run-time libraries (and `ldconfig`) to load as
     /// entries, so that their own DT_NEEDED closure is checked.
     pub(super) entries: BTreeSet<String>,
+    /// Why each of `entries` is one: what the copy groups name as needing
+    /// its closure.
+    pub(super) causes: BTreeMap<String, BTreeSet<Cause>>,
     /// Image paths the run-time ways use (links and files), and what
     /// `--include` adds.
     pub(super) used: BTreeSet<String>,
@@ -181,6 +185,16 @@ impl Planner<'_> {
             };
             match in_image {
                 Outcome::Found { path, real, .. } => {
+                    let cause = match (&need.origin, &need.caller) {
+                        (Origin::Python(l), _) => Cause::Python(*l),
+                        (Origin::Declared, Some(obj)) => Cause::Declared(obj.clone()),
+                        (Origin::Declared, None) => Cause::Reason(need.way.describe()),
+                    };
+                    self.runtime
+                        .causes
+                        .entry(real.clone())
+                        .or_default()
+                        .insert(cause);
                     self.runtime.entries.insert(real.clone());
                     self.runtime.used.insert(real);
                     if let Ok(links) =
@@ -304,6 +318,11 @@ impl Planner<'_> {
             return false;
         }
         let added = self.add_file(LDCONFIG.to_string(), real, &m);
+        self.runtime
+            .causes
+            .entry(dest.clone())
+            .or_default()
+            .insert(Cause::FindLibrary);
         self.runtime.entries.insert(dest.clone());
         self.runtime.used.insert(dest.clone());
         self.runtime.ldconfig = Some(dest);

@@ -80,29 +80,7 @@ const STDLIB_IMPORTERS: &[(&str, &str)] = &[
 /// outside every one of them, for files that are not extension modules
 /// (`numpy.libs/libgfortran-….so.5`), and for names Python cannot import.
 pub fn module_of(path: &str, inv: &Inventory) -> Option<Module> {
-    // (base, is the stdlib): the deepest base containing the path wins, so
-    // lib-dynload beats the stdlib it is in, a venv's site-packages beats
-    // the venv.
-    let mut bases: Vec<(&str, bool)> = Vec::new();
-    for i in &inv.installations {
-        bases.extend(i.lib_dynload.as_deref().map(|d| (d, true)));
-        bases.extend(i.stdlib.as_deref().map(|d| (d, true)));
-        bases.extend(i.site_dirs.iter().map(|s| (s.path.as_str(), false)));
-    }
-    bases.extend(
-        inv.venvs
-            .iter()
-            .filter_map(|v| v.site_packages.as_deref().map(|d| (d, false))),
-    );
-    let (base, stdlib) = bases
-        .into_iter()
-        .filter(|(b, _)| is_within(path, b) && path.len() > b.len())
-        .max_by_key(|(b, _)| Path::new(b).components().count())?;
-    let rel = Path::new(path).strip_prefix(base).ok()?;
-    let comps: Vec<&str> = rel
-        .components()
-        .map(|c| c.as_os_str().to_str())
-        .collect::<Option<Vec<_>>>()?;
+    let (comps, stdlib) = below_base(path, inv)?;
     let (file, dirs) = comps.split_last()?;
     // The module name is the file name up to its first dot; the rest must
     // be one of the suffixes the import system tries
@@ -128,6 +106,55 @@ pub fn module_of(path: &str, inv: &Inventory) -> Option<Module> {
         name.split('.').next().unwrap_or_default().to_string()
     };
     Some(Module { name, import })
+}
+
+/// What an application imports that reaches the file `path` (canonical, in
+/// the root) of a site directory, the standard library or `lib-dynload`:
+/// an extension module's import ([`module_of`]), else the top-level name
+/// the file lies under (`psycopg` for `psycopg/pq/_pq_ctypes.py`, `uuid`
+/// for the standard library's `uuid.py`). None outside them, and for a
+/// top-level name Python cannot import (`numpy.libs`: what loads a
+/// vendored library is what imports it).
+pub fn import_of(path: &str, inv: &Inventory) -> Option<String> {
+    if let Some(m) = module_of(path, inv) {
+        return Some(m.import);
+    }
+    let (comps, _) = below_base(path, inv)?;
+    let first = *comps.first()?;
+    let name = if comps.len() == 1 {
+        first.strip_suffix(".py")?
+    } else {
+        first
+    };
+    is_identifier(name).then(|| name.to_string())
+}
+
+/// The components of `path` below the deepest `sys.path` base holding it
+/// (a site directory, the standard library, `lib-dynload`), and whether
+/// that base is the standard library's. The deepest wins, so lib-dynload
+/// beats the stdlib it is in, a venv's site-packages beats the venv.
+fn below_base<'p>(path: &'p str, inv: &Inventory) -> Option<(Vec<&'p str>, bool)> {
+    let mut bases: Vec<(&str, bool)> = Vec::new();
+    for i in &inv.installations {
+        bases.extend(i.lib_dynload.as_deref().map(|d| (d, true)));
+        bases.extend(i.stdlib.as_deref().map(|d| (d, true)));
+        bases.extend(i.site_dirs.iter().map(|s| (s.path.as_str(), false)));
+    }
+    bases.extend(
+        inv.venvs
+            .iter()
+            .filter_map(|v| v.site_packages.as_deref().map(|d| (d, false))),
+    );
+    let (base, stdlib) = bases
+        .into_iter()
+        .filter(|(b, _)| is_within(path, b) && path.len() > b.len())
+        .max_by_key(|(b, _)| Path::new(b).components().count())?;
+    let rel = Path::new(path).strip_prefix(base).ok()?;
+    let comps = rel
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect::<Option<Vec<_>>>()?;
+    Some((comps, stdlib))
 }
 
 /// A module's name, from where its file lies below a `sys.path` entry.
@@ -287,5 +314,37 @@ mod tests {
         assert_eq!(m(dp), None);
         assert_eq!(m("/usr/lib/x86_64-linux-gnu/libz.so"), None);
         assert_eq!(m("/usr/local/lib/python3.11/dist-packagesX/a.so"), None);
+    }
+
+    /// What is imported to reach any file: an extension module's import,
+    /// else the top-level name it lies under.
+    #[test]
+    fn imports_of_files() {
+        let inv = inv_for_modules();
+        let i = |p: &str| import_of(p, &inv);
+        let some = |s: &str| Some(s.to_string());
+        let dp = "/usr/local/lib/python3.11/dist-packages";
+        assert_eq!(
+            i("/usr/lib/python3.11/lib-dynload/_tkinter.cpython-311-x86_64-linux-gnu.so"),
+            some("tkinter")
+        );
+        assert_eq!(
+            i(&format!("{dp}/psycopg/pq/_pq_ctypes.py")),
+            some("psycopg")
+        );
+        assert_eq!(i(&format!("{dp}/six.py")), some("six"));
+        assert_eq!(i("/usr/lib/python3.11/uuid.py"), some("uuid"));
+        assert_eq!(i("/usr/lib/python3.11/ctypes/util.py"), some("ctypes"));
+        assert_eq!(
+            i("/app/.venv/lib/python3.11/site-packages/yaml/__init__.py"),
+            some("yaml")
+        );
+        // A vendored library is reached by what loads it; not a name.
+        assert_eq!(
+            i(&format!("{dp}/numpy.libs/libgfortran-040039e1.so.5.0.0")),
+            None
+        );
+        assert_eq!(i(&format!("{dp}/pkg-1.0.dist-info/RECORD")), None);
+        assert_eq!(i("/usr/bin/python3.11"), None);
     }
 }

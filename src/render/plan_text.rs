@@ -10,54 +10,53 @@ use super::{allow_name, human_bytes, import_hint, on_cpus, steps, version_words,
 use crate::copyset::{CopyItem, CopyKind, CopyPlan};
 use crate::findings::CHAIN;
 use crate::owners::Owner;
-use crate::plan::{PlanReport, PythonLayer};
+use crate::plan::{CopyGroup, Needer, PlanReport, PythonLayer};
 use crate::python::Inventory;
 
 /// The plan for people: what the target lacks and where it is in the
-/// builder first, then what would still fail in the final image.
-pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> io::Result<()> {
+/// builder first, grouped by what needs it (with `detail`, each library
+/// under its group with its paths and a chain), then what would still
+/// fail in the final image.
+pub fn plan_text(
+    out: &mut Styled,
+    p: &PlanReport,
+    inv: Option<&Inventory>,
+    detail: bool,
+) -> io::Result<()> {
     out.span(Style::Heading, "target:")?;
     writeln!(out, " {}", p.target)?;
     if let Some(layer) = &p.layer {
         layer_text(out, layer)?;
     }
-    // Items grouped by the library they serve, in name order; what makes
-    // find_library work is said on its own.
-    let support = |i: &&CopyItem| {
-        i.needed_as == crate::runtime::resolve::LDCONFIG || i.needed_as == crate::ldso::LD_SO_CACHE
-    };
-    // Data files of the package-data rule are said per package, below.
+    // What makes find_library work, and the data files of the
+    // package-data rule, are said on their own below.
     let data: BTreeSet<&str> = p
         .package_data
         .iter()
         .flat_map(|d| d.files.iter().map(String::as_str))
         .collect();
-    let support = |i: &&CopyItem| support(i) || data.contains(i.dest.as_str());
-    let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
-    for item in p.copy.items.iter().filter(|i| !support(i)) {
-        by_name.entry(&item.needed_as).or_default().push(item);
-    }
-    if by_name.is_empty() {
+    let support = |i: &CopyItem| {
+        i.needed_as == crate::runtime::resolve::LDCONFIG
+            || i.needed_as == crate::ldso::LD_SO_CACHE
+            || data.contains(i.dest.as_str())
+    };
+    if p.copy.items.is_empty() {
         out.line(
             Style::Ok,
             "The target provides every library the scope needs; nothing to copy.",
         )?;
     } else {
-        let files = p.copy.items.iter().filter(|i| !support(i)).count();
-        let bytes: u64 = p
+        // Paths a trace or --include added are named by path; libraries
+        // by their DT_NEEDED name.
+        let names: BTreeSet<&str> = p
             .copy
             .items
             .iter()
             .filter(|i| !support(i))
-            .map(|i| match i.kind {
-                CopyKind::File { size, .. } | CopyKind::Generated { size, .. } => size,
-                CopyKind::Symlink { .. } => 0,
-            })
-            .sum();
-        // Paths a trace or --include added are named by path; libraries
-        // by their DT_NEEDED name.
-        let others = by_name.keys().filter(|n| n.starts_with('/')).count();
-        let libs = by_name.len() - others;
+            .map(|i| i.needed_as.as_str())
+            .collect();
+        let others = names.iter().filter(|n| n.starts_with('/')).count();
+        let libs = names.len() - others;
         let what = match (libs, others) {
             (l, 0) => format!("{l} librar{}", if l == 1 { "y" } else { "ies" }),
             (0, o) => format!(
@@ -70,65 +69,40 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
                 if o == 1 { "" } else { "s" }
             ),
         };
+        let files = p.copy.items.len();
         out.line(
             Style::Heading,
             format_args!(
-                "The target lacks {what}; copy {} path{} ({}) from the builder:",
+                "The target lacks {what}; copy {} path{} ({}) from the builder, for what needs {} (biggest first):",
                 files,
                 if files == 1 { "" } else { "s" },
-                human_bytes(bytes)
+                human_bytes(p.bytes),
+                if files == 1 { "it" } else { "them" }
             ),
         )?;
-        for (name, items) in &by_name {
-            let owner = items
-                .iter()
-                .find_map(|i| p.owners.get(&i.src))
-                .map(|o| match o {
-                    Owner::Deb {
-                        package,
-                        version: Some(v),
-                    } => format!("  (Debian package {package} {v})"),
-                    Owner::Deb {
-                        package,
-                        version: None,
-                    } => format!("  (Debian package {package})"),
-                    Owner::Wheel { name, version } => format!("  (wheel {name} {version})"),
-                })
-                .unwrap_or_default();
-            writeln!(out, "  {name}{owner}")?;
-            for item in items {
-                let what = match &item.kind {
-                    CopyKind::Symlink { target } => format!("-> {target}"),
-                    CopyKind::File { size, .. } => format!("({})", human_bytes(*size)),
-                    CopyKind::Generated { size, .. } => {
-                        format!("({}, written by ldslim)", human_bytes(*size))
-                    }
-                };
-                if item.dest == item.src {
-                    writeln!(out, "      {} {what}", item.dest)?;
-                } else {
-                    writeln!(out, "      {} {what}, from {}", item.dest, item.src)?;
+        let by_dest: BTreeMap<&str, &CopyItem> =
+            p.copy.items.iter().map(|i| (i.dest.as_str(), i)).collect();
+        let interpreters = interpreter_names(&p.groups);
+        for g in &p.groups {
+            writeln!(out, "{}", group_line(g, p, &by_dest, &interpreters))?;
+            if !detail {
+                continue;
+            }
+            let mut by_name: BTreeMap<&str, Vec<&CopyItem>> = BTreeMap::new();
+            for item in g.paths.iter().filter_map(|d| by_dest.get(d.as_str())) {
+                if !support(item) {
+                    by_name.entry(&item.needed_as).or_default().push(item);
                 }
             }
-            if let Some(item) = items.first() {
-                let hint = item
-                    .chain
-                    .first()
-                    .map(|e| import_hint(e, inv))
-                    .unwrap_or_default();
-                // An include or a trace is its own reason, not a chain.
-                let by = match item.chain.first() {
-                    Some(c)
-                        if c.starts_with("--include")
-                            || c.starts_with("--rewrite-shebangs")
-                            || c.starts_with("seen at run time") =>
-                    {
-                        ""
-                    }
-                    _ => "needed by ",
-                };
-                writeln!(out, "      {by}{}{hint}", item.chain.join(CHAIN))?;
+            for (name, items) in &by_name {
+                library_text(out, p, inv, name, items)?;
             }
+        }
+        if !detail {
+            out.line(
+                Style::Aside,
+                "  (each library with its paths and what needs it: --detail; every chain that loads one: ldslim why)",
+            )?;
         }
     }
     if let Some(f) = &p.find_library {
@@ -271,6 +245,224 @@ pub fn plan_text(out: &mut Styled, p: &PlanReport, inv: Option<&Inventory>) -> i
             ),
         )
     }
+}
+
+/// One library (or path) of the copy set with its paths and one chain
+/// that needs it: what `--detail` lists under its group.
+fn library_text(
+    out: &mut Styled,
+    p: &PlanReport,
+    inv: Option<&Inventory>,
+    name: &str,
+    items: &[&CopyItem],
+) -> io::Result<()> {
+    let owner = items
+        .iter()
+        .find_map(|i| p.owners.get(&i.src))
+        .map(|o| match o {
+            Owner::Deb {
+                package,
+                version: Some(v),
+            } => format!("  (Debian package {package} {v})"),
+            Owner::Deb {
+                package,
+                version: None,
+            } => format!("  (Debian package {package})"),
+            Owner::Wheel { name, version } => format!("  (wheel {name} {version})"),
+        })
+        .unwrap_or_default();
+    writeln!(out, "  {name}{owner}")?;
+    for item in items {
+        let what = match &item.kind {
+            CopyKind::Symlink { target } => format!("-> {target}"),
+            CopyKind::File { size, .. } => format!("({})", human_bytes(*size)),
+            CopyKind::Generated { size, .. } => {
+                format!("({}, written by ldslim)", human_bytes(*size))
+            }
+        };
+        if item.dest == item.src {
+            writeln!(out, "      {} {what}", item.dest)?;
+        } else {
+            writeln!(out, "      {} {what}, from {}", item.dest, item.src)?;
+        }
+    }
+    if let Some(item) = items.first() {
+        let hint = item
+            .chain
+            .first()
+            .map(|e| import_hint(e, inv))
+            .unwrap_or_default();
+        // An include or a trace is its own reason, not a chain.
+        let by = match item.chain.first() {
+            Some(c)
+                if c.starts_with("--include")
+                    || c.starts_with("--rewrite-shebangs")
+                    || c.starts_with("seen at run time") =>
+            {
+                ""
+            }
+            _ => "needed by ",
+        };
+        writeln!(out, "      {by}{}{hint}", item.chain.join(CHAIN))?;
+    }
+    Ok(())
+}
+
+/// Width the group lines are wrapped to.
+const WIDTH: usize = 100;
+
+/// The file names of the interpreters the groups name, unless two share
+/// one: then they are named by path.
+fn interpreter_names(groups: &[CopyGroup]) -> BTreeMap<&str, String> {
+    let paths: BTreeSet<&str> = groups
+        .iter()
+        .flat_map(|g| &g.needed_by)
+        .filter_map(|n| match n {
+            Needer::Interpreter(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    let file = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    paths
+        .iter()
+        .map(|p| {
+            let shared = paths.iter().any(|o| o != p && file(o) == file(p));
+            (*p, if shared { p.to_string() } else { file(p) })
+        })
+        .collect()
+}
+
+/// `import tkinter`, `python3.11 itself`, or the needer's own words.
+fn needer_words(n: &Needer, interpreters: &BTreeMap<&str, String>) -> String {
+    match n {
+        Needer::Interpreter(p) => format!(
+            "{} itself",
+            interpreters
+                .get(p.as_str())
+                .map_or(p.as_str(), String::as_str)
+        ),
+        Needer::Import(i) => format!("import {i}"),
+        Needer::Other(s) => s.clone(),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// One group of the copy set on a line (wrapped): its bytes, how many
+/// libraries (or paths), what needs it, and its libraries by name — with
+/// their package under `--owners` — then its other paths.
+fn group_line(
+    g: &CopyGroup,
+    p: &PlanReport,
+    by_dest: &BTreeMap<&str, &CopyItem>,
+    interpreters: &BTreeMap<&str, String>,
+) -> String {
+    let count = match g.libraries.len() {
+        0 => format!(
+            "{:>2} {:<9}",
+            g.paths.len(),
+            if g.paths.len() == 1 { "path" } else { "paths" }
+        ),
+        n => format!("{n:>2} {:<9}", if n == 1 { "library" } else { "libraries" }),
+    };
+    let prefix = format!("  {:>10}  {count}  ", human_bytes(g.bytes));
+    let needers: Vec<String> = g
+        .needed_by
+        .iter()
+        .map(|n| needer_words(n, interpreters))
+        .collect();
+    let label = if needers.len() == 1 {
+        needers[0].clone()
+    } else {
+        format!("shared by {}", and_list(&needers))
+    };
+    let items: Vec<&CopyItem> = g
+        .paths
+        .iter()
+        .filter_map(|d| by_dest.get(d.as_str()).copied())
+        .collect();
+    let mut parts: Vec<String> = g
+        .libraries
+        .iter()
+        .map(|lib| {
+            let owner = items
+                .iter()
+                .filter(|i| &i.needed_as == lib)
+                .find_map(|i| p.owners.get(&i.src))
+                .map(|o| match o {
+                    Owner::Deb { package, .. } => format!(" ({package})"),
+                    Owner::Wheel { name, .. } => format!(" (wheel {name})"),
+                })
+                .unwrap_or_default();
+            format!("{lib}{owner}")
+        })
+        .collect();
+    // The package data by package; other paths by path, the first few.
+    let mut data: BTreeSet<&str> = BTreeSet::new();
+    let mut paths: Vec<&str> = Vec::new();
+    for i in items.iter().filter(|i| i.needed_as.starts_with('/')) {
+        match p
+            .package_data
+            .iter()
+            .find(|d| d.files.binary_search(&i.dest).is_ok())
+        {
+            Some(d) => {
+                data.insert(&d.package);
+            }
+            None => paths.push(&i.dest),
+        }
+    }
+    parts.extend(data.iter().map(|d| format!("data of {d}")));
+    const NAMED: usize = 3;
+    if paths.len() > NAMED + 1 {
+        parts.extend(paths[..NAMED].iter().map(|p| p.to_string()));
+        parts.push(format!("and {} more paths", paths.len() - NAMED));
+    } else {
+        parts.extend(paths.iter().map(|p| p.to_string()));
+    }
+    // Broken between the label's words and between the parts, never
+    // inside a part: a library stays on one line with its package.
+    let mut words: Vec<String> = label.split(' ').map(str::to_string).collect();
+    if let Some(last) = words.last_mut() {
+        last.push(':');
+    }
+    let n = parts.len();
+    words.extend(parts.into_iter().enumerate().map(|(k, part)| {
+        if k + 1 < n { format!("{part},") } else { part }
+    }));
+    wrap(&words, &prefix, &" ".repeat(prefix.len()))
+}
+
+/// `words` after `first`, one space apart, broken so that lines stay
+/// within [`WIDTH`] where a word allows, each further line after `indent`.
+fn wrap(words: &[String], first: &str, indent: &str) -> String {
+    let mut out = first.to_string();
+    let mut col = first.chars().count();
+    let mut at_start = true;
+    for word in words {
+        let w = word.chars().count();
+        if !at_start && col + 1 + w > WIDTH {
+            out.push('\n');
+            out.push_str(indent);
+            col = indent.chars().count();
+            at_start = true;
+        }
+        if !at_start {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += w;
+        at_start = false;
+    }
+    out
 }
 
 /// The Python files of the layer, one line per part, biggest first.
