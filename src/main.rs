@@ -416,10 +416,11 @@ fn scan_cmd(args: ScanArgs, ui: &Ui) -> Result<Outcome, Failure> {
         eprintln!("ldslim: {}", p.would_not_load());
     }
     if let Some(p) = plan.filter(|p| p.verdict() == plan::Verdict::Unverified) {
+        let n = p.unverified_loads().count();
         eprintln!(
-            "ldslim: the final image ({}) is not verified: {} possible run-time loads of copied objects cannot be checked",
+            "ldslim: the final image ({}) is not verified: {n} possible run-time {} of copied objects cannot be checked",
             p.target,
-            p.unverified_loads().count()
+            if n == 1 { "load" } else { "loads" }
         );
     }
     let outcome = if done.has_findings() {
