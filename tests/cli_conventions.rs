@@ -8,13 +8,7 @@ mod pyworld;
 
 use std::process::{Command, Output};
 
-fn ldslim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ldslim"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("ldslim runs")
-}
+use common::ldslim;
 
 fn ldslim_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ldslim"))

@@ -11,13 +11,7 @@ mod pyworld;
 
 use std::process::{Command, Output};
 
-fn ldslim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ldslim"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("ldslim runs")
-}
+use common::ldslim;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -602,6 +596,19 @@ fn a_root_without_python_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
+/// The group of `groups` (from [`group_lines`] of `text`) needed by
+/// `label`; the test fails with the report if there is none.
+fn group<'a>(
+    groups: &'a [(String, String, String, String)],
+    label: &str,
+    text: &str,
+) -> &'a (String, String, String, String) {
+    groups
+        .iter()
+        .find(|g| g.2 == label)
+        .unwrap_or_else(|| panic!("no group {label}: {groups:#?}\n{text}"))
+}
+
 /// One line per copy group of the text report, continuation lines joined:
 /// (bytes as written, libraries or paths as written, what needs it, what
 /// it holds).
@@ -786,12 +793,7 @@ fn copy_set_grouped_by_import() {
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     let groups = group_lines(&text);
-    let find = |label: &str| {
-        groups
-            .iter()
-            .find(|g| g.2 == label)
-            .unwrap_or_else(|| panic!("no group {label}: {groups:#?}\n{text}"))
-    };
+    let find = |label: &str| group(&groups, label, &text);
     let tk = find("import tkinter");
     assert_eq!(
         (tk.1.as_str(), tk.3.as_str()),
@@ -850,12 +852,7 @@ fn real_root_copy_set_grouped_by_import() {
     // The Kerberos plugin directory makes it "not verified" (exit 1).
     assert_eq!(o.status.code(), Some(1), "{text}");
     let groups = group_lines(&text);
-    let find = |label: &str| {
-        groups
-            .iter()
-            .find(|g| g.2 == label)
-            .unwrap_or_else(|| panic!("no group {label}: {groups:#?}\n{text}"))
-    };
+    let find = |label: &str| group(&groups, label, &text);
     let nis = find("import nis");
     for lib in [
         "libtirpc.so.3",

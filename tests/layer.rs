@@ -6,17 +6,11 @@
 mod common;
 mod pyworld;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn ldslim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ldslim"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("ldslim runs")
-}
+use common::ldslim;
 
 const SITE: &str = "/usr/local/lib/python3.11/dist-packages";
 

@@ -19,13 +19,7 @@ fn manifest(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-fn ldslim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ldslim"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("ldslim runs")
-}
+use common::ldslim;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -26,6 +26,16 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `ldslim ARGS` with an empty environment (no colour, no pager, no
+/// variable of the machine's), as a user's script would run it.
+pub fn ldslim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ldslim"))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("ldslim runs")
+}
+
 /// A part of a test that cannot run on this machine (no root, a tool
 /// missing): a note on a developer's machine; a failure under
 /// scripts/test.sh, which sets LDSLIM_TEST_STRICT because CI installs
