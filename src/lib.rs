@@ -33,6 +33,7 @@ pub mod graph;
 pub mod image;
 pub mod ldso;
 pub mod locks;
+pub mod misses;
 pub mod objects;
 pub mod owners;
 pub mod pipeline;

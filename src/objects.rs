@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::elf::ElfFacts;
 use crate::locks::{read, write};
+use crate::misses;
 use crate::rootfs::{self, FactsError, FileId, Kind, Resolved, RootError, Tree};
 
 /// The facts are behind their own `Arc` so that every load order mapping
@@ -51,6 +52,16 @@ impl Objects {
 
     /// Resolve a path inside the tree (memoised).
     pub fn resolve(&self, path: &Path) -> Resolution {
+        let got = self.resolve_memo(path);
+        match &got {
+            Ok(Some(_)) => {}
+            Ok(None) => misses::note(path.as_os_str().as_bytes(), false),
+            Err(_) => misses::note(path.as_os_str().as_bytes(), true),
+        }
+        got
+    }
+
+    fn resolve_memo(&self, path: &Path) -> Resolution {
         let key = path.as_os_str().as_bytes();
         if let Some(hit) = read(&self.paths).get(key) {
             return hit.clone();

@@ -21,6 +21,7 @@ use crate::findings::Warning;
 use crate::ldso::abi::Abi;
 use crate::ldso::cpu::Cpu;
 use crate::ldso::{Fatal, How, Loader, Lookup, Options, Requester, Searched, Step};
+use crate::misses::{self, Misses};
 use crate::objects::Objects;
 use crate::rootfs::Tree;
 use crate::rootfs::{FileId, Kind, Root};
@@ -40,11 +41,16 @@ pub struct Session {
     opts: Options,
     /// One loader per ABI and CPU (loads for other kinds of CPU are asked
     /// for when a load depends on the CPU).
-    loaders: Mutex<HashMap<(&'static str, Cpu), Arc<Loader>>>,
-    /// The preload names simulated, and how many distinct ones the file
-    /// lists.
-    preload: OnceLock<(Vec<String>, usize)>,
+    /// Each with the paths its making did not find, which every load
+    /// using it depends on (see [`crate::misses`]).
+    loaders: Mutex<HashMap<(&'static str, Cpu), MadeLoader>>,
+    /// The preload names simulated, how many distinct ones the file lists,
+    /// and the paths reading it did not find.
+    preload: OnceLock<((Vec<String>, usize), Misses)>,
 }
+
+/// A loader, and the paths its making did not find.
+type MadeLoader = (Arc<Loader>, Misses);
 
 /// The file glibc reads for objects to load into every program.
 const PRELOAD: &str = "/etc/ld.so.preload";
@@ -124,15 +130,17 @@ impl Session {
     /// The root's loader for `abi` on `cpu`.
     fn loader_on(&self, abi: Abi, cpu: Cpu) -> Arc<Loader> {
         let mut map = crate::locks::lock(&self.loaders);
-        map.entry((abi.name, cpu))
-            .or_insert_with(|| {
-                let opts = Options {
-                    cpu,
-                    ..self.opts.clone()
-                };
-                Arc::new(Loader::new(&self.objects, abi, &opts))
-            })
-            .clone()
+        let (loader, missed) = map.entry((abi.name, cpu)).or_insert_with(|| {
+            let opts = Options {
+                cpu,
+                ..self.opts.clone()
+            };
+            let (loader, missed) =
+                misses::record(|| Arc::new(Loader::new(&self.objects, abi, &opts)));
+            (loader, missed)
+        });
+        misses::replay(missed);
+        loader.clone()
     }
 
     fn entry_facts(&self, entry: &str) -> Result<(FileId, String, Arc<ElfFacts>), EntryError> {
@@ -455,8 +463,8 @@ impl Session {
     /// repeated name loads nothing more), at most [`MAX_PRELOAD`] of them,
     /// with the number of distinct names listed.
     fn preloads(&self) -> (Vec<String>, usize) {
-        self.preload
-            .get_or_init(|| {
+        let (list, missed) = self.preload.get_or_init(|| {
+            misses::record(|| {
                 // glibc maps the file whole; a preload list is tiny, so a
                 // huge one is treated as absent rather than read.
                 let Ok(Some(bytes)) = self.objects.read_small(PRELOAD, 1 << 20) else {
@@ -472,7 +480,9 @@ impl Session {
                 let listed = names.len();
                 (names.into_iter().take(MAX_PRELOAD).collect(), listed)
             })
-            .clone()
+        });
+        misses::replay(missed);
+        list.clone()
     }
 
     /// Search for `name` on behalf of node `n` with its loader chain.

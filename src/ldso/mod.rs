@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use crate::elf::consts::{ET_DYN, ET_EXEC};
 use crate::elf::{Class, ElfFacts};
+use crate::misses::{self, Misses};
 use crate::objects::Objects;
 use crate::rootfs::FactsError;
 use crate::rootfs::{Kind, Resolved};
@@ -168,7 +169,7 @@ impl Requester<'_> {
 }
 
 /// Settings a user gives: what the image's environment and CPU will be.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// LD_LIBRARY_PATH as the image sets it (never the host's).
     pub library_path: Option<String>,
@@ -212,8 +213,10 @@ pub struct Loader {
     pub cache_problem: Option<String>,
     cache_flags: Option<u32>,
     library_path: Option<String>,
-    /// Searches that depend on the name alone (see [`Loader::search`]).
-    plain: RwLock<HashMap<String, Searched>>,
+    /// Searches that depend on the name alone (see [`Loader::search`]),
+    /// with the paths each did not find (replayed on a hit: see
+    /// [`crate::misses`]).
+    plain: RwLock<HashMap<String, (Searched, Misses)>>,
 }
 
 /// The cache file every glibc reads (`LD_SO_CACHE`).
@@ -379,16 +382,18 @@ impl Loader {
                 cpu_sensitive: sensitive,
             });
         }
-        if let Some(hit) = crate::locks::read(&self.plain).get(name) {
+        if let Some((hit, missed)) = crate::locks::read(&self.plain).get(name) {
+            misses::replay(missed);
             return Ok(hit.clone());
         }
         let mut sensitive = false;
-        let lookup = self.search_rules(objects, name, chain, main, &mut sensitive)?;
+        let (lookup, missed) =
+            misses::record(|| self.search_rules(objects, name, chain, main, &mut sensitive));
         let got = Searched {
-            lookup,
+            lookup: lookup?,
             cpu_sensitive: sensitive,
         };
-        crate::locks::write(&self.plain).insert(name.to_string(), got.clone());
+        crate::locks::write(&self.plain).insert(name.to_string(), (got.clone(), missed));
         Ok(got)
     }
 

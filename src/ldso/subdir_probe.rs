@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::RwLock;
 
+use crate::misses::{self, Misses};
 use crate::objects::Objects;
 use crate::rootfs::Kind;
 
@@ -35,7 +36,8 @@ pub(super) struct SubdirProbe {
     kinds: Vec<Vec<usize>>,
     /// Per search directory, what exists under it (see
     /// [`SubdirProbe::dir_info`]).
-    seen: RwLock<HashMap<String, DirInfo>>,
+    /// With the paths each probe did not find (see [`crate::misses`]).
+    seen: RwLock<HashMap<String, (DirInfo, Misses)>>,
 }
 
 impl SubdirProbe {
@@ -96,9 +98,17 @@ impl SubdirProbe {
                 varies: self.varies(),
             };
         }
-        if let Some(&m) = crate::locks::read(&self.seen).get(dir) {
-            return m;
+        if let Some((info, missed)) = crate::locks::read(&self.seen).get(dir) {
+            misses::replay(missed);
+            return *info;
         }
+        let (info, missed) = misses::record(|| self.probe_dir(objects, dir));
+        crate::locks::write(&self.seen).insert(dir.to_string(), (info, missed));
+        info
+    }
+
+    /// Which subdirectories exist under the absolute directory `dir`.
+    fn probe_dir(&self, objects: &Objects, dir: &str) -> DirInfo {
         let mut absent: HashMap<&str, bool> = HashMap::new();
         let mut mask = 0u64;
         // Parents first: `a/b` is only looked at when `a` exists.
@@ -135,11 +145,9 @@ impl SubdirProbe {
         };
         let mine = present(&self.own);
         let varies = self.kinds.iter().any(|k| present(k) != mine);
-        let info = DirInfo {
+        DirInfo {
             missing: mask,
             varies,
-        };
-        crate::locks::write(&self.seen).insert(dir.to_string(), info);
-        info
+        }
     }
 }

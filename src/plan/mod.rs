@@ -4,6 +4,8 @@
 pub use crate::copyset::{CopyItem, CopyKind, CopyPlan, Generated};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +43,7 @@ use crate::ldso::Options;
 use crate::ldso::abi::{ABIS, SystemDirs};
 use crate::ldso::cpu::Cpu;
 use crate::locks::lock;
+use crate::misses::{self, Miss, Misses};
 use crate::objects::Objects;
 use crate::rootfs::Kind;
 use crate::rootfs::{self, Node, Tree};
@@ -127,8 +130,9 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     let include_problems = planner.add_includes();
     let trace = planner.add_traces();
     let mut rounds = 0;
+    let mut earlier = None;
     let (image, orders) = loop {
-        let (image, orders) = planner.simulate();
+        let (image, orders) = planner.simulate(earlier.take());
         rounds += 1;
         let missing = missing_edges(&orders);
         let loaders = missing_loaders(&orders);
@@ -140,6 +144,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
         if !(planner.add_loaders(&loaders) | planner.add_for(&missing) | runtime_added) {
             break (image, orders);
         }
+        earlier = Some(orders);
     };
     // Minimality: keep only what some load in the final image uses.
     let mut used = used_paths(&image, &orders);
@@ -147,7 +152,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     let before = planner.items.len();
     planner.items.retain(|dest, _| used.contains(dest));
     let (image, orders) = if planner.items.len() != before {
-        planner.simulate()
+        planner.simulate(None)
     } else {
         (image, orders)
     };
@@ -166,7 +171,7 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     let (image, orders) = if package_data.is_empty() {
         (image, orders)
     } else if package_data_meets_loads(&package_data, &orders) {
-        planner.simulate()
+        planner.simulate(Some(orders))
     } else {
         (planner.image(), orders)
     };
@@ -212,9 +217,14 @@ struct Simulated {
     items: BTreeMap<String, CopyItem>,
     image: Arc<FinalImage>,
     objects: Arc<Objects>,
+    opts: Options,
+    /// The paths each entry's loads did not find.
+    misses: HashMap<String, Misses>,
 }
 
 type EdgeKey = (String, String, Vec<Cpu>);
+/// An entry's runs of the last simulation, and the paths they did not find.
+type Earlier = (Vec<Run>, Misses);
 type BuilderOrders = HashMap<(String, Option<Cpu>), Arc<Result<LoadOrder, EntryError>>>;
 
 impl Planner<'_> {
@@ -259,19 +269,35 @@ impl Planner<'_> {
                 .all(|dest| !last.image.has(Path::new(dest)))
     }
 
-    /// The final image, and every entry's load in it.
-    fn simulate(&self) -> (Arc<FinalImage>, Orders) {
+    /// The final image, and every entry's load in it. `earlier`: the loads
+    /// of the last simulation, whose image this one may only add paths to;
+    /// a load is kept when every path it did not find there is still
+    /// missing (see [`crate::misses`]), and made again otherwise.
+    fn simulate(&self, earlier: Option<Orders>) -> (Arc<FinalImage>, Orders) {
         let image = self.image();
+        let opts = self.options();
         let mut last = lock(&self.last);
-        let objects = match last.as_ref().filter(|l| self.only_adds(l)) {
+        let carried = last
+            .as_ref()
+            .filter(|l| l.opts == opts && self.only_adds(l));
+        let objects = match carried {
             Some(l) => Objects::after(image.clone(), l.objects.clone()),
             None => Objects::new(image.clone()),
         };
-        let session = Session::with_objects(Arc::new(objects), self.options());
-        // A load that depends on the CPU is checked on every kind of CPU,
-        // one run per group of kinds that load the same. Libraries loaded
-        // at run time are entries too.
-        let entries: Vec<String> = self
+        let mut kept: HashMap<String, Earlier> = HashMap::new();
+        if let (Some(l), Some(orders)) = (carried, earlier) {
+            for run in orders {
+                if let Some(missed) = l.misses.get(&run.entry) {
+                    kept.entry(run.entry.clone())
+                        .or_insert_with(|| (Vec::new(), missed.clone()))
+                        .0
+                        .push(run);
+                }
+            }
+        }
+        let session = Session::with_objects(Arc::new(objects), opts.clone());
+        // Libraries loaded at run time are entries too.
+        let entries: Vec<(String, Option<Earlier>)> = self
             .input
             .entries
             .iter()
@@ -280,33 +306,35 @@ impl Planner<'_> {
             .cloned()
             .collect::<BTreeSet<_>>()
             .into_iter()
-            .collect();
-        let orders = entries
-            .par_iter()
-            .flat_map_iter(|e| {
-                let cpu = session.cpu();
-                match session.load_on(e, cpu) {
-                    Ok(o) if o.cpu_sensitive => session
-                        .loads_on_every_cpu(&o)
-                        .into_iter()
-                        .map(|(cpus, order)| Run {
-                            entry: e.clone(),
-                            cpus,
-                            order: Ok(order),
-                        })
-                        .collect(),
-                    order => vec![Run {
-                        entry: e.clone(),
-                        cpus: Vec::new(),
-                        order,
-                    }],
-                }
+            .map(|e| {
+                let before = kept.remove(&e);
+                (e, before)
             })
             .collect();
+        let loads: Vec<(String, Vec<Run>, Misses)> = entries
+            .into_par_iter()
+            .map(|(entry, before)| {
+                if let Some((runs, missed)) = before
+                    && still_missing(session.objects(), &missed)
+                {
+                    return (entry, runs, missed);
+                }
+                let (runs, missed) = misses::record(|| runs_of(&session, &entry));
+                (entry, runs, missed)
+            })
+            .collect();
+        let mut misses = HashMap::with_capacity(loads.len());
+        let mut orders = Vec::with_capacity(loads.len());
+        for (entry, runs, missed) in loads {
+            orders.extend(runs);
+            misses.insert(entry, missed);
+        }
         *last = Some(Simulated {
             items: self.items.clone(),
             image: image.clone(),
             objects: session.objects_shared(),
+            opts,
+            misses,
         });
         (image, orders)
     }
@@ -703,6 +731,39 @@ impl Planner<'_> {
             groups: Vec::new(),
         }
     }
+}
+
+/// `entry` loaded in the image of `session`: one run, or, when the load
+/// depends on the CPU, one per group of kinds of CPU that load the same.
+fn runs_of(session: &Session, entry: &str) -> Vec<Run> {
+    match session.load_on(entry, session.cpu()) {
+        Ok(o) if o.cpu_sensitive => session
+            .loads_on_every_cpu(&o)
+            .into_iter()
+            .map(|(cpus, order)| Run {
+                entry: entry.to_string(),
+                cpus,
+                order: Ok(order),
+            })
+            .collect(),
+        order => vec![Run {
+            entry: entry.to_string(),
+            cpus: Vec::new(),
+            order,
+        }],
+    }
+}
+
+/// Whether each path of `missed` is still not found in `objects`, the
+/// same way (missing, or failing to resolve).
+fn still_missing(objects: &Objects, missed: &[Miss]) -> bool {
+    missed.iter().all(
+        |m| match objects.resolve(Path::new(OsStr::from_bytes(&m.path))) {
+            Ok(Some(_)) => false,
+            Ok(None) => !m.failed,
+            Err(_) => m.failed,
+        },
+    )
 }
 
 /// `dest` with its directory resolved inside the target, so that a

@@ -169,7 +169,7 @@ impl Planner<'_> {
             commands: traces.iter().map(|t| t.command.join(" ")).collect(),
             ..TraceReport::default()
         };
-        let (image, _) = self.simulate();
+        let (image, _) = self.simulate(None);
         let session = crate::graph::Session::over(image.clone(), self.options());
         let resolver = Resolver::new(&session, self.input.callers.clone());
         let builder = self.input.builder.objects_shared();

@@ -1,0 +1,110 @@
+//! What a load depends on besides the files it found: the paths it looked
+//! for and did not find. The plan keeps a load from one round to the next
+//! when its image only gained paths and none of those appeared; these
+//! tests hold the record to being complete, memoised searches included.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use common::World;
+use ldslim::graph::{LoadOrder, Session};
+use ldslim::ldso::Options;
+use ldslim::misses::{self, Miss};
+use ldslim::objects::Objects;
+use ldslim::rootfs::{Root, Tree};
+
+const EARLIER_DIR: &str = "/usr/lib/x86_64-linux-gnu/libx.so.1";
+
+fn found(order: &LoadOrder, name: &str) -> String {
+    order
+        .objects
+        .iter()
+        .find(|o| o.name == name)
+        .and_then(|o| o.path.clone())
+        .unwrap_or_else(|| panic!("{name} not in the load of {}", order.entry))
+}
+
+fn asked(missed: &[Miss], path: &str) -> bool {
+    missed.iter().any(|m| &*m.path == path.as_bytes())
+}
+
+/// libx is only in /usr/lib, the last default directory: each load looked
+/// for it in the earlier ones first. The second load's search is answered
+/// by the loader's memo, yet it knows those paths too; a file appearing at
+/// one of them is seen as a change, and a new load finds it there.
+#[test]
+fn a_load_knows_what_it_did_not_find_even_through_a_memo() {
+    let w = World::new();
+    w.lib("/usr/lib/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe("/usr/bin/a", &["/usr/lib/libx.so.1"], &[]);
+    w.exe("/usr/bin/b", &["/usr/lib/libx.so.1"], &[]);
+    let tree: Arc<dyn Tree> = Arc::new(Root::new(&w.root).unwrap());
+    let session = Session::with_objects(Arc::new(Objects::new(tree.clone())), Options::default());
+    let (a, missed_a) = misses::record(|| session.load("/usr/bin/a").unwrap());
+    let (b, missed_b) = misses::record(|| session.load("/usr/bin/b").unwrap());
+    assert_eq!(found(&a, "libx.so.1"), "/usr/lib/libx.so.1");
+    assert_eq!(found(&b, "libx.so.1"), "/usr/lib/libx.so.1");
+    for (who, missed) in [("a", &missed_a), ("b (memoised)", &missed_b)] {
+        assert!(
+            asked(missed, EARLIER_DIR),
+            "{who}: {EARLIER_DIR} not among {:?}",
+            missed
+                .iter()
+                .map(|m| String::from_utf8_lossy(&m.path).into_owned())
+                .collect::<Vec<_>>()
+        );
+        // What it found is no miss; libc, found in the first directory, has
+        // no earlier place to appear at.
+        assert!(!asked(missed, "/usr/lib/libx.so.1"));
+        assert!(!asked(missed, "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+    }
+
+    // A copy lands in the earlier directory.
+    w.lib(EARLIER_DIR, "libx.so.1", &[], &[]);
+    let later = Arc::new(Objects::after(tree, session.objects_shared()));
+    let appeared: Vec<&Miss> = missed_b
+        .iter()
+        .filter(|m| {
+            matches!(
+                later.resolve(Path::new(OsStr::from_bytes(&m.path))),
+                Ok(Some(_))
+            )
+        })
+        .collect();
+    assert_eq!(appeared.len(), 1, "exactly the new file appeared");
+    assert_eq!(&*appeared[0].path, EARLIER_DIR.as_bytes());
+    let again = Session::with_objects(later, Options::default())
+        .load("/usr/bin/b")
+        .unwrap();
+    assert_eq!(found(&again, "libx.so.1"), EARLIER_DIR);
+}
+
+/// A library that is nowhere: every place of the search is a miss, and
+/// the second requester's memoised search names the same places.
+#[test]
+fn a_library_not_found_is_missed_in_every_place_searched() {
+    let w = World::new();
+    let stub = w.stub("libnowhere.so.7");
+    w.exe("/usr/bin/a", &[&stub], &[]);
+    w.exe("/usr/bin/b", &[&stub], &[]);
+    let session = Session::new(Root::new(&w.root).unwrap(), Options::default());
+    let (_, missed_a) = misses::record(|| session.load("/usr/bin/a").unwrap());
+    let (_, missed_b) = misses::record(|| session.load("/usr/bin/b").unwrap());
+    for dir in [
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib",
+        "/usr/lib",
+    ] {
+        let path = format!("{dir}/libnowhere.so.7");
+        assert!(asked(&missed_a, &path), "a: {path}");
+        assert!(asked(&missed_b, &path), "b: {path}");
+    }
+    // The root has no ld.so.cache: whether one appears matters to both.
+    assert!(asked(&missed_a, "/etc/ld.so.cache"));
+    assert!(asked(&missed_b, "/etc/ld.so.cache"));
+}
