@@ -3,7 +3,7 @@
 
 pub use crate::copyset::{CopyItem, CopyKind, CopyPlan, Generated};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -296,6 +296,16 @@ impl Planner<'_> {
             }
         }
         let session = Session::with_objects(Arc::new(objects), opts.clone());
+        // Each path a kept load did not find is looked up once (most are
+        // shared: every load searches for libc's neighbours in the same
+        // directories); a load is made again when one of its paths is now
+        // found, or failing differently.
+        let missed: HashSet<&Miss> = kept.values().flat_map(|(_, m)| m.iter()).collect();
+        let changed: HashSet<Miss> = missed
+            .into_par_iter()
+            .filter(|m| !still_missing(session.objects(), std::slice::from_ref(*m)))
+            .cloned()
+            .collect();
         // Libraries loaded at run time are entries too.
         let entries: Vec<(String, Option<Earlier>)> = self
             .input
@@ -315,7 +325,7 @@ impl Planner<'_> {
             .into_par_iter()
             .map(|(entry, before)| {
                 if let Some((runs, missed)) = before
-                    && still_missing(session.objects(), &missed)
+                    && !missed.iter().any(|m| changed.contains(m))
                 {
                     return (entry, runs, missed);
                 }
