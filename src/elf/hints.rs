@@ -101,14 +101,23 @@ fn rodata_names<R: ReadAt + ?Sized>(
     marks: &[&str],
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<String>, ElfError> {
-    // The marks are found by SIMD substring search and each string is
-    // bounded around its hit: a byte-at-a-time reading of every string
-    // was most of a plan's time on libraries with megabytes of `.rodata`.
+    // The marks are found by one SIMD search for all of them and each
+    // string is bounded around its hit: a byte-at-a-time reading of every
+    // string was most of a plan's time on libraries with megabytes of
+    // `.rodata`, and a search per mark six passes over them. A mark is
+    // printable, so a match lies within one string: matches that do not
+    // overlap still reach every string holding a mark.
     let is_text = |b: &u8| (0x20..=0x7e).contains(b);
-    let finders: Vec<memchr::memmem::Finder<'_>> = marks
-        .iter()
-        .map(|m| memchr::memmem::Finder::new(m.as_bytes()))
-        .collect();
+    // (Building the automaton fails only for patterns far beyond a few
+    // short marks: then one search per mark.)
+    let finder = aho_corasick::AhoCorasick::new(marks).ok();
+    let finders: Vec<memchr::memmem::Finder<'_>> = match finder {
+        Some(_) => Vec::new(),
+        None => marks
+            .iter()
+            .map(|m| memchr::memmem::Finder::new(m.as_bytes()))
+            .collect(),
+    };
     let mut names = std::collections::BTreeSet::new();
     let mut buf = vec![0u8; CHUNK];
     let mut hits: Vec<usize> = Vec::new();
@@ -137,10 +146,15 @@ fn rodata_names<R: ReadAt + ?Sized>(
         };
         let region = data.get(..whole).unwrap_or_default();
         hits.clear();
-        for f in &finders {
-            hits.extend(f.find_iter(region));
+        match &finder {
+            Some(ac) => hits.extend(ac.find_iter(region).map(|m| m.start())),
+            None => {
+                for f in &finders {
+                    hits.extend(f.find_iter(region));
+                }
+                hits.sort_unstable();
+            }
         }
-        hits.sort_unstable();
         let mut next = 0;
         for &h in &hits {
             if h < next {
