@@ -33,6 +33,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::rootfs::Tree;
@@ -159,20 +160,39 @@ impl Owners {
         let versions = read(root, "/var/lib/dpkg/status")
             .map(|t| status_versions(&t))
             .unwrap_or_default();
-        for name in list_dir(root, "/var/lib/dpkg/info") {
-            let Some(stem) = name.strip_suffix(".list") else {
-                continue;
-            };
+        // With names to look for, only the lines holding one of them are
+        // read as text (one search for all of them per list); the lists
+        // are read in parallel and kept in their order, so the first
+        // package listing a path still owns it.
+        let wanted = self.names.as_ref().and_then(|names| {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(names.iter().filter(|n| !n.is_empty()))
+                .ok()
+        });
+        let lists: Vec<(String, Vec<String>)> = list_dir(root, "/var/lib/dpkg/info")
+            .into_par_iter()
+            .filter_map(|name| {
+                let stem = name.strip_suffix(".list")?;
+                let bytes = read_bytes(root, &format!("/var/lib/dpkg/info/{name}"))?;
+                let lines = match &wanted {
+                    Some(ac) => lines_matching(&bytes, ac),
+                    None => String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
+                };
+                Some((stem.to_string(), lines))
+            })
+            .collect();
+        for (stem, lines) in lists {
             let (package, arch) = match stem.split_once(':') {
                 Some((p, a)) => (p, Some(a)),
-                None => (stem, None),
+                None => (stem.as_str(), None),
             };
             if package.is_empty() {
                 continue;
             }
-            let Some(text) = read(root, &format!("/var/lib/dpkg/info/{name}")) else {
-                continue;
-            };
             let version = arch
                 .and_then(|a| versions.get(&(package.to_string(), Some(a.to_string()))))
                 .or_else(|| versions.get(&(package.to_string(), None)))
@@ -181,7 +201,7 @@ impl Owners {
                 package: package.to_string(),
                 version,
             });
-            for line in text.lines() {
+            for line in &lines {
                 let line = line.trim_end();
                 if line.starts_with('/') {
                     self.insert(line, owner);
@@ -392,6 +412,27 @@ fn top_level_aliases(root: &Root) -> Vec<(String, String)> {
 }
 
 /// Names in a directory of the root, sorted; nothing when it is not one.
+/// The lines of `text` holding a match of `ac`, each once, as text. (A
+/// line whose last component is one of the names holds a match: names have
+/// no `/`, so no match of another name overlaps that component, and the
+/// longest match starting where it starts is the whole component.)
+fn lines_matching(text: &[u8], ac: &aho_corasick::AhoCorasick) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    for m in ac.find_iter(text) {
+        if m.start() < next {
+            continue;
+        }
+        let (before, after) = text.split_at(m.start());
+        let start = memchr::memrchr(b'\n', before).map_or(0, |i| i.saturating_add(1));
+        let end = memchr::memchr(b'\n', after).map_or(text.len(), |i| m.start().saturating_add(i));
+        let line = text.get(start..end).unwrap_or_default();
+        out.push(String::from_utf8_lossy(line).into_owned());
+        next = end;
+    }
+    out
+}
+
 pub(crate) fn list_dir(root: &Root, dir: &str) -> Vec<String> {
     let Ok(Some(d)) = root.resolve(Path::new(dir)) else {
         return Vec::new();
@@ -660,6 +701,14 @@ mod tests {
         let unasked = "/lib/x86_64-linux-gnu/libz.so.1";
         assert!(all.owner(unasked).is_some());
         assert_eq!(some.owner(unasked), None);
+        // One name the start of another, and a name inside another's
+        // (the lists are searched for all names at once).
+        let both = [asked[0], unasked, "/usr/lib/x86_64-linux-gnu/z.so.1"];
+        let some = Owners::load_for(&root, &both);
+        for p in both {
+            assert_eq!(some.owner(p), all.owner(p), "{p}");
+        }
+        assert!(some.owner(unasked).is_some());
     }
 
     #[test]
