@@ -13,7 +13,7 @@ use std::sync::Arc;
 use common::World;
 use ldslim::graph::{LoadOrder, Session};
 use ldslim::ldso::Options;
-use ldslim::misses::{self, Miss};
+use ldslim::misses::{self, Miss, Misses};
 use ldslim::objects::Objects;
 use ldslim::rootfs::{Root, Tree};
 
@@ -28,7 +28,7 @@ fn found(order: &LoadOrder, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} not in the load of {}", order.entry))
 }
 
-fn asked(missed: &[Miss], path: &str) -> bool {
+fn asked(missed: &Misses, path: &str) -> bool {
     missed.iter().any(|m| &*m.path == path.as_bytes())
 }
 

@@ -6,7 +6,7 @@ pub use crate::copyset::{CopyItem, CopyKind, CopyPlan, Generated};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -83,38 +83,22 @@ const MAX_ROUNDS: usize = 32;
 /// anything no load uses, and check symbol versions.
 pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     // The Python files first: what `--prune` leaves out of them is no entry
-    // of the image, and what only it loaded is not copied.
-    let mut layer = None;
-    let mut pruned_paths = BTreeSet::new();
-    // A scope of the whole root (`--scope all`) has the image hold all of
-    // it: no layer of Python files to add.
-    let whole_root = input.scope.iter().any(|p| p == Path::new("/"));
-    if let (Layer::Full, Some(builder), false) =
-        (input.layer, input.builder.host_root(), whole_root)
-    {
-        let mut l = PythonLayer::list(
-            builder,
-            &input.scope,
-            input.installations,
-            input.listing,
-            input.target.as_ref(),
-        );
-        if !input.prune.is_empty() {
-            let (pruned, evidence, gone) = prune::prune(
-                &mut l,
-                &input.prune,
-                builder,
-                input.installations,
-                &input.traces,
-            );
-            l.pruned = pruned;
-            l.evidence = Some(evidence);
-            pruned_paths = gone;
-        }
-        layer = Some(l);
-    }
+    // of the image, and what only it loaded is not copied. Listing them
+    // keeps one core busy; the other reads what the scope's objects hint
+    // at loading, which the last check needs.
+    let ((layer, pruned_paths), early_hints) = rayon::join(
+        || python_layer(input),
+        || {
+            if input.runtime_checked {
+                native::early_hints(input.builder.objects(), &input.entries)
+            } else {
+                HashMap::new()
+            }
+        },
+    );
     let mut planner = Planner {
         pruned: pruned_paths,
+        early_hints,
         input,
         items: BTreeMap::new(),
         attempts: HashMap::new(),
@@ -188,8 +172,42 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     report
 }
 
+/// The layer of Python files (`--layer full`, but for a scope of the whole
+/// root, which the image holds entirely), with what `--prune` left out of
+/// it.
+fn python_layer(input: &PlanInput<'_>) -> (Option<PythonLayer>, BTreeSet<String>) {
+    let whole_root = input.scope.iter().any(|p| p == Path::new("/"));
+    let (Layer::Full, Some(builder), false) = (input.layer, input.builder.host_root(), whole_root)
+    else {
+        return (None, BTreeSet::new());
+    };
+    let mut l = PythonLayer::list(
+        builder,
+        &input.scope,
+        input.installations,
+        input.listing,
+        input.target.as_ref(),
+    );
+    let mut pruned_paths = BTreeSet::new();
+    if !input.prune.is_empty() {
+        let (pruned, evidence, gone) = prune::prune(
+            &mut l,
+            &input.prune,
+            builder,
+            input.installations,
+            &input.traces,
+        );
+        l.pruned = pruned;
+        l.evidence = Some(evidence);
+        pruned_paths = gone;
+    }
+    (Some(l), pruned_paths)
+}
+
 struct Planner<'a> {
     input: &'a PlanInput<'a>,
+    /// What the scope's objects hint at loading at run time, read early.
+    early_hints: HashMap<PathBuf, native::Hint>,
     /// Files `--prune` left out of the layer: no entries of the image.
     pruned: BTreeSet<String>,
     items: BTreeMap<String, CopyItem>,
@@ -300,12 +318,15 @@ impl Planner<'_> {
         // shared: every load searches for libc's neighbours in the same
         // directories); a load is made again when one of its paths is now
         // found, or failing differently.
-        let missed: HashSet<&Miss> = kept.values().flat_map(|(_, m)| m.iter()).collect();
-        let changed: HashSet<Miss> = missed
+        let changed: HashSet<Miss> = misses::all_of(kept.values().map(|(_, m)| m))
             .into_par_iter()
-            .filter(|m| !still_missing(session.objects(), std::slice::from_ref(*m)))
+            .filter(|m| !still_missing(session.objects(), m))
             .cloned()
             .collect();
+        if !changed.is_empty() {
+            let mut verdicts = HashMap::new();
+            kept.retain(|_, (_, m)| !m.any(&|x| changed.contains(x), &mut verdicts));
+        }
         // Libraries loaded at run time are entries too.
         let entries: Vec<(String, Option<Earlier>)> = self
             .input
@@ -324,9 +345,7 @@ impl Planner<'_> {
         let loads: Vec<(String, Vec<Run>, Misses)> = entries
             .into_par_iter()
             .map(|(entry, before)| {
-                if let Some((runs, missed)) = before
-                    && !missed.iter().any(|m| changed.contains(m))
-                {
+                if let Some((runs, missed)) = before {
                     return (entry, runs, missed);
                 }
                 let (runs, missed) = misses::record(|| runs_of(&session, &entry));
@@ -764,16 +783,14 @@ fn runs_of(session: &Session, entry: &str) -> Vec<Run> {
     }
 }
 
-/// Whether each path of `missed` is still not found in `objects`, the
-/// same way (missing, or failing to resolve).
-fn still_missing(objects: &Objects, missed: &[Miss]) -> bool {
-    missed.iter().all(
-        |m| match objects.resolve(Path::new(OsStr::from_bytes(&m.path))) {
-            Ok(Some(_)) => false,
-            Ok(None) => !m.failed,
-            Err(_) => m.failed,
-        },
-    )
+/// Whether the path of `m` is still not found in `objects`, the same way
+/// (missing, or failing to resolve).
+fn still_missing(objects: &Objects, m: &Miss) -> bool {
+    match objects.resolve(Path::new(OsStr::from_bytes(&m.path))) {
+        Ok(Some(_)) => false,
+        Ok(None) => !m.failed,
+        Err(_) => m.failed,
+    }
 }
 
 /// `dest` with its directory resolved inside the target, so that a

@@ -4,7 +4,7 @@
 //! suggest is compared between the builder and the image, and whatever
 //! the builder has and the image lacks leaves the image unverified.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use super::runtime::{Need, Origin};
 use super::{Orders, Planner};
 use crate::graph::Session;
 use crate::image::FinalImage;
+use crate::objects::Objects;
 use crate::rootfs::Tree;
 use crate::runtime::native::{self, Declared, Named};
 use crate::runtime::resolve::Resolver;
@@ -259,17 +260,11 @@ impl Planner<'_> {
         let hints: Vec<Hinted> = objects
             .into_par_iter()
             .filter_map(|(object, src)| {
-                let file = builder.resolve(&src).ok()??;
-                let soname = builder.facts(&file).as_ref().as_ref().ok()?.soname.clone();
-                let reader = builder.tree().reader(&file).ok()??;
-                let h = crate::elf::read_load_hints(
-                    &*reader,
-                    native::LOADER_CALLS,
-                    native::NAMED_LOAD_MARKS,
-                    &native::is_named_load,
-                )
-                .ok()?;
-                (!h.calls.is_empty()).then_some((object, src, soname, h))
+                let (soname, h) = match self.early_hints.get(&src) {
+                    Some(read) => read.clone()?,
+                    None => hints_of(builder, &src)?,
+                };
+                Some((object, src, soname, h))
             })
             .collect();
         if hints.is_empty() {
@@ -355,6 +350,40 @@ impl Planner<'_> {
         }
         out.into_iter().collect()
     }
+}
+
+/// What the bytes of a builder object suggest it loads at run time: its
+/// soname and its hints; `None` when it names no loader function (or is
+/// not a readable ELF object: the scan reported that).
+pub(super) type Hint = Option<(Option<String>, crate::elf::LoadHints)>;
+
+/// The [`Hint`] of the builder's file at `src`.
+pub(super) fn hints_of(builder: &Objects, src: &Path) -> Hint {
+    let file = builder.resolve(src).ok()??;
+    let soname = builder.facts(&file).as_ref().as_ref().ok()?.soname.clone();
+    let reader = builder.tree().reader(&file).ok()??;
+    let h = crate::elf::read_load_hints(
+        &*reader,
+        native::LOADER_CALLS,
+        native::NAMED_LOAD_MARKS,
+        &native::is_named_load,
+    )
+    .ok()?;
+    (!h.calls.is_empty()).then_some((soname, h))
+}
+
+/// The hints of the scope's objects, read before the plan needs them (on
+/// the cores the listing of the layer leaves idle): the image loads them
+/// whatever is copied.
+pub(super) fn early_hints(builder: &Objects, entries: &[String]) -> HashMap<PathBuf, Hint> {
+    entries
+        .par_iter()
+        .map(|e| {
+            let src = PathBuf::from(e);
+            let hint = hints_of(builder, &src);
+            (src, hint)
+        })
+        .collect()
 }
 
 fn file_name(p: &str) -> &str {
