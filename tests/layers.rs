@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// The modules of the library, bottom first: each may import only those
 /// before it. Grouped as in docs/how-it-works.md.
 const LAYERS: &[&[&str]] = &[
-    // Foundations: bytes of one file, walking a tree, shared findings.
-    &["elf", "walk", "findings", "locks"],
+    // Foundations: bytes of one file, walking a tree, shared findings,
+    // what a computation did not find.
+    &["elf", "walk", "findings", "locks", "misses"],
     // File access: a root filesystem as the loader sees it, memoised.
     &["rootfs", "objects"],
     // glibc's loader rules.
