@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// One path looked for and not found: missing, or failed to resolve (a
 /// symlink loop), which a later tree must answer the same way.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Miss {
     pub path: Box<[u8]>,
     pub failed: bool,
@@ -45,19 +45,8 @@ pub type Misses = Arc<MissSet>;
 impl MissSet {
     /// Every miss, each once, in path order.
     pub fn iter(&self) -> impl Iterator<Item = &Miss> {
-        let mut seen_sets: HashSet<*const MissSet> = HashSet::new();
-        let mut seen: HashSet<&Miss> = HashSet::new();
-        let mut stack: Vec<&MissSet> = vec![self];
-        let mut out = Vec::new();
-        while let Some(set) = stack.pop() {
-            out.extend(set.own.iter().filter(|m| seen.insert(*m)));
-            for part in &set.parts {
-                if seen_sets.insert(Arc::as_ptr(part)) {
-                    stack.push(part);
-                }
-            }
-        }
-        out.sort_unstable_by(|a, b| a.path.cmp(&b.path).then(a.failed.cmp(&b.failed)));
+        let mut out: Vec<&Miss> = walk([self]).into_iter().collect();
+        out.sort_unstable();
         out.into_iter()
     }
 
@@ -79,11 +68,15 @@ impl MissSet {
 
 /// Every miss of `sets`, each once (shared parts walked once).
 pub fn all_of<'a>(sets: impl IntoIterator<Item = &'a Misses>) -> HashSet<&'a Miss> {
+    walk(sets.into_iter().map(|s| &**s))
+}
+
+fn walk<'a>(sets: impl IntoIterator<Item = &'a MissSet>) -> HashSet<&'a Miss> {
     let mut seen_sets: HashSet<*const MissSet> = HashSet::new();
     let mut out = HashSet::new();
     let mut stack: Vec<&MissSet> = Vec::new();
     for set in sets {
-        if seen_sets.insert(Arc::as_ptr(set)) {
+        if seen_sets.insert(std::ptr::from_ref(set)) {
             stack.push(set);
         }
         while let Some(set) = stack.pop() {
@@ -168,8 +161,7 @@ pub fn record<T>(f: impl FnOnce() -> T) -> (T, Misses) {
     });
     // The frame, now empty, is closed before the outer one gets the set.
     drop(guard);
-    mine.own
-        .sort_unstable_by(|a, b| a.path.cmp(&b.path).then(a.failed.cmp(&b.failed)));
+    mine.own.sort_unstable();
     mine.own.dedup();
     let misses = Arc::new(MissSet {
         own: mine.own,

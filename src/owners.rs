@@ -411,7 +411,6 @@ fn top_level_aliases(root: &Root) -> Vec<(String, String)> {
     out
 }
 
-/// Names in a directory of the root, sorted; nothing when it is not one.
 /// The lines of `text` holding a match of `ac`, each once, as text. (A
 /// line whose last component is one of the names holds a match: names have
 /// no `/`, so no match of another name overlaps that component, and the
@@ -433,6 +432,7 @@ fn lines_matching(text: &[u8], ac: &aho_corasick::AhoCorasick) -> Vec<String> {
     out
 }
 
+/// Names in a directory of the root, sorted; nothing when it is not one.
 pub(crate) fn list_dir(root: &Root, dir: &str) -> Vec<String> {
     let Ok(Some(d)) = root.resolve(Path::new(dir)) else {
         return Vec::new();

@@ -135,9 +135,7 @@ impl Session {
                 cpu,
                 ..self.opts.clone()
             };
-            let (loader, missed) =
-                misses::record(|| Arc::new(Loader::new(&self.objects, abi, &opts)));
-            (loader, missed)
+            misses::record(|| Arc::new(Loader::new(&self.objects, abi, &opts)))
         });
         misses::replay(missed);
         loader.clone()

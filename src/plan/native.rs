@@ -353,8 +353,8 @@ impl Planner<'_> {
 }
 
 /// What the bytes of a builder object suggest it loads at run time: its
-/// soname and its hints; `None` when it names no loader function (or is
-/// not a readable ELF object: the scan reported that).
+/// soname and its hints; `None` when it names no loader function, or when
+/// it cannot be opened or read as ELF (then no evidence is taken from it).
 pub(super) type Hint = Option<(Option<String>, crate::elf::LoadHints)>;
 
 /// The [`Hint`] of the builder's file at `src`.
