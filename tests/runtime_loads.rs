@@ -652,7 +652,7 @@ fn a_loader_call_stored_as_the_tail_of_another_name_counts() {
     let f = ldslim::elf::SizedFile::open(w.host("/lib/libtm.so")).unwrap();
     let h = ldslim::elf::read_load_hints(
         &f,
-        ldslim::runtime::native::LOADER_CALLS,
+        &ldslim::elf::LoaderCalls::new(ldslim::runtime::native::LOADER_CALLS),
         ldslim::runtime::native::NAMED_LOAD_MARKS,
         &ldslim::runtime::native::is_named_load,
     )

@@ -29,12 +29,42 @@ pub struct LoadHints {
     pub names: Vec<String>,
 }
 
+/// Names of loader functions, looked for in every object's dynamic string
+/// table in one pass: built once for all the objects of a plan (building
+/// the searcher per object, or searching once per name, cost as much as
+/// reading the tables).
+pub struct LoaderCalls {
+    names: &'static [&'static str],
+    /// `None` when the CPU has no SIMD for it: then one search per name.
+    any: Option<aho_corasick::packed::Searcher>,
+}
+
+impl LoaderCalls {
+    pub fn new(names: &'static [&'static str]) -> LoaderCalls {
+        LoaderCalls {
+            names,
+            any: aho_corasick::packed::Searcher::new(names.iter()),
+        }
+    }
+
+    /// Whether `table` holds one of the names anywhere.
+    fn named_in(&self, table: &[u8]) -> bool {
+        match &self.any {
+            Some(s) => s.find(table).is_some(),
+            None => self
+                .names
+                .iter()
+                .any(|c| memchr::memmem::find(table, c.as_bytes()).is_some()),
+        }
+    }
+}
+
 /// Reads the dynamic string table whole (bounded), then `.rodata` when one
 /// of `calls` is named there, for the strings holding one of `marks` that
 /// `keep` accepts.
 pub fn read_load_hints<R: ReadAt + ?Sized>(
     r: &R,
-    calls: &[&'static str],
+    calls: &LoaderCalls,
     marks: &[&str],
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<LoadHints, ElfError> {
@@ -51,31 +81,7 @@ pub fn read_load_hints<R: ReadAt + ?Sized>(
     };
     let start = segs.file_offset(addr, "DT_STRTAB")?;
     let size = size.min(STRING_BUDGET).min(rd.len().saturating_sub(start));
-    let mut table = vec![0u8; usize::try_from(size).unwrap_or(0)];
-    let got = read_full(r, &mut table, start)?;
-    table.truncate(got);
-    // Most objects name no loader function at all: one substring search
-    // per name tells them apart before the table is split.
-    if !calls
-        .iter()
-        .any(|c| memchr::memmem::find(&table, c.as_bytes()).is_some())
-    {
-        return Ok(LoadHints::default());
-    }
-    // Linkers merge a string into the tail of a longer one (`dlopen` is
-    // the end of `snd_dlopen` in libasound's table), so a name counts
-    // wherever it ends a string.
-    let mut found: Vec<&'static str> = table
-        .split(|&b| b == 0)
-        .flat_map(|s| {
-            calls
-                .iter()
-                .filter(move |c| s.ends_with(c.as_bytes()))
-                .copied()
-        })
-        .collect();
-    found.sort_unstable();
-    found.dedup();
+    let found = calls_in_table(r, start, size, calls)?;
     let mut hints = LoadHints {
         calls: found,
         names: Vec::new(),
@@ -87,6 +93,52 @@ pub fn read_load_hints<R: ReadAt + ?Sized>(
         hints.names = rodata_names(r, offset, size.min(MAX_RODATA), marks, keep)?;
     }
     Ok(hints)
+}
+
+/// The names of `calls` that end a string of the table at `[start,
+/// start + size)` (what the file holds of it).
+fn calls_in_table<R: ReadAt + ?Sized>(
+    r: &R,
+    start: u64,
+    size: u64,
+    calls: &LoaderCalls,
+) -> Result<Vec<&'static str>, ElfError> {
+    // Every object of a plan has its table read: into a buffer the thread
+    // keeps (zeroed only when it grows), not a new one each time. Only what
+    // this read filled is looked at.
+    thread_local! {
+        static TABLE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TABLE.with_borrow_mut(|buf| {
+        let want = usize::try_from(size).unwrap_or(0);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        let dst = buf.get_mut(..want).unwrap_or_default();
+        let got = read_full(r, dst, start)?;
+        let table = dst.get(..got).unwrap_or_default();
+        // Most objects name no loader function at all: one search for all
+        // the names tells them apart before the table is split.
+        if !calls.named_in(table) {
+            return Ok(Vec::new());
+        }
+        // Linkers merge a string into the tail of a longer one (`dlopen` is
+        // the end of `snd_dlopen` in libasound's table), so a name counts
+        // wherever it ends a string.
+        let mut found: Vec<&'static str> = table
+            .split(|&b| b == 0)
+            .flat_map(|s| {
+                calls
+                    .names
+                    .iter()
+                    .filter(move |c| s.ends_with(c.as_bytes()))
+                    .copied()
+            })
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    })
 }
 
 /// NUL-terminated printable strings of `[offset, offset + size)` that
@@ -204,6 +256,30 @@ mod tests {
             s.starts_with("lib")
         })
         .unwrap()
+    }
+
+    #[test]
+    fn loader_calls_end_strings_and_nothing_of_an_earlier_table_is_seen() {
+        let calls = LoaderCalls::new(&["dlopen", "g_module_open"]);
+        let found = |bytes: &[u8], size: u64| calls_in_table(&bytes, 0, size, &calls).unwrap();
+        // Tail-merged, and a longer name holding a shorter one.
+        assert_eq!(
+            found(b"\0snd_dlopen\0g_module_open\0", 27),
+            ["dlopen", "g_module_open"]
+        );
+        assert!(found(b"\0dlopen_x\0", 10).is_empty());
+        // The thread's buffer still holds the table above: a shorter one, or
+        // one the file ends inside of, is only what was read now.
+        assert!(found(b"\0libc", 5).is_empty());
+        assert!(found(b"\0libc", 27).is_empty());
+        // The searcher and the search per name agree.
+        let slow = LoaderCalls {
+            names: calls.names,
+            any: None,
+        };
+        for t in [&b"x\0dlopen\0"[..], b"g_module_ope", b""] {
+            assert_eq!(slow.named_in(t), calls.named_in(t), "{t:?}");
+        }
     }
 
     #[test]

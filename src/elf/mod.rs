@@ -52,7 +52,7 @@ pub mod consts {
         EM_SPARC, EM_SPARC32PLUS, EM_SPARCV9, EM_X86_64, ET_CORE, ET_DYN, ET_EXEC, ET_REL,
     };
 }
-pub use hints::{LoadHints, read_load_hints};
+pub use hints::{LoadHints, LoaderCalls, read_load_hints};
 pub(crate) use read::read_full;
 pub use read::{ReadAt, SizedFile};
 pub use sections::section_range;

@@ -428,7 +428,9 @@ fn list_path(builder: &Root, path: &str, listing: Option<&Listing>) -> Result<Li
         _ => return Err("the builder's root itself cannot be copied".into()),
     };
     let path = at.display().to_string();
-    if let Some((items, problems)) = listing.and_then(|l| l.below(&path)) {
+    let covered = listing.and_then(|l| l.below(&path));
+    let walked = covered.is_some();
+    if let Some((items, problems)) = covered {
         let mut items: Vec<LayerItem> = items
             .into_iter()
             .map(|i| LayerItem {
@@ -474,6 +476,9 @@ fn list_path(builder: &Root, path: &str, listing: Option<&Listing>) -> Result<Li
             }],
             Vec::new(),
         )),
+        // The scan walked it and found nothing to list: an empty tree (of
+        // directories at most), not worth walking again.
+        Node::Directory if walked => Ok((Vec::new(), Vec::new())),
         Node::Directory => Ok(list_tree(builder.host_dir(), &at, MAX_FILES)),
         Node::Special => Err("not a file, a directory or a symlink".into()),
     }

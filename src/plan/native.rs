@@ -362,9 +362,11 @@ pub(super) fn hints_of(builder: &Objects, src: &Path) -> Hint {
     let file = builder.resolve(src).ok()??;
     let soname = builder.facts(&file).as_ref().as_ref().ok()?.soname.clone();
     let reader = builder.tree().reader(&file).ok()??;
+    static CALLS: std::sync::LazyLock<crate::elf::LoaderCalls> =
+        std::sync::LazyLock::new(|| crate::elf::LoaderCalls::new(native::LOADER_CALLS));
     let h = crate::elf::read_load_hints(
         &*reader,
-        native::LOADER_CALLS,
+        &CALLS,
         native::NAMED_LOAD_MARKS,
         &native::is_named_load,
     )
@@ -447,7 +449,7 @@ fn plugin_candidates(host: &crate::rootfs::Root, dir: &Path) -> Vec<PathBuf> {
         }
     }
     let dirs = Dirs(std::sync::Mutex::new(Vec::new()));
-    crate::walk::walk(host.host_dir(), &[dir.to_path_buf()], &dirs);
+    crate::walk::walk_small(host.host_dir(), &[dir.to_path_buf()], &dirs);
     let mut v = crate::locks::into_inner(dirs.0);
     v.sort();
     v
@@ -501,7 +503,7 @@ fn dir_content(host: &crate::rootfs::Root, dir: &Path) -> Content {
         elf: AtomicBool::new(false),
         opened: AtomicUsize::new(0),
     };
-    crate::walk::walk(host.host_dir(), &[dir.to_path_buf()], &seen);
+    crate::walk::walk_small(host.host_dir(), &[dir.to_path_buf()], &seen);
     match (seen.files.into_inner(), seen.elf.into_inner()) {
         (_, true) => Content::Elf,
         (true, false) => Content::Data,
