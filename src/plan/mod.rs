@@ -155,8 +155,13 @@ pub fn plan(input: &PlanInput<'_>) -> PlanReport {
     };
     // Python's own consistency last: it reads the image, changes no load.
     let python_checks = planner.python_checks(&image);
-    let groups = planner.groups(&image, &orders, &package_data);
-    let mut report = planner.report(&image, &orders);
+    // Two readings of the final image that change nothing, one per core:
+    // what needs each copy, and the run-time loads the image may lack.
+    let (groups, unverified) = rayon::join(
+        || planner.groups(&image, &orders, &package_data),
+        || planner.unverified(&image, &orders),
+    );
+    let mut report = planner.report(&image, &orders, unverified);
     report.groups = groups;
     report.python_checks = python_checks;
     report.include_problems = include_problems;
@@ -506,10 +511,14 @@ impl Planner<'_> {
         true
     }
 
-    fn report(self, image: &Arc<FinalImage>, orders: &Orders) -> PlanReport {
+    fn report(
+        self,
+        image: &Arc<FinalImage>,
+        orders: &Orders,
+        unverified: Vec<Unverified>,
+    ) -> PlanReport {
         let (runtime_checks, find_library) = self.runtime_report(image);
         let declared = self.declared_report(image);
-        let unverified = self.unverified(image, orders);
         let mut missing = BTreeSet::new();
         for m in missing_edges(orders) {
             let requester = self
