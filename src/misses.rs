@@ -27,6 +27,52 @@ use std::sync::Arc;
 pub struct Miss {
     pub path: Box<[u8]>,
     pub failed: bool,
+    /// Where the resolution of a missing path stopped: the path that was
+    /// not there (the missing path itself, its missing directory, or the
+    /// missing target of a symlink on the way), or that was no directory
+    /// but had to be one. `None` when not known.
+    pub stop: Option<Arc<[u8]>>,
+}
+
+impl Miss {
+    /// Whether the path may resolve otherwise in a tree that has every
+    /// path of the tree it was missed in, unchanged, and the paths of
+    /// `added` besides. Every path the resolution looked at before it
+    /// stopped was there and is unchanged, so it goes the same way up to
+    /// the stop; it can only go on if the stop is one of the new paths.
+    /// A failed resolution, or one whose stop is not known, may always
+    /// change.
+    pub fn may_change(&self, added: &Added) -> bool {
+        match (&self.stop, self.failed) {
+            (Some(stop), false) => added.0.contains(&**stop),
+            _ => true,
+        }
+    }
+}
+
+/// The paths a tree gained: each new path and every directory above it
+/// (a new file can make its directories appear too).
+#[derive(Debug, Default)]
+pub struct Added(HashSet<Box<[u8]>>);
+
+impl Added {
+    pub fn of<'a>(paths: impl IntoIterator<Item = &'a [u8]>) -> Added {
+        let mut set = HashSet::new();
+        for p in paths {
+            let mut at = p;
+            // `/a/b/c`, `/a/b`, `/a` (not `/`: it is always there).
+            while !at.is_empty() && at != b"/" {
+                if !set.insert(Box::from(at)) {
+                    break;
+                }
+                at = match at.iter().rposition(|&b| b == b'/') {
+                    Some(0) | None => break,
+                    Some(i) => at.get(..i).unwrap_or_default(),
+                };
+            }
+        }
+        Added(set)
+    }
 }
 
 /// What one computation did not find: its own misses, and the sets of the
@@ -103,14 +149,16 @@ thread_local! {
     static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Note that `path` was not found (`failed`: it could not be resolved),
-/// in the innermost open frame of this thread, if any.
-pub fn note(path: &[u8], failed: bool) {
+/// Note that `path` was not found (`failed`: it could not be resolved;
+/// `stop`: [`Miss::stop`]), in the innermost open frame of this thread, if
+/// any.
+pub fn note(path: &[u8], failed: bool, stop: Option<Arc<[u8]>>) {
     FRAMES.with(|f| {
         if let Some(top) = f.borrow_mut().last_mut() {
             top.own.push(Miss {
                 path: path.into(),
                 failed,
+                stop,
             });
         }
     });
@@ -181,14 +229,14 @@ mod tests {
 
     #[test]
     fn a_frame_keeps_its_misses_once_and_passes_them_out() {
-        note(b"/outside", false);
+        note(b"/outside", false, None);
         // What a memo would keep: another computation's misses.
-        let ((), memo) = record(|| note(b"/c", true));
+        let ((), memo) = record(|| note(b"/c", true, None));
         let ((_, inner), outer) = record(|| {
-            note(b"/b", false);
+            note(b"/b", false, None);
             record(|| {
-                note(b"/a", false);
-                note(b"/a", false);
+                note(b"/a", false, None);
+                note(b"/a", false, None);
                 replay(&memo);
                 replay(&memo);
             })
@@ -211,10 +259,42 @@ mod tests {
     }
 
     #[test]
+    fn a_miss_may_change_only_where_its_resolution_stopped() {
+        let added = Added::of([b"/usr/lib/x/libq.so.1".as_slice(), b"/opt/new/libn.so"]);
+        let miss = |stop: Option<&[u8]>, failed| Miss {
+            path: Box::from(b"/usr/lib/libq.so.1".as_slice()),
+            failed,
+            stop: stop.map(Arc::from),
+        };
+        // The new file, and each directory above it.
+        for stop in [
+            &b"/usr/lib/x/libq.so.1"[..],
+            b"/usr/lib/x",
+            b"/opt",
+            b"/opt/new",
+        ] {
+            assert!(miss(Some(stop), false).may_change(&added), "{stop:?}");
+        }
+        // Another path of the same directory, a sibling name, the root.
+        for stop in [
+            &b"/usr/lib/x/libq.so.2"[..],
+            b"/usr/lib/xx",
+            b"/usr/lib/x/libq.so",
+            b"/",
+        ] {
+            assert!(!miss(Some(stop), false).may_change(&added), "{stop:?}");
+        }
+        // Not known, or a failure: always asked again.
+        assert!(miss(None, false).may_change(&added));
+        assert!(miss(Some(b"/elsewhere"), true).may_change(&added));
+        assert!(!miss(Some(b"/usr"), false).may_change(&Added::default()));
+    }
+
+    #[test]
     fn a_frame_closes_when_its_work_panics() {
         let got = std::panic::catch_unwind(|| {
             record(|| {
-                note(b"/x", false);
+                note(b"/x", false, None);
                 panic!("boom")
             })
         });

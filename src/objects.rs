@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::elf::ElfFacts;
@@ -30,6 +30,9 @@ pub struct Objects {
     /// of one path, `/a//b` and `/a/b`, are then two entries with the same
     /// resolution: only the memo is affected.)
     paths: RwLock<HashMap<Vec<u8>, Resolution>>,
+    /// For each path missing in `paths`: where its resolution stopped
+    /// ([`misses::Miss::stop`]).
+    stops: RwLock<HashMap<Vec<u8>, Arc<[u8]>>>,
     facts: RwLock<HashMap<FileId, Facts>>,
     /// A view of an earlier state of the tree with only fewer paths
     /// ([`Objects::after`]).
@@ -41,6 +44,7 @@ impl Objects {
         Objects {
             tree,
             paths: RwLock::new(HashMap::new()),
+            stops: RwLock::new(HashMap::new()),
             facts: RwLock::new(HashMap::new()),
             earlier: None,
         }
@@ -52,53 +56,76 @@ impl Objects {
 
     /// Resolve a path inside the tree (memoised).
     pub fn resolve(&self, path: &Path) -> Resolution {
-        let got = self.resolve_memo(path);
-        match &got {
-            Ok(Some(_)) => {}
-            Ok(None) => misses::note(path.as_os_str().as_bytes(), false),
-            Err(_) => misses::note(path.as_os_str().as_bytes(), true),
-        }
-        got
+        self.resolve_or_stop(path).0
     }
 
-    fn resolve_memo(&self, path: &Path) -> Resolution {
+    /// [`Objects::resolve`], with where the resolution stopped when the
+    /// path is missing; the miss is noted ([`misses::note`]).
+    fn resolve_or_stop(&self, path: &Path) -> (Resolution, Option<Arc<[u8]>>) {
+        let (got, stop) = self.resolve_memo(path);
+        let key = path.as_os_str().as_bytes();
+        match &got {
+            Ok(Some(_)) => {}
+            Ok(None) => misses::note(key, false, stop.clone()),
+            Err(_) => misses::note(key, true, None),
+        }
+        (got, stop)
+    }
+
+    fn resolve_memo(&self, path: &Path) -> (Resolution, Option<Arc<[u8]>>) {
         let key = path.as_os_str().as_bytes();
         if let Some(hit) = read(&self.paths).get(key) {
-            return hit.clone();
+            let stop = match hit {
+                Ok(None) => read(&self.stops).get(key).cloned(),
+                _ => None,
+            };
+            return (hit.clone(), stop);
         }
         if let Some(found) = self.found_earlier(key) {
             write(&self.paths).insert(key.to_vec(), found.clone());
-            return found;
+            return (found, None);
         }
+        let stopped = |at: PathBuf| -> Option<Arc<[u8]>> { Some(at.as_os_str().as_bytes().into()) };
         // The loader tries one name in many directories and many names in
         // one directory: resolve (and memoise) the directory first, then
         // only the last component. `..` last needs the full walk.
         let got = match (path.parent(), path.file_name()) {
             (Some(parent), Some(name)) if path.is_absolute() && parent != path => {
-                match self.resolve(parent)? {
-                    Some(dir) if dir.kind == Kind::Directory => {
+                match self.resolve_or_stop(parent) {
+                    (Ok(Some(dir)), _) if dir.kind == Kind::Directory => {
                         let stat = rootfs::Stat {
                             node: rootfs::Node::Directory,
                             id: dir.id,
                             size: dir.size,
                             mode: 0o755,
                         };
-                        rootfs::resolve_from(
+                        rootfs::resolve_from_or_stop(
                             self.tree.as_ref(),
                             dir.path,
                             Some(stat),
                             Path::new(name),
                         )
+                        .map(|r| r.map_err(stopped))
                     }
-                    // A missing parent, or a file used as a directory.
-                    _ => Ok(None),
+                    // A file used as a directory: it stays one.
+                    (Ok(Some(file)), _) => Ok(Err(stopped(file.path))),
+                    // A missing parent: where its resolution stopped.
+                    (Ok(None), stop) => Ok(Err(stop)),
+                    (Err(e), _) => return (Err(e), None),
                 }
             }
-            _ => rootfs::resolve(self.tree.as_ref(), path),
+            _ => rootfs::resolve_or_stop(self.tree.as_ref(), path).map(|r| r.map_err(stopped)),
+        };
+        let (got, stop) = match got {
+            Ok(Ok(found)) => (Ok(Some(found)), None),
+            Ok(Err(stop)) => (Ok(None), stop),
+            Err(e) => (Err(Arc::new(e)), None),
+        };
+        if let Some(s) = &stop {
+            write(&self.stops).insert(key.to_vec(), s.clone());
         }
-        .map_err(Arc::new);
         write(&self.paths).insert(key.to_vec(), got.clone());
-        got
+        (got, stop)
     }
 
     /// A view of `tree` that takes over what `earlier` (a view of an

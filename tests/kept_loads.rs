@@ -108,3 +108,73 @@ fn a_library_not_found_is_missed_in_every_place_searched() {
     assert!(asked(&missed_a, "/etc/ld.so.cache"));
     assert!(asked(&missed_b, "/etc/ld.so.cache"));
 }
+
+/// Every miss a round does not look up again (its resolution stopped away
+/// from the new paths) is still missing in the tree that gained them.
+fn assert_skipped_still_missing(missed: &Misses, later: &Objects, added: &misses::Added) -> usize {
+    let mut skipped = 0;
+    for m in missed.iter().filter(|m| !m.may_change(added)) {
+        skipped += 1;
+        assert!(
+            matches!(
+                later.resolve(Path::new(OsStr::from_bytes(&m.path))),
+                Ok(None)
+            ),
+            "{} was not asked again, yet it resolves now",
+            String::from_utf8_lossy(&m.path)
+        );
+    }
+    skipped
+}
+
+/// A name found through a symlink whose target is missing: the miss
+/// stopped at the target, so the target appearing is what makes the load
+/// change, though the path looked for is the link's.
+#[test]
+fn a_miss_through_a_dangling_link_changes_when_its_target_appears() {
+    let w = World::usr_merged();
+    let stub = w.stub("libd.so.1");
+    w.exe("/usr/bin/a", &[&stub], &[]);
+    const LINK: &str = "/usr/lib/x86_64-linux-gnu/libd.so.1";
+    const TARGET: &str = "/usr/lib/x86_64-linux-gnu/libd.so.1.0";
+    w.symlink("libd.so.1.0", LINK);
+    let tree: Arc<dyn Tree> = Arc::new(Root::new(&w.root).unwrap());
+    let session = Session::with_objects(Arc::new(Objects::new(tree.clone())), Options::default());
+    let (_, missed) = misses::record(|| session.load("/usr/bin/a").unwrap());
+    let link = missed
+        .iter()
+        .find(|m| &*m.path == LINK.as_bytes())
+        .expect("the link's path is a miss");
+    assert_eq!(link.stop.as_deref(), Some(TARGET.as_bytes()));
+
+    // The target appears.
+    w.lib(TARGET, "libd.so.1", &[], &[]);
+    let added = misses::Added::of([TARGET.as_bytes()]);
+    assert!(link.may_change(&added));
+    let later = Objects::after(tree, session.objects_shared());
+    assert!(matches!(later.resolve(Path::new(LINK)), Ok(Some(_))));
+    let skipped = assert_skipped_still_missing(&missed, &later, &added);
+    assert!(skipped > 0, "the other directories' paths need no look-up");
+}
+
+/// The first test's copy, checked the same way: what is skipped stays
+/// missing, and the path that appeared is not skipped.
+#[test]
+fn a_round_skips_only_misses_that_stay_missing() {
+    let w = World::new();
+    w.lib("/usr/lib/libx.so.1", "libx.so.1", &[], &[]);
+    w.exe("/usr/bin/a", &["/usr/lib/libx.so.1"], &[]);
+    let tree: Arc<dyn Tree> = Arc::new(Root::new(&w.root).unwrap());
+    let session = Session::with_objects(Arc::new(Objects::new(tree.clone())), Options::default());
+    let (_, missed) = misses::record(|| session.load("/usr/bin/a").unwrap());
+    w.lib(EARLIER_DIR, "libx.so.1", &[], &[]);
+    let added = misses::Added::of([EARLIER_DIR.as_bytes()]);
+    let later = Objects::after(tree, session.objects_shared());
+    let skipped = assert_skipped_still_missing(&missed, &later, &added);
+    assert!(skipped > 0);
+    assert!(
+        missed
+            .iter()
+            .any(|m| &*m.path == EARLIER_DIR.as_bytes() && m.may_change(&added))
+    );
+}

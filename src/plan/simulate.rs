@@ -80,11 +80,21 @@ impl Planner<'_> {
         let session = Session::with_objects(Arc::new(objects), opts.clone());
         // Each path a kept load did not find is looked up once (most are
         // shared: every load searches for libc's neighbours in the same
-        // directories); a load is made again when one of its paths is now
-        // found, or failing differently.
+        // directories), when its resolution stopped at one of the new
+        // paths; a load is made again when one of its paths is now found,
+        // or failing differently.
+        let added = match carried {
+            Some(l) => misses::Added::of(
+                self.items
+                    .keys()
+                    .filter(|dest| !l.items.contains_key(*dest))
+                    .map(|dest| dest.as_bytes()),
+            ),
+            None => misses::Added::default(),
+        };
         let changed: HashSet<Miss> = misses::all_of(kept.values().map(|(_, m)| m))
             .into_par_iter()
-            .filter(|m| !still_missing(session.objects(), m))
+            .filter(|m| m.may_change(&added) && !still_missing(session.objects(), m))
             .cloned()
             .collect();
         if !changed.is_empty() {

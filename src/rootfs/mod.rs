@@ -20,7 +20,7 @@ mod host;
 mod resolve;
 
 pub use host::Root;
-pub use resolve::{resolve, resolve_from, symlink_chain};
+pub use resolve::{resolve, resolve_from, resolve_from_or_stop, resolve_or_stop, symlink_chain};
 
 /// Identity of a file, as glibc compares loaded objects (`_dl_file_id_match_p`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

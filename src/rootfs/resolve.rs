@@ -17,6 +17,14 @@ pub fn resolve(tree: &dyn Tree, path: &Path) -> Result<Option<Resolved>, RootErr
     resolve_from(tree, PathBuf::from("/"), None, path)
 }
 
+/// [`resolve`], saying where the walk stopped ([`resolve_from_or_stop`]).
+pub fn resolve_or_stop(
+    tree: &dyn Tree,
+    path: &Path,
+) -> Result<Result<Resolved, PathBuf>, RootError> {
+    walk(tree, PathBuf::from("/"), None, path, |_, _| {})
+}
+
 /// Resolve `rel` starting in the directory `start` (canonical, symlink-free,
 /// with its stat when known): what the loader's lookups of many names in
 /// one directory share, so the directory is resolved once.
@@ -26,6 +34,19 @@ pub fn resolve_from(
     start_stat: Option<Stat>,
     rel: &Path,
 ) -> Result<Option<Resolved>, RootError> {
+    walk(tree, start, start_stat, rel, |_, _| {}).map(Result::ok)
+}
+
+/// [`resolve_from`], saying where the walk stopped when the path does not
+/// resolve: the path that is not there (or is no directory but has to be
+/// one). Every other path the walk looked at was there; in a tree that
+/// only gains paths, only a new one there can change the answer.
+pub fn resolve_from_or_stop(
+    tree: &dyn Tree,
+    start: PathBuf,
+    start_stat: Option<Stat>,
+    rel: &Path,
+) -> Result<Result<Resolved, PathBuf>, RootError> {
     walk(tree, start, start_stat, rel, |_, _| {})
 }
 
@@ -35,7 +56,8 @@ pub fn resolve_from(
 /// dangling path still gives the links up to the missing part.
 pub fn symlink_chain(tree: &dyn Tree, path: &Path) -> Result<Vec<(PathBuf, PathBuf)>, RootError> {
     let mut links = Vec::new();
-    walk(tree, PathBuf::from("/"), None, path, |link, target| {
+    // Only the links met matter, not where the walk ends.
+    let _ = walk(tree, PathBuf::from("/"), None, path, |link, target| {
         links.push((link.to_path_buf(), target.to_path_buf()))
     })?;
     Ok(links)
@@ -43,15 +65,15 @@ pub fn symlink_chain(tree: &dyn Tree, path: &Path) -> Result<Vec<(PathBuf, PathB
 
 /// The one resolver: component by component from `start`, each symlink
 /// reported to `on_link` (its path and link text) and its text spliced in
-/// front of the components left. `Ok(None)` when a component does not
-/// exist or a non-directory is used as a directory.
+/// front of the components left. `Ok(Err(at))` when the component at `at`
+/// does not exist or is a non-directory used as a directory.
 fn walk(
     tree: &dyn Tree,
     start: PathBuf,
     start_stat: Option<Stat>,
     rel: &Path,
     mut on_link: impl FnMut(&Path, &Path),
-) -> Result<Option<Resolved>, RootError> {
+) -> Result<Result<Resolved, PathBuf>, RootError> {
     let mut pending: VecDeque<OsString> = components(rel.as_os_str()).collect();
     let mut cur = start;
     let mut cur_stat: Option<Stat> = start_stat;
@@ -67,11 +89,11 @@ fn walk(
         if let Some(st) = &cur_stat
             && st.node != Node::Directory
         {
-            return Ok(None);
+            return Ok(Err(cur));
         }
         let next = cur.join(&comp);
         let Some(st) = tree.lstat(&next)? else {
-            return Ok(None);
+            return Ok(Err(next));
         };
         if let Node::Symlink(target) = &st.node {
             if chain.len() >= MAX_SYMLINKS {
@@ -101,7 +123,7 @@ fn walk(
             Some(st) => st,
             // Only `/` can get here without a stat; a tree without one is
             // empty.
-            None => return Ok(None),
+            None => return Ok(Err(cur)),
         },
     };
     let kind = match st.node {
@@ -109,7 +131,7 @@ fn walk(
         Node::Directory => Kind::Directory,
         Node::Symlink(_) | Node::Special => Kind::Special,
     };
-    Ok(Some(Resolved {
+    Ok(Ok(Resolved {
         path: cur,
         kind,
         id: st.id,
