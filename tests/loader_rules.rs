@@ -296,6 +296,54 @@ fn soname_reuse() {
     );
 }
 
+/// The plan's rounds load without the warnings (nothing of the plan reads
+/// them): the same objects, from the same paths, and no warning; the
+/// default session still finds soname_reuse's.
+#[test]
+fn a_session_without_warnings_loads_the_same_objects() {
+    use ldslim::graph::Session;
+    use ldslim::ldso::Options;
+    use ldslim::rootfs::Root;
+    let w = World::new();
+    let by_path = w.stub("/opt/hidden/libs-real.so");
+    let by_soname = w.stub("libs.so.1");
+    w.lib(
+        "/usr/lib/x86_64-linux-gnu/libu.so.1",
+        "libu.so.1",
+        &[&by_soname],
+        &[],
+    );
+    w.exe(
+        "/usr/bin/app",
+        &[&by_path, "/usr/lib/x86_64-linux-gnu/libu.so.1"],
+        &[],
+    );
+    w.lib("/opt/hidden/libs-real.so", "libs.so.1", &[], &[]);
+    let load = |s: Session| s.load("/usr/bin/app").unwrap();
+    let with = load(Session::new(
+        Root::new(&w.root).unwrap(),
+        Options::default(),
+    ));
+    let without =
+        load(Session::new(Root::new(&w.root).unwrap(), Options::default()).without_warnings());
+    assert!(
+        with.warnings
+            .iter()
+            .any(|x| x.message.contains("loaded earlier")),
+        "{:?}",
+        with.warnings
+    );
+    assert!(without.warnings.is_empty(), "{:?}", without.warnings);
+    let paths = |o: &ldslim::graph::LoadOrder| {
+        o.objects
+            .iter()
+            .map(|x| (x.name.clone(), x.path.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(paths(&with), paths(&without));
+    assert!(paths(&with).len() >= 4, "{:?}", paths(&with));
+}
+
 /// A wrong-class or wrong-machine candidate is skipped and the search
 /// goes on to a later directory.
 #[test]

@@ -47,6 +47,9 @@ pub struct Session {
     /// The preload names simulated, how many distinct ones the file lists,
     /// and the paths reading it did not find.
     preload: OnceLock<((Vec<String>, usize), Misses)>,
+    /// Whether loads search again for the libtree-style warnings
+    /// ([`LoadOrder::warnings`]).
+    warnings: bool,
 }
 
 /// A loader, and the paths its making did not find.
@@ -101,7 +104,17 @@ impl Session {
             opts,
             loaders: Mutex::new(HashMap::new()),
             preload: OnceLock::new(),
+            warnings: true,
         }
+    }
+
+    /// The same session, whose loads leave [`LoadOrder::warnings`] empty:
+    /// for loads whose warnings nobody reads (the plan's rounds in the
+    /// final image), since finding them searches for every edge again (a
+    /// fifth of a load's time).
+    pub fn without_warnings(mut self) -> Session {
+        self.warnings = false;
+        self
     }
 
     pub fn objects(&self) -> &Objects {
@@ -385,7 +398,9 @@ impl Session {
                 });
             }
         }
-        warnings.extend(self.order_warnings(&loader, &nodes));
+        if self.warnings {
+            warnings.extend(self.order_warnings(&loader, &nodes));
+        }
         let listed = list_order(&order, nodes.len());
         let mut done = finish(abi, entry, nodes, &listed, fatal, warnings);
         done.cpu_sensitive = sensitive;

@@ -77,7 +77,9 @@ impl Planner<'_> {
                 }
             }
         }
-        let session = Session::with_objects(Arc::new(objects), opts.clone());
+        // Nothing of the plan reads the loads' warnings (the scan reports
+        // the builder's).
+        let session = Session::with_objects(Arc::new(objects), opts.clone()).without_warnings();
         // Each path a kept load did not find is looked up once (most are
         // shared: every load searches for libc's neighbours in the same
         // directories), when its resolution stopped at one of the new
