@@ -253,12 +253,9 @@ fn nodeflib_skips_default_dirs_and_their_cache_entries() {
     );
 }
 
-/// A DT_NEEDED equal to a loaded object's DT_SONAME reuses it without a
-/// search, even when no search would find it. The entry loads
-/// /opt/hidden/libs-real.so by path (its DT_NEEDED has a slash); that
-/// object's soname is libs.so.1, which libu then needs.
-#[test]
-fn soname_reuse() {
+/// The entry loads /opt/hidden/libs-real.so by path (its DT_NEEDED has a
+/// slash); that object's soname is libs.so.1, which libu then needs.
+fn soname_reuse_world() -> World {
     let w = World::new();
     let by_path = w.stub("/opt/hidden/libs-real.so");
     let by_soname = w.stub("libs.so.1");
@@ -274,6 +271,14 @@ fn soname_reuse() {
         &[],
     );
     w.lib("/opt/hidden/libs-real.so", "libs.so.1", &[], &[]);
+    w
+}
+
+/// A DT_NEEDED equal to a loaded object's DT_SONAME reuses it without a
+/// search, even when no search would find it.
+#[test]
+fn soname_reuse() {
+    let w = soname_reuse_world();
     w.expect(
         "/usr/bin/app",
         None,
@@ -304,21 +309,7 @@ fn a_session_without_warnings_loads_the_same_objects() {
     use ldslim::graph::Session;
     use ldslim::ldso::Options;
     use ldslim::rootfs::Root;
-    let w = World::new();
-    let by_path = w.stub("/opt/hidden/libs-real.so");
-    let by_soname = w.stub("libs.so.1");
-    w.lib(
-        "/usr/lib/x86_64-linux-gnu/libu.so.1",
-        "libu.so.1",
-        &[&by_soname],
-        &[],
-    );
-    w.exe(
-        "/usr/bin/app",
-        &[&by_path, "/usr/lib/x86_64-linux-gnu/libu.so.1"],
-        &[],
-    );
-    w.lib("/opt/hidden/libs-real.so", "libs.so.1", &[], &[]);
+    let w = soname_reuse_world();
     let load = |s: Session| s.load("/usr/bin/app").unwrap();
     let with = load(Session::new(
         Root::new(&w.root).unwrap(),
