@@ -17,13 +17,18 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 port = s.getsockname()[1]
 s.close()
+# A short graceful timeout: stopped, the master waits that long for its
+# workers (30 s by default: longer than the wait below).
 server = subprocess.Popen(
     [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-     "--chdir", app_dir, "--worker-tmp-dir", app_dir, "app:app"],
+     "--chdir", app_dir, "--worker-tmp-dir", app_dir, "--graceful-timeout", "5", "app:app"],
     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 try:
     body = None
-    for _ in range(300):
+    # Starting takes a few seconds, more on a loaded machine: a minute at
+    # most (the test waits two for the whole snippet).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
             body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
             break
@@ -38,6 +43,10 @@ try:
     assert body == "application/pdf", body
 finally:
     server.terminate()
-    server.wait(timeout=30)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
     shutil.rmtree(app_dir, ignore_errors=True)
 print("ok gunicorn", body)
