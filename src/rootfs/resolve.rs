@@ -22,7 +22,7 @@ pub fn resolve_or_stop(
     tree: &dyn Tree,
     path: &Path,
 ) -> Result<Result<Resolved, PathBuf>, RootError> {
-    walk(tree, PathBuf::from("/"), None, path, |_, _| {})
+    resolve_from_or_stop(tree, PathBuf::from("/"), None, path)
 }
 
 /// Resolve `rel` starting in the directory `start` (canonical, symlink-free,
