@@ -481,6 +481,48 @@ fn marks_find_candidate_files() {
     assert!(!may_load(b"import os\nprint('hello')\n"));
 }
 
+#[test]
+fn marks_are_found_as_python_reads_names() {
+    // `ｃｔｙｐｅｓ` is `ctypes` to Python: the file is read, and its load
+    // found.
+    let src = "import ｃｔｙｐｅｓ\nlib = ｃｔｙｐｅｓ.CDLL('libz.so.1')\n";
+    assert!(may_load(src.as_bytes()));
+    assert_eq!(names(&calls(src)[0]), ["libz.so.1"]);
+    // Half of a word written with compatibility characters.
+    assert!(may_load("x = cｔypes".as_bytes()));
+    // Non-ASCII text that normalises to no mark, and a mark NFKC would
+    // only make of a character no identifier holds, split by ASCII.
+    assert!(!may_load("# café, π ≥ 2\nimport os\n".as_bytes()));
+    assert!(!may_load("c types = 'ｔｙｐｅ'\n".as_bytes()));
+}
+
+#[test]
+fn only_sources_naming_a_loader_as_python_reads_them_are_parsed() {
+    use super::loads::may_call_loader;
+    // Accented letters in a docstring name no loader: not parsed (every
+    // non-ASCII source was).
+    assert!(!may_call_loader(
+        "import ctypes\ndef f():\n    \"\"\"Café, π ≥ 2.\"\"\"\n    return ctypes.sizeof(x)\n",
+        &[]
+    ));
+    assert!(may_call_loader("from ctypes import ＣＤＬＬ\n", &[]));
+    assert!(may_call_loader("lib = ctypes.ｃｄｌｌ\n", &[]));
+    // A wrapper's name, written with a compatibility letter.
+    let wrapper = Wrapper {
+        path: "/site/pkg/_load.py".into(),
+        function: "load_lib".into(),
+        param: "name".into(),
+        index: 0,
+        via: Via::Ctypes,
+        finds: false,
+    };
+    assert!(may_call_loader(
+        "from pkg._load import load_lib\nx = load_ｌib('z')\n",
+        std::slice::from_ref(&wrapper)
+    ));
+    assert!(!may_call_loader("# é\nx = load('z')\n", &[wrapper]));
+}
+
 /// [`Files`] that count how often each path is read.
 struct Counted(Files, std::sync::Mutex<HashMap<String, usize>>);
 impl Sources for Counted {
