@@ -26,6 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{CopyKind, MissingEdge, Planner};
@@ -156,8 +157,11 @@ impl Planner<'_> {
             return Vec::new();
         }
         let srcs: Vec<&str> = libraries.iter().map(|(src, _)| src.as_str()).collect();
-        let owners = crate::owners::Owners::load_for(root, &srcs);
-        let dpkg = Dpkg::load(root);
+        // Two independent readings of dpkg's database, one per core.
+        let (owners, dpkg) = rayon::join(
+            || crate::owners::Owners::load_for(root, &srcs),
+            || Dpkg::load(root),
+        );
         let mut by_package: BTreeMap<String, String> = BTreeMap::new();
         for (src, dest) in &libraries {
             if let Some(crate::owners::Owner::Deb { package, .. }) = owners.owner(src) {
@@ -167,7 +171,7 @@ impl Planner<'_> {
         let mut data_only: BTreeMap<String, bool> = BTreeMap::new();
         let mut is_data_only = |name: &str| -> bool {
             *data_only.entry(name.to_string()).or_insert_with(|| {
-                dpkg.files(root, name).iter().all(|f| {
+                dpkg.files(root, name).par_iter().all(|f| {
                     !under(f, PROGRAMS)
                         && look(root, f).is_none_or(|(kind, elf)| kind != Kind::Regular || !elf)
                 })
@@ -218,11 +222,20 @@ impl Planner<'_> {
                 )
             };
             let mut files = BTreeSet::new();
-            for f in dpkg.files(root, &package) {
-                if !data_path(&f) {
-                    continue;
-                }
-                let Some((kind, elf)) = look(root, &f) else {
+            // Each file's kind looked up on every core (a path walk of the
+            // root, an open and a read each); what is copied is decided in
+            // the list's order.
+            let looked: Vec<(String, Option<(Kind, bool)>)> = dpkg
+                .files(root, &package)
+                .into_par_iter()
+                .filter(|f| data_path(f))
+                .map(|f| {
+                    let kind = look(root, &f);
+                    (f, kind)
+                })
+                .collect();
+            for (f, looked) in looked {
+                let Some((kind, elf)) = looked else {
                     continue;
                 };
                 // Directories come with their files, and a symlink to a
