@@ -15,7 +15,8 @@
 #            planned against the default target), and `--scope all` with
 #            its plan, vs `find ROOT -type f`, with `--target none` and
 #            `--no-runtime` rows as a breakdown, the plan's own time (the
-#            `-v` stage line), and what people use instead on the same
+#            `-v` stage line), the floor (the scope's sources listed and
+#            read, nothing else: benches/floor), and what people use instead on the same
 #            objects (the scope's ELF files): `libtree -p` by chroot and
 #            pax-utils' `lddtree --root` (slow: fewer runs)
 #   walk     ldslim scan (--scope all, and the default Python scope) vs
@@ -198,6 +199,32 @@ for line in open(sys.argv[1]):
     printf '%s\n' "$list"
 }
 
+# floor_script ROOT: a sh script that lists ROOT's default Python scope and
+# reads every source the scan reads for run-time loads (the scope's `.py`
+# files outside tests, examples and docs, as src/scan/walker.rs chooses
+# them), and does nothing else: `find` lists on one CPU while
+# benches/floor/read_sources.c reads on all of them. The part of the main
+# job no design that reads the sources leaves out, done simply (ldslim's own
+# walk, listing and reading on every CPU, can beat it). Prints the path.
+floor_script() {
+    local root=$1 script dirs
+    script=$SCRATCH/floor-$(basename "$root").sh
+    if [[ ! -x $SCRATCH/read_sources ]]; then
+        cc -O2 -pthread -o "$SCRATCH/read_sources" benches/floor/read_sources.c
+    fi
+    dirs=$("$BIN" scan "$root" --target none --format json 2>/dev/null |
+        "$PY" -c 'import json, shlex, sys
+root = sys.argv[1]
+print(" ".join(shlex.quote(root + p) for p in json.load(sys.stdin)["paths"]))' "$root")
+    {
+        echo '#!/bin/sh'
+        printf 'find %s \\( -name tests -o -name test -o -name testing -o -name examples' "$dirs"
+        printf ' -o -name _examples -o -name docs -o -name benchmarks \\) -prune -o -type f'
+        printf ' -name "*.py" -print0 | %q\n' "$SCRATCH/read_sources"
+    } >"$script"
+    printf '%s\n' "$script"
+}
+
 # ------------------------------------------------------------------ report
 TABLE=$SCRATCH/table.md
 : >"$TABLE"
@@ -277,9 +304,10 @@ if want main; then
         scope_list=$(scope_elf "$r")
         nscope=$(wc -l <"$scope_list")
         chroot_copy=$(libtree_root "$r")
+        floor=$(floor_script "$r")
         rname=$(basename "$r")
         row ""
-        row "- $rname: $nfiles regular files, $(wc -l <"$(elf_list "$r")") ET_EXEC/ET_DYN objects, $nscope of them in the Python scope; the plan alone (\`-v\`, median of 9): **$(plan_ms "$r") ms**"
+        row "- $rname: $nfiles regular files, $(wc -l <"$(elf_list "$r")") ET_EXEC/ET_DYN objects, $nscope of them in the Python scope; the plan alone (\`-v\`, median of 9): **$(plan_ms "$r") ms**; the scope's sources, which the floor reads: $(sh "$floor" 2>&1 >/dev/null)"
         hf "The main job: $rname" "$RUNS" \
             "find ROOT -type f=find $r -type f" \
             "ldslim scan ROOT (the main job)=$BIN scan $r" \
@@ -287,6 +315,7 @@ if want main; then
             "ldslim scan ROOT --target none=$BIN scan $r --target none" \
             "ldslim scan ROOT --target none --no-runtime=$BIN scan $r --target none --no-runtime" \
             "ldslim scan ROOT --scope all --target none=$BIN scan $r --scope all --target none" \
+            "the floor: the scope's sources listed and read, nothing else (find and benches/floor, by sh)=sh $floor" \
             "libtree -p SCOPE-OBJECTS (chroot)=$(wrap "libtree-scope-$rname" "$scope_list" chroot "$chroot_copy" /usr/local/bin/libtree -p)"
         hf "The main job's objects, lddtree (slow): $rname" "$LDDTREE_FULL_RUNS" \
             "ldslim scan ROOT (the main job)=$BIN scan $r" \
