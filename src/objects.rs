@@ -22,6 +22,10 @@ pub type Facts = Arc<Result<Arc<ElfFacts>, FactsError>>;
 /// A memoised path resolution: missing is `Ok(None)`.
 pub type Resolution = Result<Option<Resolved>, Arc<RootError>>;
 
+/// A path's memoised resolution, and, when it is missing, where its
+/// resolution stopped ([`misses::Miss::stop`]).
+type Memo = (Resolution, Option<Arc<[u8]>>);
+
 /// Shared, memoised view of the files of one tree.
 pub struct Objects {
     tree: Arc<dyn Tree>,
@@ -29,10 +33,7 @@ pub struct Objects {
     /// own `Hash` feeds the hasher component by component. (Two spellings
     /// of one path, `/a//b` and `/a/b`, are then two entries with the same
     /// resolution: only the memo is affected.)
-    paths: RwLock<HashMap<Vec<u8>, Resolution>>,
-    /// For each path missing in `paths`: where its resolution stopped
-    /// ([`misses::Miss::stop`]).
-    stops: RwLock<HashMap<Vec<u8>, Arc<[u8]>>>,
+    paths: RwLock<HashMap<Vec<u8>, Memo>>,
     facts: RwLock<HashMap<FileId, Facts>>,
     /// A view of an earlier state of the tree with only fewer paths
     /// ([`Objects::after`]).
@@ -44,7 +45,6 @@ impl Objects {
         Objects {
             tree,
             paths: RwLock::new(HashMap::new()),
-            stops: RwLock::new(HashMap::new()),
             facts: RwLock::new(HashMap::new()),
             earlier: None,
         }
@@ -61,7 +61,7 @@ impl Objects {
 
     /// [`Objects::resolve`], with where the resolution stopped when the
     /// path is missing; the miss is noted ([`misses::note`]).
-    fn resolve_or_stop(&self, path: &Path) -> (Resolution, Option<Arc<[u8]>>) {
+    fn resolve_or_stop(&self, path: &Path) -> Memo {
         let (got, stop) = self.resolve_memo(path);
         let key = path.as_os_str().as_bytes();
         match &got {
@@ -72,17 +72,13 @@ impl Objects {
         (got, stop)
     }
 
-    fn resolve_memo(&self, path: &Path) -> (Resolution, Option<Arc<[u8]>>) {
+    fn resolve_memo(&self, path: &Path) -> Memo {
         let key = path.as_os_str().as_bytes();
         if let Some(hit) = read(&self.paths).get(key) {
-            let stop = match hit {
-                Ok(None) => read(&self.stops).get(key).cloned(),
-                _ => None,
-            };
-            return (hit.clone(), stop);
+            return hit.clone();
         }
         if let Some(found) = self.found_earlier(key) {
-            write(&self.paths).insert(key.to_vec(), found.clone());
+            write(&self.paths).insert(key.to_vec(), (found.clone(), None));
             return (found, None);
         }
         let stopped = |at: PathBuf| -> Option<Arc<[u8]>> { Some(at.as_os_str().as_bytes().into()) };
@@ -121,10 +117,7 @@ impl Objects {
             Ok(Err(stop)) => (Ok(None), stop),
             Err(e) => (Err(Arc::new(e)), None),
         };
-        if let Some(s) = &stop {
-            write(&self.stops).insert(key.to_vec(), s.clone());
-        }
-        write(&self.paths).insert(key.to_vec(), got.clone());
+        write(&self.paths).insert(key.to_vec(), (got.clone(), stop.clone()));
         (got, stop)
     }
 
@@ -152,7 +145,7 @@ impl Objects {
     fn found_earlier(&self, key: &[u8]) -> Option<Resolution> {
         let earlier = self.earlier.as_ref()?;
         match read(&earlier.paths).get(key) {
-            Some(r @ Ok(Some(_))) => Some(r.clone()),
+            Some((r @ Ok(Some(_)), _)) => Some(r.clone()),
             _ => earlier.found_earlier(key),
         }
     }
@@ -174,7 +167,7 @@ impl Objects {
         };
         write(&self.paths)
             .entry(key.to_vec())
-            .or_insert(Ok(Some(resolved)));
+            .or_insert((Ok(Some(resolved)), None));
     }
 
     /// ELF facts of a resolved regular file (memoised by file identity, so
