@@ -157,6 +157,26 @@ fn a_miss_through_a_dangling_link_changes_when_its_target_appears() {
     assert!(skipped > 0, "the other directories' paths need no look-up");
 }
 
+/// A miss answered by the path memo stops where the first resolution
+/// did: else the next round would look every memoised miss up again.
+#[test]
+fn a_memoised_miss_keeps_where_it_stopped() {
+    let w = World::usr_merged();
+    const LINK: &str = "/usr/lib/x86_64-linux-gnu/libd.so.1";
+    const TARGET: &str = "/usr/lib/x86_64-linux-gnu/libd.so.1.0";
+    w.symlink("libd.so.1.0", LINK);
+    let objects = Objects::new(Arc::new(Root::new(&w.root).unwrap()));
+    for _ in 0..2 {
+        let (got, missed) = misses::record(|| objects.resolve(Path::new(LINK)));
+        assert!(matches!(got, Ok(None)));
+        let link = missed
+            .iter()
+            .find(|m| &*m.path == LINK.as_bytes())
+            .expect("the link's path is a miss");
+        assert_eq!(link.stop.as_deref(), Some(TARGET.as_bytes()));
+    }
+}
+
 /// The first test's copy, checked the same way: what is skipped stays
 /// missing, and the path that appeared is not skipped.
 #[test]
